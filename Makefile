@@ -1,0 +1,33 @@
+# Every target reuses the virtual environment that `make setup` creates in .venv/.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# torch is pinned to the CPU wheel here; the package itself only asks for a range.
+TORCH_PIN ?= torch==2.13.0
+
+.PHONY: setup test lint bench demo demo-model eval examples clean
+
+$(BIN)/animate: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install "$(TORCH_PIN)"
+	$(BIN)/pip install -e ".[dev]" "$(TORCH_PIN)"
+	touch $(BIN)/animate
+
+setup: $(BIN)/animate
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
+
+bench: setup
+	$(BIN)/python scripts/bench.py
+
+demo: setup
+	$(BIN)/animate examples/source.png examples/driving.mp4 -o out.mp4 --overwrite
+
+clean:
+	rm -rf $(VENV) .pytest_cache
