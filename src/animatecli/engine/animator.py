@@ -1,0 +1,208 @@
+"""The inference API: prepare a source once, then stream driving frames through it.
+
+Everything that depends on the source alone (its keypoints, the generator's encoder
+features, the dense motion network's downscaled copy) is computed once per source;
+driving frames go through in batches and nothing accumulates across frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .generator import Generated, SourceEncoding
+from .keypoints import Keypoints
+from .model import FommModel
+from .motion import MotionMode, movement_scale, normalize_keypoints
+
+_AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def frames_to_tensor(frames: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """``N×H×W×3`` (or ``H×W×3``) uint8 RGB → ``N×3×H×W`` float32 in ``[0, 1]``.
+
+    The result is a channels-last view of the pixels, the layout the reference
+    implementation feeds its networks.
+    """
+    if frames.ndim == 3:
+        frames = frames[None]
+    tensor = torch.from_numpy(np.ascontiguousarray(frames)).to(device)
+    return tensor.permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def tensor_to_frames(images: torch.Tensor) -> np.ndarray:
+    """``N×3×H×W`` float in ``[0, 1]`` → ``N×H×W×3`` uint8 (round half to even)."""
+    scaled = (images.detach().float() * 255.0).round_().clamp_(0, 255)
+    return scaled.to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+@dataclass
+class PreparedSource:
+    """A source image with its cached keypoints and encoder outputs (batch 1)."""
+
+    keypoints: Keypoints
+    encoding: SourceEncoding
+
+
+class Animator:
+    """Owns an eval-mode :class:`FommModel` on a device and runs inference with it.
+
+    ``precision``: ``"fp32"`` everywhere, or ``"fp16"``/``"bf16"`` autocast (CUDA only;
+    keypoint arithmetic stays float32).
+    """
+
+    def __init__(
+        self,
+        model: FommModel,
+        *,
+        device: str | torch.device = "cpu",
+        precision: str = "fp32",
+    ):
+        self.device = torch.device(device)
+        if precision not in ("fp32", *_AUTOCAST_DTYPES):
+            raise ValueError(f"unknown precision {precision!r}")
+        if precision != "fp32" and self.device.type != "cuda":
+            raise ValueError(f"{precision} inference needs a CUDA device")
+        self.precision = precision
+        self.model = model.to(self.device).eval().requires_grad_(False)
+
+    @property
+    def frame_shape(self) -> tuple[int, int]:
+        """(height, width) the model expects."""
+        return self.model.config.frame_shape
+
+    def _autocast(self) -> AbstractContextManager[object]:
+        if self.precision == "fp32":
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=_AUTOCAST_DTYPES[self.precision])
+
+    def _input(self, images: torch.Tensor) -> torch.Tensor:
+        if images.ndim == 3:
+            images = images.unsqueeze(0)
+        images = images.to(self.device, torch.float32)
+        # Channels-last input is what the reference feeds (and is faster on CPU).
+        return images.contiguous(memory_format=torch.channels_last)
+
+    @torch.inference_mode()
+    def keypoints(self, images: torch.Tensor) -> Keypoints:
+        """Detect keypoints in ``B×3×H×W`` images in ``[0, 1]`` (float32 output)."""
+        with self._autocast():
+            kp = self.model.kp_detector(self._input(images))
+        return kp.to(torch.float32)
+
+    @torch.inference_mode()
+    def prepare_source(self, source: torch.Tensor) -> PreparedSource:
+        """Keypoints and encoder outputs of one ``3×H×W`` (or ``1×3×H×W``) source."""
+        image = self._input(source)
+        with self._autocast():
+            encoding = self.model.generator.encode_source(image)
+        return PreparedSource(self.keypoints(image), encoding)
+
+    def session(
+        self,
+        source: torch.Tensor | PreparedSource,
+        *,
+        mode: MotionMode | str = MotionMode.RELATIVE,
+        adapt_scale: bool = True,
+        relative_jacobian: bool = True,
+        initial: torch.Tensor | Keypoints | None = None,
+        with_deformed: bool = False,
+    ) -> AnimationSession:
+        """Start animating ``source``.
+
+        ``initial`` is the driving frame (or its keypoints) that corresponds to the
+        source pose in relative mode; by default the first frame passed in.
+        """
+        prepared = source if isinstance(source, PreparedSource) else self.prepare_source(source)
+        if isinstance(initial, torch.Tensor):
+            initial = self.keypoints(initial)
+        return AnimationSession(
+            self,
+            prepared,
+            mode=MotionMode(mode),
+            adapt_scale=adapt_scale,
+            relative_jacobian=relative_jacobian,
+            initial=initial,
+            with_deformed=with_deformed,
+        )
+
+
+class AnimationSession:
+    """One source animated by a stream of driving frames; state does not grow."""
+
+    def __init__(
+        self,
+        animator: Animator,
+        source: PreparedSource,
+        *,
+        mode: MotionMode,
+        adapt_scale: bool,
+        relative_jacobian: bool,
+        initial: Keypoints | None,
+        with_deformed: bool,
+    ):
+        self.animator = animator
+        self.source = source
+        self.mode = mode
+        self.adapt_scale = adapt_scale
+        self.relative_jacobian = relative_jacobian
+        self.with_deformed = with_deformed
+        self.initial: Keypoints | None = None
+        self.scale = 1.0
+        if initial is not None:
+            self._set_initial(initial)
+
+    def _set_initial(self, initial: Keypoints) -> None:
+        self.initial = initial[0]
+        if self.adapt_scale:
+            self.scale = movement_scale(self.source.keypoints, self.initial)
+
+    def normalized(self, kp_driving: Keypoints) -> Keypoints:
+        """The driving keypoints the generator sees under this session's motion mode."""
+        if self.initial is None:
+            self._set_initial(kp_driving)
+        assert self.initial is not None
+        return normalize_keypoints(
+            self.source.keypoints,
+            kp_driving,
+            self.initial,
+            relative=self.mode is MotionMode.RELATIVE,
+            relative_jacobian=self.relative_jacobian,
+            scale=self.scale,
+        )
+
+    @torch.inference_mode()
+    def animate_batch_details(self, frames: torch.Tensor) -> Generated:
+        """Animate ``B×3×H×W`` driving frames; full generator output for diagnostics."""
+        animator = self.animator
+        kp_driving = self.normalized(animator.keypoints(frames))
+        with animator._autocast():
+            return animator.model.generator.decode(
+                self.source.encoding,
+                kp_driving,
+                self.source.keypoints,
+                with_deformed=self.with_deformed,
+            )
+
+    def animate_batch(self, frames: torch.Tensor) -> torch.Tensor:
+        """``B×3×H×W`` driving frames in ``[0, 1]`` → ``B×3×H×W`` predictions (float32)."""
+        return self.animate_batch_details(frames).prediction.float()
+
+    def animate(
+        self, frames: Iterable[torch.Tensor], batch_size: int = 1
+    ) -> Iterator[torch.Tensor]:
+        """Stream ``3×H×W`` frames in, ``3×H×W`` predictions out, ``batch_size`` at a time."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        pending: list[torch.Tensor] = []
+        for frame in frames:
+            pending.append(frame)
+            if len(pending) == batch_size:
+                yield from self.animate_batch(torch.stack(pending))
+                pending.clear()
+        if pending:
+            yield from self.animate_batch(torch.stack(pending))

@@ -1,0 +1,212 @@
+"""Building blocks shared by the FOMM networks: conv blocks, hourglass, anti-aliased
+downsampling, coordinate grids, Gaussian heatmaps and warps.
+
+Pure torch, no I/O. Every tensor is channel-first (``B×C×H×W``) unless stated.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# Variance of the keypoint Gaussians, in normalised units (FOMM's fixed default).
+KP_VARIANCE = 0.01
+
+
+def coordinate_grid(height: int, width: int, *, like: torch.Tensor) -> torch.Tensor:
+    """Normalised ``height×width×2`` grid, last axis ``(x, y)`` spanning ``[-1, 1]``.
+
+    Built as ``2·(i/(n−1)) − 1`` in the dtype of ``like``: ``linspace`` rounds many
+    entries differently and the reference numbers depend on the exact values.
+    """
+    x = torch.arange(width, dtype=like.dtype, device=like.device)
+    y = torch.arange(height, dtype=like.dtype, device=like.device)
+    x = 2 * (x / (width - 1)) - 1
+    y = 2 * (y / (height - 1)) - 1
+    xx = x.view(1, -1).expand(height, width)
+    yy = y.view(-1, 1).expand(height, width)
+    return torch.stack([xx, yy], dim=2)
+
+
+def keypoint_heatmaps(
+    values: torch.Tensor, height: int, width: int, variance: float = KP_VARIANCE
+) -> torch.Tensor:
+    """Isotropic Gaussians centred on keypoints.
+
+    ``values``: ``…×K×2`` (x, y) normalised → ``…×K×height×width``,
+    ``exp(−½·d²/variance)``.
+    """
+    grid = coordinate_grid(height, width, like=values)
+    lead = values.shape[:-1]
+    grid = grid.view(*([1] * len(lead)), height, width, 2)
+    centred = grid - values.view(*lead, 1, 1, 2)
+    return torch.exp(-0.5 * (centred**2).sum(-1) / variance)
+
+
+def warp(image: torch.Tensor, field: torch.Tensor, align_corners: bool) -> torch.Tensor:
+    """Backward-warp ``image`` (``B×C×H×W``) by ``field`` (``B×h×w×2``, (x, y) normalised).
+
+    Bilinear taps, zero padding outside the image.
+    """
+    return F.grid_sample(
+        image, field, mode="bilinear", padding_mode="zeros", align_corners=align_corners
+    )
+
+
+def resize_field(field: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Bilinearly resize a ``B×h×w×2`` field to ``B×height×width×2`` (align_corners False)."""
+    resized = F.interpolate(
+        field.permute(0, 3, 1, 2), size=(height, width), mode="bilinear", align_corners=False
+    )
+    return resized.permute(0, 2, 3, 1)
+
+
+class SameBlock(nn.Module):
+    """conv → BN → ReLU, spatial size unchanged."""
+
+    def __init__(self, in_features: int, out_features: int, kernel_size: int, padding: int):
+        super().__init__()
+        self.conv = nn.Conv2d(in_features, out_features, kernel_size, padding=padding)
+        self.norm = nn.BatchNorm2d(out_features, affine=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.norm(self.conv(x)))
+
+
+class DownBlock(nn.Module):
+    """conv 3×3 → BN → ReLU → 2×2 average pool (halves H and W)."""
+
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__()
+        self.conv = nn.Conv2d(in_features, out_features, 3, padding=1)
+        self.norm = nn.BatchNorm2d(out_features, affine=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.avg_pool2d(F.relu(self.norm(self.conv(x))), kernel_size=2)
+
+
+class UpBlock(nn.Module):
+    """nearest ×2 upsample → conv 3×3 → BN → ReLU (doubles H and W)."""
+
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__()
+        self.conv = nn.Conv2d(in_features, out_features, 3, padding=1)
+        self.norm = nn.BatchNorm2d(out_features, affine=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, scale_factor=2, mode="nearest")
+        return F.relu(self.norm(self.conv(x)))
+
+
+class ResBlock(nn.Module):
+    """Pre-activation residual block: ``x + conv2(relu(bn2(conv1(relu(bn1(x))))))``."""
+
+    def __init__(self, features: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(features, features, 3, padding=1)
+        self.conv2 = nn.Conv2d(features, features, 3, padding=1)
+        self.norm1 = nn.BatchNorm2d(features, affine=True)
+        self.norm2 = nn.BatchNorm2d(features, affine=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv1(F.relu(self.norm1(x)))
+        out = self.conv2(F.relu(self.norm2(out)))
+        return out + x
+
+
+def _channels(block_expansion: int, max_features: int, level: int) -> int:
+    return min(max_features, block_expansion * (2**level))
+
+
+class Encoder(nn.Module):
+    """Hourglass encoder: returns ``[x, e_0, …, e_{N−1}]``."""
+
+    def __init__(self, block_expansion: int, in_features: int, num_blocks: int, max_features: int):
+        super().__init__()
+        blocks = []
+        for i in range(num_blocks):
+            blocks.append(
+                DownBlock(
+                    in_features if i == 0 else _channels(block_expansion, max_features, i),
+                    _channels(block_expansion, max_features, i + 1),
+                )
+            )
+        self.down_blocks = nn.ModuleList(blocks)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        outs = [x]
+        for block in self.down_blocks:
+            outs.append(block(outs[-1]))
+        return outs
+
+
+class Decoder(nn.Module):
+    """Hourglass decoder: upsample, then concatenate ``[upsampled, skip]`` at each level."""
+
+    def __init__(self, block_expansion: int, in_features: int, num_blocks: int, max_features: int):
+        super().__init__()
+        blocks = []
+        for i in reversed(range(num_blocks)):
+            in_ch = (1 if i == num_blocks - 1 else 2) * _channels(
+                block_expansion, max_features, i + 1
+            )
+            blocks.append(UpBlock(in_ch, _channels(block_expansion, max_features, i)))
+        self.up_blocks = nn.ModuleList(blocks)
+        self.out_features = block_expansion + in_features
+
+    def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
+        skips = list(features)
+        out = skips.pop()
+        for block in self.up_blocks:
+            out = block(out)
+            out = torch.cat([out, skips.pop()], dim=1)
+        return out
+
+
+class Hourglass(nn.Module):
+    """U-Net: ``B×in×H×W`` → ``B×(block_expansion+in)×H×W`` (H, W divisible by 2^N)."""
+
+    def __init__(
+        self, block_expansion: int, in_features: int, num_blocks: int = 3, max_features: int = 256
+    ):
+        super().__init__()
+        self.encoder = Encoder(block_expansion, in_features, num_blocks, max_features)
+        self.decoder = Decoder(block_expansion, in_features, num_blocks, max_features)
+        self.out_features = self.decoder.out_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encoder(x))
+
+
+def antialias_kernel_size(scale: float) -> int:
+    """Side of the Gaussian kernel used to shrink by ``scale`` (13 for 0.25)."""
+    sigma = (1 / scale - 1) / 2
+    return 2 * round(sigma * 4) + 1
+
+
+class AntiAliasDownsample(nn.Module):
+    """Gaussian blur (zero padded, depthwise) then keep every ``1/scale``-th pixel from 0.
+
+    The kernel is a persistent buffer ``weight`` (``C×1×k×k``) so checkpoints carry it.
+    """
+
+    weight: torch.Tensor
+
+    def __init__(self, channels: int, scale: float):
+        super().__init__()
+        sigma = (1 / scale - 1) / 2
+        size = antialias_kernel_size(scale)
+        self.pad = size // 2
+        self.step = int(1 / scale)
+        self.groups = channels
+        t = torch.arange(size, dtype=torch.float32)
+        profile = torch.exp(-((t - (size - 1) / 2) ** 2) / (2 * sigma**2))
+        kernel = profile.view(-1, 1) * profile.view(1, -1)
+        kernel = kernel / kernel.sum()
+        self.register_buffer("weight", kernel.view(1, 1, size, size).repeat(channels, 1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, (self.pad, self.pad, self.pad, self.pad))
+        x = F.conv2d(x, self.weight, groups=self.groups)
+        return x[:, :, :: self.step, :: self.step]
