@@ -1,0 +1,1 @@
+"""Training support: procedural data for the self-trained motion model."""

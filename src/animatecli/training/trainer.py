@@ -1,0 +1,224 @@
+"""Training of our engine's networks on procedural talking heads (FOMM objective
+without the VGG term: multi-scale L1 reconstruction plus equivariance losses)."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..engine import FommModel, ModelConfig, frames_to_tensor
+from ..engine.blocks import AntiAliasDownsample
+from ..engine.config import DenseMotionConfig, GeneratorConfig, KeypointDetectorConfig
+from .synthetic import sample_training_pair
+from .transforms import RandomTps
+
+
+def default_model_config(size: int = 128) -> ModelConfig:
+    """The bundled model: official layout and block counts, narrower widths."""
+    return ModelConfig(
+        num_kp=10,
+        kp_detector=KeypointDetectorConfig(block_expansion=16, max_features=128, num_blocks=5),
+        generator=GeneratorConfig(
+            block_expansion=16,
+            max_features=128,
+            num_down_blocks=2,
+            num_bottleneck_blocks=3,
+            dense_motion=DenseMotionConfig(block_expansion=16, max_features=128, num_blocks=5),
+        ),
+        frame_shape=(size, size),
+    )
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of one training run (stored in the checkpoint's metadata)."""
+
+    steps: int = 3000
+    batch_size: int = 4
+    # Constant rate: a run stopped at step N equals a run configured for N steps.
+    learning_rate: float = 3e-4
+    seed: int = 0
+    size: int = 128
+    reconstruction_scales: tuple[float, ...] = (1.0, 0.5, 0.25, 0.125)
+    reconstruction_weight: float = 10.0
+    equivariance_value_weight: float = 10.0
+    equivariance_jacobian_weight: float = 10.0
+    sigma_affine: float = 0.05
+    sigma_tps: float = 0.005
+    points_tps: int = 5
+    save_every: int = 100
+    threads: int = 2
+    model: dict[str, Any] = field(default_factory=dict)
+
+    def model_config(self) -> ModelConfig:
+        if self.model:
+            return ModelConfig.from_dict(self.model)
+        return default_model_config(self.size)
+
+
+class ImagePyramid(torch.nn.Module):
+    """Anti-aliased copies of an image at several scales (for the L1 pyramid)."""
+
+    def __init__(self, scales: tuple[float, ...], channels: int = 3):
+        super().__init__()
+        self.scales = scales
+        self.downs = torch.nn.ModuleList(
+            torch.nn.Identity() if s == 1 else AntiAliasDownsample(channels, s) for s in scales
+        )
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return [down(x) for down in self.downs]
+
+
+def training_losses(
+    model: FommModel,
+    pyramid: ImagePyramid,
+    source: torch.Tensor,
+    driving: torch.Tensor,
+    config: TrainConfig,
+    generator: torch.Generator,
+) -> dict[str, torch.Tensor]:
+    """Loss terms for one batch (``B×3×H×W`` source and driving in ``[0, 1]``)."""
+    kp_source = model.kp_detector(source)
+    kp_driving = model.kp_detector(driving)
+    prediction = model.generator(source, kp_driving, kp_source).prediction
+    reconstruction = sum(
+        (p - d).abs().mean() for p, d in zip(pyramid(prediction), pyramid(driving), strict=True)
+    )
+    losses = {"reconstruction": config.reconstruction_weight * reconstruction}
+
+    transform = RandomTps(
+        driving.shape[0],
+        sigma_affine=config.sigma_affine,
+        sigma_tps=config.sigma_tps,
+        points_tps=config.points_tps,
+        generator=generator,
+    )
+    transformed = model.kp_detector(transform.transform_frames(driving))
+    # Keypoints found on T(frame) must map back through T onto the frame's keypoints.
+    mapped = transform.warp_coordinates(transformed.value)
+    losses["equivariance_value"] = config.equivariance_value_weight * (
+        (kp_driving.value - mapped).abs().mean()
+    )
+    if kp_driving.jacobian is not None and transformed.jacobian is not None:
+        chained = torch.matmul(transform.jacobian(transformed.value), transformed.jacobian)
+        residual = torch.eye(2) - torch.matmul(torch.inverse(kp_driving.jacobian), chained)
+        losses["equivariance_jacobian"] = (
+            config.equivariance_jacobian_weight * residual.abs().mean()
+        )
+    return losses
+
+
+def sample_batch(rng: np.random.Generator, batch: int, size: int) -> tuple[torch.Tensor, ...]:
+    pairs = [sample_training_pair(rng, size) for _ in range(batch)]
+    source = frames_to_tensor(np.stack([p[0] for p in pairs])).contiguous()
+    driving = frames_to_tensor(np.stack([p[1] for p in pairs])).contiguous()
+    return source, driving
+
+
+@dataclass
+class TrainState:
+    """What a resumed run needs."""
+
+    step: int
+    model: FommModel
+    optimizer: torch.optim.Optimizer
+    rng: np.random.Generator
+    torch_generator: torch.Generator
+    seconds: float
+    history: list[dict[str, float]]
+
+
+def _state_path(run_dir: Path) -> Path:
+    return run_dir / "train_state.pt"
+
+
+def save_state(run_dir: Path, state: TrainState, config: TrainConfig) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "step": state.step,
+        "seconds": state.seconds,
+        "history": state.history,
+        "config": json.dumps(asdict(config)),
+        "model": state.model.state_dict(),
+        "optimizer": state.optimizer.state_dict(),
+        "rng": json.dumps(state.rng.bit_generator.state),
+        "torch_rng": state.torch_generator.get_state(),
+    }
+    tmp = _state_path(run_dir).with_suffix(".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(_state_path(run_dir))
+
+
+def new_state(config: TrainConfig) -> TrainState:
+    torch.manual_seed(config.seed)
+    model = FommModel(config.model_config())
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, betas=(0.5, 0.999))
+    generator = torch.Generator().manual_seed(config.seed)
+    return TrainState(0, model, optimizer, np.random.default_rng(config.seed), generator, 0.0, [])
+
+
+def load_state(run_dir: Path, config: TrainConfig) -> TrainState | None:
+    """The saved state of ``run_dir`` if there is one (weights-only load)."""
+    path = _state_path(run_dir)
+    if not path.exists():
+        return None
+    payload = torch.load(path, weights_only=True)
+    # Length, checkpoint cadence and threads may change between resumes; nothing else.
+    ignored = ("steps", "save_every", "threads")
+    saved = {k: v for k, v in json.loads(payload["config"]).items() if k not in ignored}
+    wanted = {k: v for k, v in json.loads(json.dumps(asdict(config))).items() if k not in ignored}
+    if saved != wanted:
+        raise ValueError(f"{run_dir} holds a run with another configuration; use a new folder")
+    state = new_state(config)
+    state.model.load_state_dict(payload["model"])
+    state.optimizer.load_state_dict(payload["optimizer"])
+    state.rng.bit_generator.state = json.loads(payload["rng"])
+    state.torch_generator.set_state(payload["torch_rng"])
+    state.step = payload["step"]
+    state.seconds = payload["seconds"]
+    state.history = payload["history"]
+    return state
+
+
+def train(
+    config: TrainConfig,
+    run_dir: Path,
+    *,
+    on_step: Callable[[int, dict[str, float]], None] | None = None,
+) -> TrainState:
+    """Run (or resume) training in ``run_dir`` until ``config.steps``."""
+    torch.set_num_threads(config.threads)
+    state = load_state(run_dir, config) or new_state(config)
+    pyramid = ImagePyramid(config.reconstruction_scales)
+    model = state.model.train()
+    while state.step < config.steps:
+        started = time.perf_counter()
+        source, driving = sample_batch(state.rng, config.batch_size, config.size)
+        losses = training_losses(model, pyramid, source, driving, config, state.torch_generator)
+        total = sum(losses.values())
+        state.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        state.optimizer.step()
+        state.step += 1
+        state.seconds += time.perf_counter() - started
+        record = {k: float(v.detach()) for k, v in losses.items()}
+        record["total"] = float(total.detach())
+        if not math.isfinite(record["total"]):
+            raise FloatingPointError(f"loss is not finite at step {state.step}: {record}")
+        state.history.append({"step": state.step, **record})
+        if on_step is not None:
+            on_step(state.step, record)
+        if state.step % config.save_every == 0 or state.step == config.steps:
+            save_state(run_dir, state, config)
+    model.eval()
+    return state
