@@ -1,0 +1,71 @@
+"""Media I/O: load pictures, probe and stream-decode videos, write outputs atomically.
+
+Everything goes through Pillow/OpenCV (stills) and the ffmpeg binary bundled with
+imageio-ffmpeg (video, audio, GIF). Frames are always H×W×3 uint8 RGB numpy arrays.
+"""
+
+from animatecli.media.image import (
+    ALPHA_BACKGROUND,
+    PAD_COLOR,
+    FitGeometry,
+    FitMode,
+    fit_box,
+    fit_geometry,
+    fit_image,
+    load_image,
+    save_png,
+)
+from animatecli.media.sinks import (
+    FRAME_NAME_FORMAT,
+    VIDEO_EXTENSIONS,
+    FrameSink,
+    GifSink,
+    OutputKind,
+    PngDirSink,
+    VideoFileSink,
+    check_output_path,
+    open_sink,
+    output_kind,
+)
+from animatecli.media.video import (
+    StreamTiming,
+    VideoInfo,
+    VideoReader,
+    count_frames,
+    has_audio,
+    probe_audio_codec,
+    probe_streams,
+    probe_video,
+    snap_fps,
+)
+
+__all__ = [
+    "ALPHA_BACKGROUND",
+    "FRAME_NAME_FORMAT",
+    "PAD_COLOR",
+    "VIDEO_EXTENSIONS",
+    "FitGeometry",
+    "FitMode",
+    "FrameSink",
+    "GifSink",
+    "OutputKind",
+    "PngDirSink",
+    "StreamTiming",
+    "VideoFileSink",
+    "VideoInfo",
+    "VideoReader",
+    "check_output_path",
+    "count_frames",
+    "fit_box",
+    "fit_geometry",
+    "fit_image",
+    "has_audio",
+    "load_image",
+    "open_sink",
+    "output_kind",
+    "probe_audio_codec",
+    "probe_streams",
+    "probe_video",
+    "save_png",
+    "snap_fps",
+]

@@ -1,0 +1,722 @@
+"""Atomic frame sinks: MP4/MOV/MKV/WebM video, animated GIF, or a folder of PNGs.
+
+Every sink writes into a hidden temporary sibling of its target (`.out.mp4.<rand>.tmp.mp4`,
+real extension last so ffmpeg picks the right muxer) and only `os.replace`s it onto the
+target in `close()`. `abort()` - also what leaving a `with` block by an exception does,
+KeyboardInterrupt included - kills ffmpeg and deletes the temporaries, so an interrupted
+run leaves neither a half-written output nor litter behind.
+
+Pre-flight: `check_output_path` validates a target (kind, existence, parent folder)
+before any expensive work starts; `open_sink` runs it and picks the sink.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import os
+import shutil
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Protocol, TypeVar, runtime_checkable
+
+import cv2
+import numpy as np
+
+from animatecli.errors import InputError, MediaError, OutputError
+from animatecli.media._ffmpeg import (
+    error_reason,
+    popen_ffmpeg,
+    read_stderr,
+    run_ffmpeg,
+    stop_process,
+)
+from animatecli.media._fs import temp_sibling
+from animatecli.media.video import probe_audio_codec, snap_fps
+
+__all__ = [
+    "AUDIO_BITRATE",
+    "FRAME_NAME_FORMAT",
+    "VIDEO_EXTENSIONS",
+    "X264_PRESETS",
+    "FrameSink",
+    "GifSink",
+    "OutputKind",
+    "PngDirSink",
+    "VideoFileSink",
+    "check_output_path",
+    "open_sink",
+    "output_kind",
+]
+
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm")
+X264_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
+FRAME_NAME_FORMAT = "frame_{:06d}.png"
+AUDIO_BITRATE = "192k"  # AAC re-encode bitrate; Opus (WebM) gets OPUS_BITRATE
+OPUS_BITRATE = "128k"
+
+# Audio codecs each container takes as a stream copy; anything else is re-encoded.
+# None means "try a copy, re-encode only if the muxer refuses" (Matroska takes almost all).
+_COPYABLE_AUDIO: dict[str, frozenset[str] | None] = {
+    ".mp4": frozenset({"aac", "mp3", "alac"}),
+    ".mov": frozenset({"aac", "mp3", "alac", "pcm_s16le", "pcm_s16be", "pcm_s24le"}),
+    ".mkv": None,
+    ".webm": frozenset({"opus", "vorbis"}),
+}
+# libvpx-vp9 speed (-cpu-used) for each x264 preset name, so `preset` means one thing.
+_VP9_CPU_USED = {
+    "ultrafast": 5,
+    "superfast": 5,
+    "veryfast": 5,
+    "faster": 4,
+    "fast": 4,
+    "medium": 3,
+    "slow": 2,
+    "slower": 1,
+    "veryslow": 0,
+    "placebo": 0,
+}
+
+
+class OutputKind(enum.Enum):
+    """What an output path asks for."""
+
+    VIDEO = "video"
+    GIF = "gif"
+    PNG_DIR = "png_dir"
+
+
+@runtime_checkable
+class FrameSink(Protocol):
+    """Consumes H×W×3 uint8 RGB frames; atomic: nothing appears at the target before close()."""
+
+    path: Path
+    frames_written: int
+    audio_kept: bool  # meaningful after close(); always False for GIF and PNG outputs
+
+    def write(self, frame: np.ndarray) -> None: ...
+
+    def close(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+    def __enter__(self) -> FrameSink: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+def output_kind(path: str | os.PathLike[str]) -> OutputKind:
+    """Classify a target: video by extension, `.gif`, or a folder of PNGs.
+
+    A folder is a path ending in '/', an existing folder (unless it is named like a video
+    or GIF, which `check_output_path` then rejects) or a name without any extension, so
+    that `Path("out/")`, which drops the slash, still means a folder. Any other
+    extension -> `InputError`.
+    """
+    raw = os.fspath(path)
+    p = Path(raw)
+    suffix = p.suffix.lower()
+    if raw.endswith(("/", os.sep)):
+        return OutputKind.PNG_DIR
+    if suffix in VIDEO_EXTENSIONS:
+        return OutputKind.VIDEO
+    if suffix == ".gif":
+        return OutputKind.GIF
+    if p.is_dir() or not suffix:
+        return OutputKind.PNG_DIR
+    raise InputError(
+        f"output {raw} has an unsupported extension '{suffix}'; "
+        "use .mp4, .mov, .mkv, .webm, .gif or a folder"
+    )
+
+
+def _is_frame_dir(p: Path) -> bool:
+    """True if every entry of folder `p` looks like a frame this sink would write."""
+    return all(
+        e.is_file() and e.name.startswith("frame_") and e.suffix == ".png" for e in p.iterdir()
+    )
+
+
+def check_output_path(path: str | os.PathLike[str], overwrite: bool = False) -> OutputKind:
+    """Validate an output target before any work starts; return its kind.
+
+    Raises `InputError` for an unknown kind and `OutputError` (one line) when the target
+    exists without `overwrite`, is the wrong kind of thing, or its parent folder is
+    missing / not a folder / not writable. (The writability check uses `os.access`, which
+    root always passes; the write itself still fails cleanly in that case.)
+    """
+    kind = output_kind(path)
+    p = Path(path)
+    if kind is OutputKind.PNG_DIR:
+        if p.exists() and not p.is_dir():
+            raise OutputError(f"output {p} exists and is not a folder")
+        if p.is_dir() and any(p.iterdir()):
+            if not overwrite:
+                raise OutputError(f"output folder {p} is not empty; pass --overwrite to replace it")
+            if not _is_frame_dir(p):
+                # --overwrite replaces the whole folder: never wipe unrelated files.
+                raise OutputError(
+                    f"output folder {p} contains files other than frame_*.png; "
+                    "refusing to replace it"
+                )
+    elif p.is_dir():
+        raise OutputError(f"output {p} is a folder")
+    elif p.exists() and not overwrite:
+        raise OutputError(f"output {p} exists; pass --overwrite to replace it")
+    parent = Path(os.path.abspath(p)).parent
+    if not parent.exists():
+        raise OutputError(f"cannot write {p}: folder {parent} does not exist")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {p}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {p}: folder {parent} is not writable")
+    return kind
+
+
+def _unlink(path: Path | None) -> None:
+    if path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _check_frame(frame: np.ndarray, height: int, width: int, target: Path) -> np.ndarray:
+    if frame.shape != (height, width, 3) or frame.dtype != np.uint8:
+        raise ValueError(
+            f"frame for {target} must be {height}×{width}×3 uint8, "
+            f"got {'×'.join(map(str, frame.shape))} {frame.dtype}"
+        )
+    return np.ascontiguousarray(frame)
+
+
+_SinkT = TypeVar("_SinkT", bound="_AtomicSink")
+
+
+def _as_fps(fps: Fraction | int | float) -> Fraction:
+    """Exact rate; a float such as 29.97 is snapped to the ratio it stands for."""
+    rate = snap_fps(fps) if isinstance(fps, float) else Fraction(fps)
+    if rate <= 0:
+        raise ValueError(f"invalid frame rate {fps}")
+    return rate
+
+
+class _AtomicSink:
+    """Shared state machine: open -> (closed | aborted); context-manager semantics."""
+
+    def __init__(self, path: str | os.PathLike[str], overwrite: bool) -> None:
+        self.path = Path(path)
+        self.overwrite = overwrite
+        self.frames_written = 0
+        self.audio_kept = False
+        self._finished = False
+
+    def __enter__(self: _SinkT) -> _SinkT:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def __del__(self) -> None:
+        # A sink dropped without close()/abort() must not leave temp files behind.
+        if not getattr(self, "_finished", True):
+            with contextlib.suppress(Exception):
+                self.abort()
+
+    def _check_open(self) -> None:
+        if self._finished:
+            raise ValueError(f"sink for {self.path} is already closed")
+
+    def _commit(self, temp: Path) -> None:
+        """Move the finished temp file onto the target (the only visible step)."""
+        if self.path.exists() and not self.overwrite:
+            # The target appeared while we were working; do not clobber it silently.
+            raise OutputError(f"output {self.path} exists; pass --overwrite to replace it")
+        try:
+            os.replace(temp, self.path)
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+
+class _FfmpegPipe:
+    """One ffmpeg process reading raw RGB frames from stdin and writing `output`."""
+
+    def __init__(self, width: int, height: int, fps: Fraction, out_args: list[str]) -> None:
+        args = [
+            "-v", "error",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+            "-framerate", f"{fps.numerator}/{fps.denominator}",
+            "-i", "-",
+            *out_args,
+        ]  # fmt: skip
+        self.proc: subprocess.Popen[bytes] | None
+        self.stderr: IO[bytes] | None
+        self.proc, self.stderr = popen_ffmpeg(args, stdin=subprocess.PIPE, stdout=None)
+
+    def write(self, data: np.ndarray, target: Path) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(memoryview(data).cast("B"))
+        except OSError as exc:  # BrokenPipeError: ffmpeg died (disk full, bad args...)
+            reason = self._reason_after_exit()
+            raise MediaError(f"encoding {target} failed: {reason}") from exc
+
+    def finish(self, target: Path) -> None:
+        """Close stdin, wait for the encoder to flush, raise `MediaError` on failure."""
+        assert self.proc is not None and self.proc.stdin is not None
+        with contextlib.suppress(OSError):  # reported through the exit status below
+            self.proc.stdin.close()
+        if self.proc.wait() != 0:
+            raise MediaError(f"encoding {target} failed: {self._reason_after_exit()}")
+        self.stop()
+
+    def _reason_after_exit(self) -> str:
+        assert self.proc is not None and self.stderr is not None
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=10)
+        return error_reason(read_stderr(self.stderr))
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+        self.proc = None
+        if self.stderr is not None:
+            self.stderr.close()
+            self.stderr = None
+
+
+def _run_or_raise(args: list[str], what: str) -> None:
+    proc = run_ffmpeg(["-v", "error", *args])
+    if proc.returncode != 0:
+        reason = error_reason(proc.stderr.decode("utf-8", errors="replace"))
+        raise MediaError(f"{what} failed: {reason}")
+
+
+def _even(n: int) -> int:
+    return n + (n % 2)
+
+
+class VideoFileSink(_AtomicSink):
+    """Encode frames to .mp4/.mov/.mkv (H.264) or .webm (VP9), yuv420p, optional audio.
+
+    Frames are H×W×3 uint8 RGB of exactly (height, width). yuv420p needs even sizes, so an
+    odd width/height is padded by repeating the last column/row; `output_width` and
+    `output_height` give the size actually written.
+
+    Audio (from `audio_from`, typically the driving video) is muxed at `close()` in a
+    second, stream-copy-fast ffmpeg pass, cut to exactly frames/fps: while frames stream
+    in we do not know how many there will be, and `-shortest` with a stdin video input
+    cuts at unreliable points. A source without audio gives a silent output;
+    `audio_kept` tells, after `close()`, whether audio was written.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        width: int,
+        height: int,
+        fps: Fraction | int | float,
+        crf: int = 18,
+        preset: str = "medium",
+        audio_from: str | os.PathLike[str] | None = None,
+        *,
+        overwrite: bool = False,
+    ) -> None:
+        super().__init__(path, overwrite)
+        self._finished = True  # until fully constructed: nothing to clean up yet
+        self.ext = self.path.suffix.lower()
+        if self.ext not in VIDEO_EXTENSIONS:
+            raise InputError(f"output {self.path}: not a video extension ({self.ext or 'none'})")
+        if width <= 0 or height <= 0:
+            raise ValueError(f"invalid frame size {width}x{height}")
+        if preset not in X264_PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; use one of {', '.join(X264_PRESETS)}")
+        max_crf = 63 if self.ext == ".webm" else 51
+        if not 0 <= crf <= max_crf:
+            raise ValueError(f"crf must be in 0..{max_crf} for {self.ext}, got {crf}")
+        check_output_path(self.path, overwrite)
+        self.width, self.height = width, height
+        self.output_width, self.output_height = _even(width), _even(height)
+        self.fps = _as_fps(fps)
+        self.crf, self.preset = crf, preset
+        # Probe the audio source now so a bad path fails before any frame is computed.
+        # Any media file will do (the driving video, or e.g. a .wav).
+        self.audio_from = Path(audio_from) if audio_from is not None else None
+        self._audio_codec = probe_audio_codec(self.audio_from) if self.audio_from else None
+        self._temps: list[Path] = []
+        self._video_temp = self._new_temp()
+        self._finished = False
+        try:
+            self._pipe = _FfmpegPipe(
+                self.output_width,
+                self.output_height,
+                self.fps,
+                [
+                    *self._video_codec_args(),
+                    # faststart rewrites the file once; do it in the final pass only.
+                    *([] if self._audio_codec else self._container_args()),
+                    "-y", str(self._video_temp),
+                ],
+            )  # fmt: skip
+        except BaseException:
+            self.abort()
+            raise
+
+    @property
+    def will_mux_audio(self) -> bool:
+        """True if `audio_from` has an audio stream that `close()` will try to mux in."""
+        return self._audio_codec is not None
+
+    def _new_temp(self) -> Path:
+        temp = temp_sibling(self.path, self.path.suffix)
+        self._temps.append(temp)
+        return temp
+
+    def _video_codec_args(self) -> list[str]:
+        if self.ext == ".webm":
+            return [
+                "-c:v", "libvpx-vp9", "-crf", str(self.crf), "-b:v", "0",
+                "-deadline", "good", "-cpu-used", str(_VP9_CPU_USED[self.preset]),
+                "-row-mt", "1", "-pix_fmt", "yuv420p",
+            ]  # fmt: skip
+        return [
+            "-c:v", "libx264", "-crf", str(self.crf), "-preset", self.preset,
+            "-pix_fmt", "yuv420p",
+        ]  # fmt: skip
+
+    def _container_args(self) -> list[str]:
+        return ["-movflags", "+faststart"] if self.ext in (".mp4", ".mov") else []
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one H×W×3 uint8 RGB frame."""
+        self._check_open()
+        data = _check_frame(frame, self.height, self.width, self.path)
+        if (self.output_width, self.output_height) != (self.width, self.height):
+            pad = ((0, self.output_height - self.height), (0, self.output_width - self.width))
+            data = np.pad(data, (*pad, (0, 0)), mode="edge")
+        try:
+            self._pipe.write(data, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Finish encoding, mux audio, move the result onto the target."""
+        if self._finished:
+            return
+        try:
+            if self.frames_written == 0:
+                raise MediaError(f"no frames were written to {self.path}")
+            self._pipe.finish(self.path)
+            final = self._video_temp
+            if self._audio_codec is not None:
+                final = self._mux_audio()
+            self._commit(final)
+        except BaseException:
+            self.abort()
+            raise
+        self._finished = True
+        self._cleanup()
+
+    def _mux_audio(self) -> Path:
+        """Second pass: copy the video, add the source's first audio stream, cut to length."""
+        assert self.audio_from is not None and self._audio_codec is not None
+        copyable = _COPYABLE_AUDIO[self.ext]
+        attempts = []
+        if copyable is None or self._audio_codec in copyable:
+            attempts.append(["-c:a", "copy"])
+        if self.ext == ".webm":
+            attempts.append(["-c:a", "libopus", "-b:a", OPUS_BITRATE])
+        else:
+            attempts.append(["-c:a", "aac", "-b:a", AUDIO_BITRATE])
+        # frames/fps exactly, rounded up to the microsecond so the last frame survives.
+        seconds = Fraction(self.frames_written) / self.fps
+        micros = -(-seconds.numerator * 1_000_000 // seconds.denominator)
+        duration = f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+        error: MediaError | None = None
+        for audio_args in attempts:
+            out = self._new_temp()
+            try:
+                _run_or_raise(
+                    [
+                        "-i", str(self._video_temp),
+                        "-i", str(self.audio_from),
+                        "-map", "0:v:0", "-map", "1:a:0",
+                        "-c:v", "copy", *audio_args,
+                        "-t", duration,
+                        *self._container_args(),
+                        "-y", str(out),
+                    ],
+                    f"adding the audio of {self.audio_from} to {self.path}",
+                )  # fmt: skip
+            except MediaError as exc:
+                # A stream copy the muxer refuses falls back to re-encoding.
+                error = exc
+                _unlink(out)
+                continue
+            self.audio_kept = True
+            return out
+        assert error is not None
+        raise error
+
+    def abort(self) -> None:
+        """Stop ffmpeg and delete every temporary file; the target is left untouched."""
+        self._finished = True
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        pipe = getattr(self, "_pipe", None)
+        if pipe is not None:
+            pipe.stop()
+        for temp in getattr(self, "_temps", []):
+            _unlink(temp)
+
+
+class GifSink(_AtomicSink):
+    """Animated GIF (infinite loop) via ffmpeg's palettegen/paletteuse.
+
+    Frames (H×W×3 uint8 RGB, size fixed by the first one) are first stored losslessly
+    (FFV1) in a temp file; at `close()` one pass computes a 256-colour palette over the
+    whole clip and a second pass dithers every frame with it. Memory stays flat (unlike a
+    one-pass split filter, which buffers every frame until the palette is known).
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], fps: Fraction | int | float, *, overwrite: bool = False
+    ) -> None:
+        super().__init__(path, overwrite)
+        self._finished = True
+        if self.path.suffix.lower() != ".gif":
+            raise InputError(f"output {self.path}: not a .gif file")
+        check_output_path(self.path, overwrite)
+        self.fps = _as_fps(fps)
+        self.width = self.height = 0
+        self._pipe: _FfmpegPipe | None = None
+        self._temps: list[Path] = []
+        self._intermediate = self._new_temp(".mkv")
+        self._finished = False
+
+    def _new_temp(self, suffix: str) -> Path:
+        temp = temp_sibling(self.path, suffix)
+        self._temps.append(temp)
+        return temp
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one H×W×3 uint8 RGB frame."""
+        self._check_open()
+        try:
+            if self._pipe is None:
+                if frame.ndim != 3 or frame.shape[2] != 3:
+                    raise ValueError(f"frame for {self.path} must be H×W×3, got {frame.shape}")
+                self.height, self.width = frame.shape[:2]
+                self._pipe = _FfmpegPipe(
+                    self.width,
+                    self.height,
+                    self.fps,
+                    ["-c:v", "ffv1", "-pix_fmt", "bgr0", "-y", str(self._intermediate)],
+                )
+            data = _check_frame(frame, self.height, self.width, self.path)
+            self._pipe.write(data, self.path)
+        except ValueError:
+            raise  # a caller bug, not a reason to throw away the frames so far
+        except BaseException:
+            self.abort()
+            raise
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Build the palette, render the GIF, move it onto the target."""
+        if self._finished:
+            return
+        try:
+            if self._pipe is None or self.frames_written == 0:
+                raise MediaError(f"no frames were written to {self.path}")
+            self._pipe.finish(self.path)
+            palette = self._new_temp(".png")
+            _run_or_raise(
+                [
+                    "-i", str(self._intermediate),
+                    "-vf", "palettegen=max_colors=256:stats_mode=full",
+                    "-update", "1", "-frames:v", "1", "-y", str(palette),
+                ],
+                f"building the GIF palette for {self.path}",
+            )  # fmt: skip
+            gif = self._new_temp(".gif")
+            _run_or_raise(
+                [
+                    "-i", str(self._intermediate), "-i", str(palette),
+                    "-lavfi", "[0:v][1:v]paletteuse=dither=sierra2_4a:diff_mode=rectangle",
+                    # Passthrough: one GIF frame per input frame, never merged or duplicated.
+                    "-fps_mode", "passthrough",
+                    "-loop", "0", "-f", "gif", "-y", str(gif),
+                ],
+                f"encoding {self.path}",
+            )  # fmt: skip
+            self._commit(gif)
+        except BaseException:
+            self.abort()
+            raise
+        self._finished = True
+        self._cleanup()
+
+    def abort(self) -> None:
+        """Stop ffmpeg and delete every temporary file; the target is left untouched."""
+        self._finished = True
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        if getattr(self, "_pipe", None) is not None:
+            self._pipe.stop()  # type: ignore[union-attr]
+        for temp in getattr(self, "_temps", []):
+            _unlink(temp)
+
+
+class PngDirSink(_AtomicSink):
+    """A folder of lossless numbered PNGs, `frame_000000.png`, `frame_000001.png`, ...
+
+    Frames go into a hidden temp folder beside the target, renamed into place at
+    `close()`. With `overwrite`, an existing folder is replaced only if it holds nothing
+    but `frame_*.png` files (see `check_output_path`).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+        super().__init__(path, overwrite)
+        self._finished = True
+        check_output_path(os.path.join(os.fspath(path), ""), overwrite)
+        self._temp = temp_sibling(self.path.absolute(), "")
+        try:
+            self._temp.mkdir()
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+        self.width = self.height = 0
+        self._finished = False
+
+    def write(self, frame: np.ndarray) -> None:
+        """Store one H×W×3 uint8 RGB frame as the next PNG."""
+        self._check_open()
+        if self.frames_written == 0:
+            if frame.ndim != 3 or frame.shape[2] != 3:
+                raise ValueError(f"frame for {self.path} must be H×W×3, got {frame.shape}")
+            self.height, self.width = frame.shape[:2]
+        data = _check_frame(frame, self.height, self.width, self.path)
+        # Compression level 1: lossless like any other level, several times faster.
+        ok, encoded = cv2.imencode(
+            ".png", cv2.cvtColor(data, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1]
+        )
+        if not ok:
+            self.abort()
+            raise MediaError(f"could not encode frame {self.frames_written} for {self.path}")
+        try:
+            (self._temp / FRAME_NAME_FORMAT.format(self.frames_written)).write_bytes(
+                encoded.tobytes()
+            )
+        except OSError as exc:
+            self.abort()
+            raise MediaError(f"cannot write frames to {self.path}: {exc.strerror or exc}") from exc
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Rename the finished temp folder onto the target (replacing an old frame folder)."""
+        if self._finished:
+            return
+        try:
+            if self.frames_written == 0:
+                raise MediaError(f"no frames were written to {self.path}")
+            self._commit_dir()
+        except BaseException:
+            self.abort()
+            raise
+        self._finished = True
+
+    def _commit_dir(self) -> None:
+        # Re-check: the folder may have filled up while frames were being computed.
+        check_output_path(os.path.join(os.fspath(self.path), ""), self.overwrite)
+        old: Path | None = None
+        try:
+            if self.path.exists():
+                # A folder cannot be os.replace()d onto a non-empty one: move the old one
+                # aside first, and put it back if the swap fails.
+                old = temp_sibling(self.path.absolute(), ".old")
+                os.replace(self.path, old)
+            try:
+                os.replace(self._temp, self.path)
+            except OSError:
+                if old is not None:
+                    os.replace(old, self.path)
+                    old = None
+                raise
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+        finally:
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def abort(self) -> None:
+        """Delete the temp folder; the target is left untouched."""
+        self._finished = True
+        temp = getattr(self, "_temp", None)
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)
+
+
+def open_sink(
+    path: str | os.PathLike[str],
+    width: int,
+    height: int,
+    fps: Fraction,
+    *,
+    crf: int = 18,
+    preset: str = "medium",
+    audio_from: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+) -> FrameSink:
+    """Open the sink a target asks for (see `output_kind`), after `check_output_path`.
+
+    `width`/`height` are the frame size to be written; only video files need them up front.
+    `audio_from` applies to video files only (GIFs and PNGs carry no sound).
+    """
+    kind = check_output_path(path, overwrite)
+    if kind is OutputKind.PNG_DIR:
+        return PngDirSink(path, overwrite=overwrite)
+    if kind is OutputKind.GIF:
+        return GifSink(path, fps, overwrite=overwrite)
+    return VideoFileSink(
+        path,
+        width,
+        height,
+        fps,
+        crf=crf,
+        preset=preset,
+        audio_from=audio_from,
+        overwrite=overwrite,
+    )

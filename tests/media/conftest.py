@@ -1,0 +1,95 @@
+"""Sample media for the media tests, generated once per session with the bundled ffmpeg."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import imageio_ffmpeg
+import pytest
+
+FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def ffmpeg(*args: str) -> None:
+    """Run the bundled ffmpeg quietly; fail the test session loudly if it fails."""
+    cmd = [FFMPEG, "-hide_banner", "-nostdin", "-v", "error", "-y", *args]
+    subprocess.run(cmd, check=True, capture_output=True)
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Paths of the generated sample files (see `samples`)."""
+
+    root: Path
+    v25: Path  # 96x64, 25 fps, 1 s, no audio (mp4)
+    v30_audio: Path  # 80x60, 30 fps, 1 s, AAC 48 kHz (mov)
+    ntsc_audio: Path  # 96x64, 30000/1001 fps, 1 s, AAC 44.1 kHz (mp4, faststart)
+    film_opus: Path  # 64x64, 24000/1001 fps, 1 s, Opus (webm)
+    rotated: Path  # v25 with a 90° display-rotation tag: decodes as 64x96
+    truncated_faststart: Path  # 2 s mp4 with the index up front, cut to half its bytes
+    truncated_no_index: Path  # 2 s mp4 with the index at the end, cut to half its bytes
+    text_as_mp4: Path  # a text file named .mp4
+    audio_only: Path  # m4a, no video stream
+    zero_frames: Path  # y4m header only: a video stream that has no frames
+
+
+SAMPLE_FPS = {"v25": Fraction(25), "v30_audio": Fraction(30), "ntsc_audio": Fraction(30000, 1001)}
+
+
+def _lavfi_video(size: str, rate: str, seconds: float) -> list[str]:
+    return ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}", "-t", str(seconds)]
+
+
+def _lavfi_audio(rate: int) -> list[str]:
+    return ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={rate}"]
+
+
+X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+
+
+@pytest.fixture(scope="session")
+def samples(tmp_path_factory: pytest.TempPathFactory) -> Samples:
+    root = tmp_path_factory.mktemp("media_samples")
+    s = Samples(
+        root=root,
+        v25=root / "v25.mp4",
+        v30_audio=root / "v30_audio.mov",
+        ntsc_audio=root / "ntsc_audio.mp4",
+        film_opus=root / "film_opus.webm",
+        rotated=root / "rotated.mp4",
+        truncated_faststart=root / "truncated_faststart.mp4",
+        truncated_no_index=root / "truncated_no_index.mp4",
+        text_as_mp4=root / "notes.mp4",
+        audio_only=root / "audio_only.m4a",
+        zero_frames=root / "zero_frames.y4m",
+    )
+    ffmpeg(*_lavfi_video("96x64", "25", 1), *X264, str(s.v25))
+    ffmpeg(
+        *_lavfi_video("80x60", "30", 1), *_lavfi_audio(48000), "-t", "1",
+        *X264, "-c:a", "aac", str(s.v30_audio),
+    )  # fmt: skip
+    ffmpeg(
+        *_lavfi_video("96x64", "30000/1001", 1), *_lavfi_audio(44100), "-t", "1",
+        *X264, "-c:a", "aac", "-movflags", "+faststart", str(s.ntsc_audio),
+    )  # fmt: skip
+    ffmpeg(
+        *_lavfi_video("64x64", "24000/1001", 1), *_lavfi_audio(48000), "-t", "1",
+        "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8",
+        "-c:a", "libopus", str(s.film_opus),
+    )  # fmt: skip
+    ffmpeg("-display_rotation", "90", "-i", str(s.v25), "-c", "copy", str(s.rotated))
+    for target, extra in (
+        (s.truncated_faststart, ["-movflags", "+faststart"]),
+        (s.truncated_no_index, []),
+    ):
+        full = root / f"full_{target.name}"
+        ffmpeg(*_lavfi_video("96x64", "30000/1001", 2), *X264, *extra, str(full))
+        data = full.read_bytes()
+        target.write_bytes(data[: len(data) // 2])
+    s.text_as_mp4.write_text("this is not a video\n")
+    ffmpeg(*_lavfi_audio(44100), "-t", "1", "-c:a", "aac", str(s.audio_only))
+    s.zero_frames.write_bytes(b"YUV4MPEG2 W64 H64 F25:1 Ip A1:1 C420jpeg\n")
+    return s
