@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # torch is pinned to the CPU wheel here; the package itself only asks for a range.
 TORCH_PIN ?= torch==2.13.0
+DEMO_MODEL_STEPS ?= 2400
 
 .PHONY: setup test lint bench demo demo-model eval examples clean
 
@@ -28,6 +29,17 @@ bench: setup
 
 demo: setup
 	$(BIN)/animate examples/source.png examples/driving.mp4 -o out.mp4 --overwrite
+
+# Regenerate examples/ (procedural, held-out split; nothing downloaded).
+examples: setup
+	$(BIN)/python scripts/make_examples.py
+
+# Retrain the bundled model from scratch (resumable; see checkpoints/README.md).
+demo-model: setup
+	$(BIN)/python scripts/train_demo_model.py --steps $(DEMO_MODEL_STEPS)
+
+eval: setup
+	$(BIN)/animate eval
 
 clean:
 	rm -rf $(VENV) .pytest_cache

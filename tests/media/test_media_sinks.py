@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import Samples
 from PIL import Image
 
 from animatecli.errors import InputError, MediaError, OutputError
@@ -27,8 +28,6 @@ from animatecli.media import (
     probe_streams,
     probe_video,
 )
-
-from .conftest import Samples
 
 
 def _frames(path: Path, stop: int | None = None) -> list[np.ndarray]:

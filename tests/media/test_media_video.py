@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import Samples
 
 from animatecli.errors import InputError, MediaError
 from animatecli.media import (
@@ -16,8 +17,6 @@ from animatecli.media import (
     probe_video,
     snap_fps,
 )
-
-from .conftest import Samples
 
 
 @pytest.mark.parametrize(

@@ -93,3 +93,33 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> Samples:
     ffmpeg(*_lavfi_audio(44100), "-t", "1", "-c:a", "aac", str(s.audio_only))
     s.zero_frames.write_bytes(b"YUV4MPEG2 W64 H64 F25:1 Ip A1:1 C420jpeg\n")
     return s
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small random-weight model in our format (64×64 frames): fast enough for I/O
+    tests, which check media plumbing rather than animation quality."""
+    import torch
+
+    from animatecli.engine import FommModel, ModelConfig, save_checkpoint
+    from animatecli.engine.config import (
+        DenseMotionConfig,
+        GeneratorConfig,
+        KeypointDetectorConfig,
+    )
+
+    torch.manual_seed(0)
+    config = ModelConfig(
+        num_kp=5,
+        kp_detector=KeypointDetectorConfig(block_expansion=8, max_features=32, num_blocks=3),
+        generator=GeneratorConfig(
+            block_expansion=8,
+            max_features=32,
+            num_bottleneck_blocks=1,
+            dense_motion=DenseMotionConfig(block_expansion=8, max_features=32, num_blocks=3),
+        ),
+        frame_shape=(64, 64),
+    )
+    path = tmp_path_factory.mktemp("models") / "tiny.pt"
+    save_checkpoint(path, FommModel(config).eval(), {"purpose": "tests"})
+    return path

@@ -1,0 +1,165 @@
+"""``make bench``: engine and end-to-end throughput on this machine, as a table.
+
+Engine rows use the official vox-256 architecture at 256×256 with random weights:
+(a) the naive path of the original demo (the generator re-encodes the source for every
+frame, contiguous NCHW inputs), (b) our Animator (source cached, channels-last inputs)
+at batch 1 and 4. End-to-end rows run ``animate`` on generated driving videos with the
+bundled model (decode + align + animate + encode + mux) and report peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from animatecli.engine import Animator, FommModel, frames_to_tensor, official_config
+from animatecli.engine.motion import normalize_keypoints
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def engine_naive(model: FommModel, source: torch.Tensor, frames: torch.Tensor) -> float:
+    """Frames/s of the original demo's loop (batch 1, source re-encoded per frame)."""
+    with torch.inference_mode():
+        kp_source = model.kp_detector(source)
+        kp_initial = model.kp_detector(frames[:1])
+        start = time.perf_counter()
+        for frame in frames:
+            kp = model.kp_detector(frame[None])
+            norm = normalize_keypoints(kp_source, kp, kp_initial, adapt_movement_scale=True)
+            model.generator(source, norm, kp_source)
+        return len(frames) / (time.perf_counter() - start)
+
+
+def engine_animator(model: FommModel, source: torch.Tensor, frames: torch.Tensor, batch: int):
+    animator = Animator(model)
+    session = animator.session(source[0], initial=frames[:1])
+    session.animate_batch(frames[:batch])  # warm-up
+    start = time.perf_counter()
+    for chunk in frames.split(batch):
+        session.animate_batch(chunk)
+    return len(frames) / (time.perf_counter() - start)
+
+
+def end_to_end(frames: int, workdir: Path) -> dict[str, float]:
+    """Run the CLI in a fresh process on a synthetic driving video; fps and peak RSS."""
+    driving = workdir / f"driving-{frames}.mp4"
+    if not driving.exists():
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "scripts" / "make_examples.py"),
+                "--driving-only",
+                "--frames",
+                str(frames),
+                "--driving",
+                str(driving),
+            ],
+            check=True,
+        )
+    probe = (
+        "import json,resource,sys,time;from animatecli.cli import app;"
+        "t=time.perf_counter();"
+        "args=sys.argv[1:];"
+        "code=0\n"
+        "try: app(args, standalone_mode=False)\n"
+        "except SystemExit as e: code=e.code\n"
+        "print(json.dumps({'code':code,'seconds':time.perf_counter()-t,"
+        "'rss':resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024}))"
+    )
+    out = workdir / f"out-{frames}.mp4"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            probe,
+            "run",
+            str(ROOT / "examples" / "source.png"),
+            str(driving),
+            "-o",
+            str(out),
+            "-y",
+            "--json",
+            "--align",
+            "best",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    job, probe_out = lines[0], lines[-1]
+    return {
+        "frames": frames,
+        "fps": job["frames"] / job["seconds"],
+        "rss": probe_out["rss"],
+    }
+
+
+def bundled_engine_fps(frames: int = 60) -> float:
+    """Engine-only frames/s of the bundled model (the reference for end-to-end)."""
+    from animatecli.engine import load_checkpoint
+    from animatecli.models import resolve_checkpoint
+
+    loaded = load_checkpoint(resolve_checkpoint(None)[0])
+    size = loaded.config.frame_shape
+    clip = frames_to_tensor(np.random.default_rng(0).integers(0, 255, (frames, *size, 3), np.uint8))
+    return engine_animator(loaded.model, clip[:1], clip, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--frames", type=int, default=6, help="frames per engine row")
+    parser.add_argument("--skip-e2e", action="store_true")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    console = Console()
+    console.print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+
+    model = FommModel(official_config("vox-256")).eval()
+    source = torch.rand(1, 3, 256, 256)
+    frames = torch.rand(args.frames, 3, 256, 256)
+    table = Table(title="engine, vox-256 architecture, 256x256, random weights")
+    table.add_column("path")
+    table.add_column("frames/s", justify="right")
+    table.add_column("vs naive", justify="right")
+    naive = engine_naive(model, source, frames)
+    table.add_row("naive per-frame (original demo loop)", f"{naive:.3f}", "1.00x")
+    for batch in (1, 4):
+        fps = engine_animator(model, source, frames, batch)
+        table.add_row(
+            f"Animator, cached source, batch {batch}", f"{fps:.3f}", f"{fps / naive:.2f}x"
+        )
+    console.print(table)
+
+    if args.skip_e2e:
+        return
+    e2e = Table(title="end to end (bundled model): decode + align + animate + encode + mux")
+    for column in ("driving frames", "frames/s", "engine-only frames/s", "ratio", "peak RSS MiB"):
+        e2e.add_column(column, justify="right")
+    engine_fps = bundled_engine_fps()
+    with tempfile.TemporaryDirectory() as tmp:
+        for count in (60, 600):
+            row = end_to_end(count, Path(tmp))
+            e2e.add_row(
+                str(count),
+                f"{row['fps']:.2f}",
+                f"{engine_fps:.2f}",
+                f"{row['fps'] / engine_fps:.2f}",
+                f"{row['rss']:.0f}",
+            )
+    console.print(e2e)
+
+
+if __name__ == "__main__":
+    main()

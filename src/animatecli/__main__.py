@@ -1,0 +1,5 @@
+"""``python -m animatecli`` behaves exactly like the ``animate`` command."""
+
+from .cli import main
+
+main()

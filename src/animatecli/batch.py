@@ -1,0 +1,195 @@
+"""Many animations in one run: every source × driving pair of a folder (or a pairs
+file), resumable, continuing past failures, and shardable across machines."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .errors import AnimateError, ExitCode, InputError
+from .options import AnimateOptions
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".gif")
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One job of a batch."""
+
+    source: Path
+    driving: Path
+    output: Path
+
+
+@dataclass
+class PairResult:
+    """How one pair went: ``ok``, ``skipped`` (output already complete) or ``failed``."""
+
+    source: str
+    driving: str
+    output: str
+    status: str
+    seconds: float = 0.0
+    error: str | None = None
+    frames: int | None = None
+
+
+def output_name(source: Path, driving: Path) -> str:
+    return f"{source.stem}__{driving.stem}.mp4"
+
+
+def folder_pairs(folder: Path, outdir: Path) -> list[Pair]:
+    """Every image × video pair in ``folder`` (not recursive), in name order."""
+    if not folder.is_dir():
+        raise InputError(f"not a folder: {folder}")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    sources = [p for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
+    drivings = [p for p in files if p.suffix.lower() in VIDEO_EXTENSIONS]
+    if not sources or not drivings:
+        raise InputError(
+            f"{folder} needs at least one image and one video (found {len(sources)} images, "
+            f"{len(drivings)} videos)"
+        )
+    return [Pair(s, d, outdir / output_name(s, d)) for s in sources for d in drivings]
+
+
+def read_pairs_file(path: Path, base: Path, outdir: Path) -> list[Pair]:
+    """Pairs from a CSV (``source,driving[,output]``, optional header) or a JSON list of
+    objects/lists; relative paths are taken relative to ``base``."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise InputError(f"cannot read pairs file {path}: {exc.strerror}") from None
+    rows: list[list[str]] = []
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+        if not isinstance(data, list):
+            raise InputError(f"{path}: expected a JSON list of pairs")
+        for item in data:
+            if isinstance(item, dict):
+                rows.append(
+                    [item.get("source", ""), item.get("driving", ""), item.get("output", "")]
+                )
+            elif isinstance(item, list):
+                rows.append([str(x) for x in item])
+            else:
+                raise InputError(f"{path}: each pair must be an object or a list")
+    else:
+        rows = [row for row in csv.reader(text.splitlines()) if row and any(row)]
+        if rows and [c.strip().lower() for c in rows[0][:2]] == ["source", "driving"]:
+            rows = rows[1:]
+    pairs = []
+    for number, row in enumerate(rows, start=1):
+        if len(row) < 2 or not row[0] or not row[1]:
+            raise InputError(f"{path}: pair {number} needs a source and a driving path")
+        source, driving = (base / row[0].strip()), (base / row[1].strip())
+        output = row[2].strip() if len(row) > 2 and row[2] else output_name(source, driving)
+        pairs.append(Pair(source, driving, outdir / output))
+    if not pairs:
+        raise InputError(f"{path} lists no pairs")
+    return pairs
+
+
+def parse_shard(spec: str | None) -> tuple[int, int] | None:
+    """``"I/N"`` → (I, N) with 0 ≤ I < N."""
+    if spec is None:
+        return None
+    try:
+        index, count = (int(x) for x in spec.split("/"))
+    except ValueError:
+        raise InputError(f"--shard must look like I/N (e.g. 0/4), not '{spec}'") from None
+    if count < 1 or not 0 <= index < count:
+        raise InputError(f"--shard {spec}: need 0 <= I < N")
+    return index, count
+
+
+def in_shard(pair: Pair, shard: tuple[int, int] | None) -> bool:
+    """Stable assignment by a hash of the output name, so every worker of a job array
+    agrees on the split whatever order it lists the files in."""
+    if shard is None:
+        return True
+    index, count = shard
+    return zlib.crc32(pair.output.name.encode()) % count == index
+
+
+def remove_stale_temporaries(output: Path) -> None:
+    """Delete temporary files an earlier killed run left beside ``output``."""
+    if not output.parent.is_dir():
+        return
+    for stale in output.parent.glob(f".{output.name}.*.tmp*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
+class BatchProgress:
+    """What the batch loop tells its display."""
+
+    def pair_started(self, index: int, total: int, pair: Pair) -> None: ...
+
+    def pair_finished(self, result: PairResult) -> None: ...
+
+
+def run_batch(
+    pairs: list[Pair],
+    options: AnimateOptions,
+    animate: Callable[[Pair, AnimateOptions], int],
+    *,
+    fail_fast: bool = False,
+    progress: BatchProgress | None = None,
+) -> list[PairResult]:
+    """Animate every pair with ``animate`` (which returns the frame count).
+
+    Complete outputs are skipped unless ``options.overwrite``; a failing pair is recorded
+    and the batch goes on, unless ``fail_fast``.
+    """
+    progress = progress or BatchProgress()
+    results: list[PairResult] = []
+    for index, pair in enumerate(pairs):
+        progress.pair_started(index, len(pairs), pair)
+        result = PairResult(str(pair.source), str(pair.driving), str(pair.output), "ok")
+        if pair.output.exists() and not options.overwrite:
+            result.status = "skipped"
+        else:
+            remove_stale_temporaries(pair.output)
+            started = time.perf_counter()
+            try:
+                result.frames = animate(pair, options)
+            except AnimateError as exc:
+                result.status, result.error = "failed", str(exc)
+            result.seconds = round(time.perf_counter() - started, 3)
+        results.append(result)
+        progress.pair_finished(result)
+        if fail_fast and result.status == "failed":
+            break
+    return results
+
+
+def exit_code(results: list[PairResult]) -> int:
+    return ExitCode.PARTIAL if any(r.status == "failed" for r in results) else ExitCode.OK
+
+
+def write_report(path: Path, results: list[PairResult]) -> None:
+    """The per-pair report as JSON, written atomically."""
+    payload = {
+        "pairs": [asdict(r) for r in results],
+        "summary": {
+            status: sum(r.status == status for r in results)
+            for status in ("ok", "skipped", "failed")
+        },
+    }
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2))
+    os.replace(tmp, path)

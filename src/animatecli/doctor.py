@@ -1,0 +1,112 @@
+"""``animate doctor``: what this installation can do, without downloading anything."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import AnimateError
+
+
+def _ffmpeg() -> dict[str, Any]:
+    try:
+        import imageio_ffmpeg
+
+        exe = imageio_ffmpeg.get_ffmpeg_exe()
+        first = subprocess.run(
+            [exe, "-hide_banner", "-version"], capture_output=True, text=True, timeout=20
+        ).stdout.splitlines()
+        return {"path": exe, "version": first[0] if first else "unknown", "ok": True}
+    except Exception as exc:  # doctor reports every failure instead of raising
+        return {"path": None, "version": None, "ok": False, "error": str(exc)}
+
+
+def _devices() -> list[dict[str, Any]]:
+    devices = [{"name": "cpu", "detail": f"{torch.get_num_threads()} threads"}]
+    if torch.cuda.is_available():
+        for index in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(index)
+            devices.append(
+                {
+                    "name": f"cuda:{index}",
+                    "detail": f"{props.name}, {props.total_memory / 2**30:.1f} GiB",
+                }
+            )
+    return devices
+
+
+def _checkpoint(explicit: Path | None, config: str | None) -> dict[str, Any]:
+    from .engine import load_checkpoint
+    from .models import resolve_checkpoint
+
+    try:
+        path, origin = resolve_checkpoint(explicit)
+        loaded = load_checkpoint(path, config=config)
+    except AnimateError as exc:
+        return {"ok": False, "error": str(exc)}
+    return {"ok": True, "origin": origin, **loaded.describe()}
+
+
+def _face_alignment() -> dict[str, Any]:
+    from . import faces
+
+    return {
+        "installed": faces.face_alignment_installed(),
+        "weights_cached": faces.face_alignment_weights_available(),
+        "weights": [str(p) for p in faces.face_alignment_weight_paths()],
+    }
+
+
+def collect(checkpoint: Path | None = None, config: str | None = None) -> dict[str, Any]:
+    """Everything doctor reports, as JSON-able data."""
+    return {
+        "animatecli": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cuda_available": torch.cuda.is_available(),
+        "cuda_version": torch.version.cuda,
+        "devices": _devices(),
+        "ffmpeg": _ffmpeg(),
+        "checkpoint": _checkpoint(checkpoint, config),
+        "face_alignment": _face_alignment(),
+    }
+
+
+def render(report: dict[str, Any], console: Console) -> None:
+    """Print the report as a table."""
+    table = Table(title="animate doctor", show_header=False)
+    table.add_column("item", style="bold")
+    table.add_column("value")
+    table.add_row("animatecli", report["animatecli"])
+    table.add_row("python", report["python"])
+    table.add_row("torch", report["torch"])
+    cuda = f"yes (CUDA {report['cuda_version']})" if report["cuda_available"] else "no"
+    table.add_row("CUDA", cuda)
+    for device in report["devices"]:
+        table.add_row(f"device {device['name']}", device["detail"])
+    ffmpeg = report["ffmpeg"]
+    table.add_row("ffmpeg", ffmpeg["version"] if ffmpeg["ok"] else f"[red]{ffmpeg['error']}")
+    ckpt = report["checkpoint"]
+    if ckpt["ok"]:
+        shape = "x".join(map(str, ckpt["config"]["frame_shape"]))
+        name = ckpt["config_name"] or "custom"
+        table.add_row("checkpoint", f"{ckpt['path']} ({ckpt['origin']})")
+        table.add_row("model", f"{ckpt['kind']}, config {name} ({ckpt['config_source']}), {shape}")
+    else:
+        table.add_row("checkpoint", f"[red]{ckpt['error']}")
+    fa = report["face_alignment"]
+    if fa["weights_cached"]:
+        state = "weights cached"
+    elif fa["installed"]:
+        state = "installed, weights not cached (offline LBP detector used)"
+    else:
+        state = "not installed"
+    table.add_row("face-alignment", state)
+    console.print(table)

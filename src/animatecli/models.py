@@ -1,0 +1,67 @@
+"""Choosing the device and the checkpoint, and loading the model once per process."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from .engine import LoadedCheckpoint, load_checkpoint
+from .errors import CheckpointError, DeviceError
+from .options import ModelOptions
+
+CHECKPOINT_ENV = "ANIMATE_CHECKPOINT"
+CHECKPOINT_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
+DEFAULT_CHECKPOINT_NAME = "animatecli-synthetic-128.pt"
+
+
+def resolve_device(spec: str) -> torch.device:
+    """``auto`` → CUDA when available, else CPU; ``cuda``/``cuda:N`` must exist."""
+    spec = spec.strip().lower()
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(spec)
+    except RuntimeError:
+        raise DeviceError(f"unknown device '{spec}' (use auto, cpu, cuda or cuda:N)") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(f"device '{spec}' requested but CUDA is not available here")
+        index = device.index or 0
+        if index >= torch.cuda.device_count():
+            raise DeviceError(
+                f"device '{spec}' requested but only {torch.cuda.device_count()} CUDA device(s)"
+            )
+    elif device.type != "cpu":
+        raise DeviceError(f"unsupported device '{spec}' (use auto, cpu, cuda or cuda:N)")
+    return device
+
+
+def resolve_checkpoint(explicit: Path | None) -> tuple[Path, str]:
+    """The checkpoint to use and why: ``--checkpoint``, then ``$ANIMATE_CHECKPOINT``,
+    then the bundled default model."""
+    if explicit is not None:
+        return Path(explicit), "--checkpoint"
+    env = os.environ.get(CHECKPOINT_ENV)
+    if env:
+        return Path(env), f"${CHECKPOINT_ENV}"
+    bundled = CHECKPOINT_DIR / DEFAULT_CHECKPOINT_NAME
+    if bundled.exists():
+        return bundled, "bundled default"
+    raise CheckpointError(
+        f"no model available: {bundled} is missing; pass --checkpoint FILE "
+        f"(e.g. the official vox-cpk.pth.tar) or set {CHECKPOINT_ENV}"
+    )
+
+
+def load_model(options: ModelOptions) -> tuple[LoadedCheckpoint, torch.device]:
+    """Load the chosen checkpoint onto the chosen device (float32 weights)."""
+    device = resolve_device(options.device)
+    if options.fp16 and device.type != "cuda":
+        raise DeviceError("--fp16 needs a CUDA device")
+    path, _ = resolve_checkpoint(options.checkpoint)
+    loaded = load_checkpoint(
+        path, config=options.config, device=device, align_corners=options.align_corners
+    )
+    return loaded, device

@@ -1,0 +1,371 @@
+"""One animation job: open media → (crop the source) → align → animate → write, streaming.
+
+Memory stays flat as the video grows: frames are decoded, animated and encoded as a
+stream through bounded queues, and the alignment pass keeps only keypoints.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from . import faces, media
+from .engine import Animator, Keypoints, MotionMode, frames_to_tensor, tensor_to_frames
+from .errors import InputError, MediaError
+from .models import load_model, resolve_checkpoint
+from .options import AnimateOptions, ModelOptions
+from .streaming import BackgroundWriter, Prefetcher
+
+
+class Reporter(Protocol):
+    """Where a job reports progress and notices (the CLI renders them)."""
+
+    def notice(self, message: str) -> None: ...
+
+    def start(self, stage: str, total: int | None) -> None: ...
+
+    def advance(self, count: int = 1) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+class SilentReporter:
+    """A reporter that drops everything (API use, tests)."""
+
+    def notice(self, message: str) -> None:
+        pass
+
+    def start(self, stage: str, total: int | None) -> None:
+        pass
+
+    def advance(self, count: int = 1) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+@dataclass
+class PreparedImage:
+    """The source as the model sees it, and where it sits in the original photo."""
+
+    full: np.ndarray  # H×W×3 uint8, the photo as loaded
+    box: tuple[int, int, int, int]  # (x0, y0, x1, y1) region of ``full`` that was animated
+    model_input: np.ndarray  # h×w×3 uint8 at the model's frame shape
+    face_found: bool | None  # None when no detection ran
+
+
+@dataclass
+class Alignment:
+    """Which driving frame is matched to the source pose, and how it was chosen."""
+
+    index: int
+    method: str
+    keypoints: Keypoints | None = None
+
+
+@dataclass
+class AnimateResult:
+    """What one job produced (the CLI's ``--json`` object)."""
+
+    output: Path
+    frames: int
+    fps: Fraction
+    seconds: float
+    device: str
+    checkpoint: dict[str, Any]
+    alignment: Alignment
+    audio_kept: bool
+    size: tuple[int, int]  # (width, height) of the output frames
+    notices: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "output": str(self.output),
+            "frames": self.frames,
+            "fps": float(self.fps),
+            "fps_fraction": f"{self.fps.numerator}/{self.fps.denominator}",
+            "seconds": round(self.seconds, 3),
+            "processing_fps": round(self.frames / self.seconds, 3) if self.seconds else None,
+            "device": self.device,
+            "checkpoint": self.checkpoint,
+            "alignment_frame": self.alignment.index,
+            "alignment_method": self.alignment.method,
+            "audio_kept": self.audio_kept,
+            "width": self.size[0],
+            "height": self.size[1],
+        }
+
+
+class AnimationPipeline:
+    """Loads the model once; :meth:`run` animates one source/driving pair."""
+
+    def __init__(self, model_options: ModelOptions, reporter: Reporter | None = None):
+        self.reporter = reporter or SilentReporter()
+        self.model_options = model_options
+        self.loaded, self.device = load_model(model_options)
+        _, self.checkpoint_origin = resolve_checkpoint(model_options.checkpoint)
+        self.animator = Animator(
+            self.loaded.model,
+            device=self.device,
+            precision="fp16" if model_options.fp16 else "fp32",
+        )
+        self._detectors: dict[str, faces.FaceDetector] = {}
+        self._said: set[str] = set()
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _notice_once(self, message: str) -> None:
+        if message not in self._said:
+            self._said.add(message)
+            self.reporter.notice(message)
+
+    def detector(self, kind: str) -> faces.FaceDetector:
+        """The face detector of ``kind`` (built once; notices go to the reporter)."""
+        if kind not in self._detectors:
+            self._detectors[kind] = faces.make_detector(
+                kind, device=str(self.device), notify=self._notice_once
+            )
+        return self._detectors[kind]
+
+    @property
+    def frame_hw(self) -> tuple[int, int]:
+        return self.animator.frame_shape
+
+    def describe_checkpoint(self) -> dict[str, Any]:
+        return {**self.loaded.describe(), "origin": self.checkpoint_origin}
+
+    # -- source ----------------------------------------------------------------------
+
+    def prepare_source(self, path: Path, options: AnimateOptions) -> PreparedImage:
+        """Load the photo and choose the region to animate (face crop or fitted frame)."""
+        image = media.load_image(path)
+        h, w = image.shape[:2]
+        box = media.fit_box((h, w), self.frame_hw, options.fit)
+        face_found: bool | None = None
+        if options.crop_source == "auto":
+            detections = self.detector(options.detector).detect(image)
+            face_found = bool(detections)
+            if detections:
+                face = detections[0]
+                if not faces.is_tight_face_crop((h, w), face):
+                    box = faces.square_crop_box(face, options.crop_increase, (h, w))
+            elif abs(h - w) > 0.02 * max(h, w):
+                self._notice_once(
+                    f"no face found in {path.name}; animating the whole image ({options.fit})"
+                )
+        x0, y0, x1, y1 = box
+        region = image[y0:y1, x0:x1]
+        if (x0, y0, x1, y1) == (0, 0, w, h):
+            model_input = media.fit_image(image, self.frame_hw, options.fit)
+        else:
+            model_input = media.fit_image(region, self.frame_hw, "stretch")
+        return PreparedImage(image, (x0, y0, x1, y1), model_input, face_found)
+
+    # -- alignment -------------------------------------------------------------------
+
+    def _fitted_frames(
+        self, driving: Path, options: AnimateOptions, stop: int | None = None
+    ) -> Iterator[np.ndarray]:
+        with media.VideoReader(driving, stop=stop) as reader:
+            for frame in reader:
+                yield media.fit_image(frame, self.frame_hw, options.fit)
+
+    def align(
+        self, source: PreparedImage, driving: Path, options: AnimateOptions, total: int | None
+    ) -> Alignment:
+        """Pick the driving frame whose pose best matches the source (spec §7.1)."""
+        if options.mode is MotionMode.ABSOLUTE:
+            return Alignment(0, "none (absolute motion)")
+        if options.align == "first":
+            return Alignment(0, "first frame")
+        fixed = options.alignment_index()
+        if fixed is not None:
+            return self._keypoints_of_frame(driving, options, fixed)
+        return self._best_frame(source, driving, options, total)
+
+    def _keypoints_of_frame(self, driving: Path, options: AnimateOptions, index: int) -> Alignment:
+        if index < 0:
+            raise InputError(f"--align {index}: the frame index must be 0 or more")
+        last: np.ndarray | None = None
+        count = 0
+        for frame in self._fitted_frames(driving, options, stop=index + 1):
+            last, count = frame, count + 1
+        if last is None or count <= index:
+            raise InputError(f"--align {index}: {driving.name} has only {count} frames")
+        return Alignment(index, "given", self.animator.keypoints(frames_to_tensor(last)))
+
+    def _landmark_detector(self, options: AnimateOptions) -> faces.FaceDetector | None:
+        if options.detector == "opencv" or not faces.face_alignment_weights_available():
+            self._notice_once(
+                "face-alignment landmarks unavailable (weights not cached); aligning with "
+                "the model's own keypoints instead"
+            )
+            return None
+        detector = self.detector("face-alignment")
+        return detector if detector.supports_landmarks else None
+
+    def _best_frame(
+        self, source: PreparedImage, driving: Path, options: AnimateOptions, total: int | None
+    ) -> Alignment:
+        landmarker = self._landmark_detector(options)
+        reference: np.ndarray | None = None
+        if landmarker is not None:
+            found = landmarker.landmarks(source.model_input)
+            if found:
+                reference = found[0]
+            else:
+                self._notice_once("no face landmarks in the source; aligning with keypoints")
+        use_landmarks = reference is not None
+        if not use_landmarks:
+            kp_source = self.animator.keypoints(frames_to_tensor(source.model_input))
+            reference = kp_source.value[0].cpu().numpy()
+        search = faces.BestFrameSearch(reference)
+        best_kp: Keypoints | None = None
+        self.reporter.start("aligning", total)
+        index = 0
+        batch_size = self.batch_size()
+        pending: list[np.ndarray] = []
+
+        def flush() -> None:
+            nonlocal index, best_kp
+            kps = self.animator.keypoints(frames_to_tensor(np.stack(pending)))
+            for row, frame in enumerate(pending):
+                if use_landmarks:
+                    found = landmarker.landmarks(frame)  # type: ignore[union-attr]
+                    points = found[0] if found else None
+                else:
+                    points = kps.value[row].cpu().numpy()
+                before = search.best_index
+                search.update(index, points)
+                if search.best_index != before:
+                    best_kp = kps[row]
+                index += 1
+            self.reporter.advance(len(pending))
+            pending.clear()
+
+        with Prefetcher(self._fitted_frames(driving, options)) as frames:
+            for frame in frames:
+                pending.append(frame)
+                if len(pending) == batch_size:
+                    flush()
+            if pending:
+                flush()
+        self.reporter.finish()
+        method = "face landmarks" if use_landmarks else "model keypoints"
+        if search.best_index is None:
+            self._notice_once("no face found in any driving frame; aligning to the first frame")
+            return Alignment(0, "first frame (no face found)")
+        return Alignment(search.best_index, f"best frame by {method}", best_kp)
+
+    # -- animation -------------------------------------------------------------------
+
+    def batch_size(self, options: AnimateOptions | None = None) -> int:
+        if options is not None and options.batch_size:
+            return options.batch_size
+        return 8 if self.device.type == "cuda" else 1
+
+    def _composer(
+        self, source: PreparedImage, options: AnimateOptions
+    ) -> tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], tuple[int, int]]:
+        """Function (driving frame, prediction) → output frame, and output (w, h)."""
+        h, w = self.frame_hw
+        if options.paste_back:
+            paste = faces.PasteBack(source.full, source.box)
+            out_h, out_w = paste.output_size
+            return (lambda _drv, pred: paste.paste(pred)), (out_w, out_h)
+        if options.compare:
+            src = source.model_input
+            return (lambda drv, pred: np.concatenate([src, drv, pred], axis=1)), (3 * w, h)
+        return (lambda _drv, pred: pred), (w, h)
+
+    def run(
+        self,
+        source_path: Path,
+        driving_path: Path,
+        output: Path | str,
+        options: AnimateOptions,
+    ) -> AnimateResult:
+        """Animate ``source_path`` with ``driving_path`` into ``output`` (a trailing ``/``
+        in a string output asks for a folder of PNG frames)."""
+        started = time.perf_counter()
+        source_path, driving_path = Path(source_path), Path(driving_path)
+        media.check_output_path(output, overwrite=options.overwrite)
+        info = media.probe_video(driving_path)
+        source = self.prepare_source(source_path, options)
+        total = info.frame_count_estimate
+        alignment = self.align(source, driving_path, options, total)
+        session = self.animator.session(
+            frames_to_tensor(source.model_input),
+            mode=options.mode,
+            adapt_scale=options.adapt_scale,
+            initial=alignment.keypoints,
+        )
+        compose, (width, height) = self._composer(source, options)
+        batch_size = self.batch_size(options)
+        frames = 0
+        self.reporter.start("animating", total)
+        sink = media.open_sink(
+            output,
+            width,
+            height,
+            info.fps,
+            crf=options.crf,
+            preset=options.preset,
+            audio_from=driving_path,
+            overwrite=options.overwrite,
+        )
+        with sink:
+            writer: BackgroundWriter[np.ndarray] = BackgroundWriter(sink.write)
+            try:
+                with Prefetcher(self._fitted_frames(driving_path, options)) as stream:
+                    pending: list[np.ndarray] = []
+                    for frame in stream:
+                        pending.append(frame)
+                        if len(pending) == batch_size:
+                            frames += self._animate_batch(session, pending, compose, writer)
+                    if pending:
+                        frames += self._animate_batch(session, pending, compose, writer)
+            finally:
+                writer.join()
+            if frames == 0:
+                raise InputError(f"{driving_path} contains no video frames")
+            sink.close()
+        self.reporter.finish()
+        if alignment.index >= frames:
+            raise MediaError(f"alignment frame {alignment.index} is past the video's end")
+        return AnimateResult(
+            output=Path(output),
+            frames=frames,
+            fps=info.fps,
+            seconds=time.perf_counter() - started,
+            device=str(self.device),
+            checkpoint=self.describe_checkpoint(),
+            alignment=alignment,
+            audio_kept=sink.audio_kept,
+            size=(width, height),
+        )
+
+    def _animate_batch(
+        self,
+        session: Any,
+        pending: list[np.ndarray],
+        compose: Callable[[np.ndarray, np.ndarray], np.ndarray],
+        writer: BackgroundWriter[np.ndarray],
+    ) -> int:
+        batch = frames_to_tensor(np.stack(pending), self.device)
+        with torch.inference_mode():
+            predictions = tensor_to_frames(session.animate_batch(batch))
+        for driving_frame, prediction in zip(pending, predictions, strict=True):
+            writer.submit(compose(driving_frame, prediction))
+        count = len(pending)
+        pending.clear()
+        self.reporter.advance(count)
+        return count

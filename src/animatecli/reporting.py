@@ -1,0 +1,149 @@
+"""Progress and notices on stderr: a rich progress bar, or nothing for --quiet/--json."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+stderr_console = Console(stderr=True)
+
+
+class RateColumn(ProgressColumn):
+    """Frames per second of the running task."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:.2f} fps" if speed else "-- fps", style="progress.data.speed")
+
+
+class RichReporter:
+    """Renders each stage as a progress bar (frames, fps, ETA) and notices as lines."""
+
+    def __init__(self, console: Console = stderr_console, *, show_progress: bool = True):
+        self.console = console
+        self.show_progress = show_progress and console.is_terminal
+        self._progress: Progress | None = None
+        self._task: int | None = None
+
+    def notice(self, message: str) -> None:
+        self.console.print(f"[yellow]note:[/] {message}", highlight=False)
+
+    def start(self, stage: str, total: int | None) -> None:
+        self.finish()
+        if not self.show_progress:
+            return
+        self._progress = Progress(
+            TextColumn(f"[bold]{stage:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("frames"),
+            RateColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task(stage, total=total)
+
+    def advance(self, count: int = 1) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task, count)
+
+    def finish(self) -> None:
+        if self._progress is not None:
+            if self._task is not None:
+                task = self._progress.tasks[0]
+                self._progress.update(self._task, total=task.completed)
+            self._progress.stop()
+        self._progress = None
+        self._task = None
+
+
+class QuietReporter(RichReporter):
+    """No progress bar and no notices (errors still reach stderr from the CLI)."""
+
+    def __init__(self) -> None:
+        super().__init__(show_progress=False)
+
+    def notice(self, message: str) -> None:
+        pass
+
+
+class BatchDisplay(RichReporter):
+    """One live display for a batch: overall pairs plus the current video's frames."""
+
+    def __init__(
+        self, console: Console = stderr_console, *, show_progress: bool = True, quiet: bool = False
+    ):
+        super().__init__(console, show_progress=show_progress and not quiet)
+        self.quiet = quiet
+        self._pairs: int | None = None
+        self._stage: int | None = None
+        if self.show_progress:
+            self._progress = Progress(
+                TextColumn("[bold]{task.description:<24}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                RateColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=console,
+            )
+            self._progress.start()
+
+    def notice(self, message: str) -> None:
+        if not self.quiet:
+            super().notice(message)
+
+    # BatchProgress
+    def pair_started(self, index: int, total: int, pair: object) -> None:
+        if self._progress is None:
+            return
+        if self._pairs is None:
+            self._pairs = self._progress.add_task("pairs", total=total)
+        name = getattr(getattr(pair, "output", None), "name", "")
+        self._progress.update(self._pairs, description=f"pairs ({name[:14]})")
+
+    def pair_finished(self, result: object) -> None:
+        status = getattr(result, "status", "")
+        if status == "failed":
+            self.console.print(
+                f"[red]failed:[/] {getattr(result, 'output', '')}: {getattr(result, 'error', '')}",
+                highlight=False,
+            )
+        if self._progress is not None and self._pairs is not None:
+            self._progress.advance(self._pairs)
+
+    # Reporter (the current pair's stages)
+    def start(self, stage: str, total: int | None) -> None:
+        if self._progress is None:
+            return
+        if self._stage is not None:
+            self._progress.remove_task(self._stage)
+        self._stage = self._progress.add_task(f"  {stage} frames", total=total)
+
+    def advance(self, count: int = 1) -> None:
+        if self._progress is not None and self._stage is not None:
+            self._progress.advance(self._stage, count)
+
+    def finish(self) -> None:
+        if self._progress is not None and self._stage is not None:
+            self._progress.remove_task(self._stage)
+            self._stage = None
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
