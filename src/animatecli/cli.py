@@ -431,7 +431,7 @@ def doctor_command(
     if json_output:
         emit_json(report)
     else:
-        render(report, stderr_console)
+        render(report, Console())
 
 
 @app.command("eval")

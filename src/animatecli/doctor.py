@@ -23,7 +23,8 @@ def _ffmpeg() -> dict[str, Any]:
         first = subprocess.run(
             [exe, "-hide_banner", "-version"], capture_output=True, text=True, timeout=20
         ).stdout.splitlines()
-        return {"path": exe, "version": first[0] if first else "unknown", "ok": True}
+        version = first[0].split(" Copyright")[0] if first else "unknown"
+        return {"path": exe, "version": version, "ok": True}
     except Exception as exc:  # doctor reports every failure instead of raising
         return {"path": None, "version": None, "ok": False, "error": str(exc)}
 
@@ -55,12 +56,12 @@ def _checkpoint(explicit: Path | None, config: str | None) -> dict[str, Any]:
 
 
 def _face_alignment() -> dict[str, Any]:
-    from . import faces
+    from .faces import detect
 
     return {
-        "installed": faces.face_alignment_installed(),
-        "weights_cached": faces.face_alignment_weights_available(),
-        "weights": [str(p) for p in faces.face_alignment_weight_paths()],
+        "installed": detect.face_alignment_installed(),
+        "weights_cached": detect.face_alignment_weights_available(),
+        "weights": [str(p) for p in detect.face_alignment_weight_paths()],
     }
 
 

@@ -263,3 +263,15 @@ def test_file_named_like_a_subcommand(
         )  # fmt: skip
         assert result.exit_code == 0, result.stderr
         assert out.exists()
+
+
+def test_doctor_reports_checkpoint_and_face_weights(tiny_checkpoint: Path) -> None:
+    result = runner.invoke(app, ["doctor", "--json", "--checkpoint", str(tiny_checkpoint)])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["ffmpeg"]["ok"]
+    assert report["checkpoint"]["ok"] and report["checkpoint"]["kind"] == "animatecli"
+    assert report["checkpoint"]["config"]["frame_shape"] == [64, 64]
+    assert isinstance(report["face_alignment"]["weights_cached"], bool)
+    table = runner.invoke(app, ["doctor", "--checkpoint", str(tiny_checkpoint)])
+    assert table.exit_code == 0 and "checkpoint" in table.stdout
