@@ -766,8 +766,25 @@ def _draw_features(layer: np.ndarray, style: HeadStyle, pose: HeadPose, at: _Ass
     )
 
 
+# Framing like the talking-head datasets FOMM is trained on (face crops where the face fills
+# most of the frame): the scene is drawn ZOOM times larger and a frame-size window centred on
+# the head's rest position is kept. Head motion then moves many more pixels, so motion, not
+# the static background, dominates what a model must explain.
+ZOOM = 1.4
+_HEAD_CENTER = (0.5, 0.46)
+
+
 def render_frame(style: HeadStyle, pose: HeadPose, size: int = 256) -> np.ndarray:
     """Render one ``size x size`` RGB uint8 frame of ``style`` in ``pose``."""
+    big = round(size * ZOOM)
+    full = _render_scene(style, pose, big)
+    x0 = round(_HEAD_CENTER[0] * big - size / 2)
+    y0 = round(_HEAD_CENTER[1] * big - size / 2)
+    return np.ascontiguousarray(full[y0 : y0 + size, x0 : x0 + size])
+
+
+def _render_scene(style: HeadStyle, pose: HeadPose, size: int) -> np.ndarray:
+    """The whole scene at ``size x size`` (before the framing crop)."""
     at = _assets(style, size)
     s = float(size)
     jx, jy = pose.jitter_x * s, pose.jitter_y * s
