@@ -3,8 +3,9 @@
 Engine rows use the official vox-256 architecture at 256×256 with random weights:
 (a) the naive path of the original demo (the generator re-encodes the source for every
 frame, contiguous NCHW inputs), (b) our Animator (source cached, channels-last inputs)
-at batch 1 and 4. End-to-end rows run ``animate`` on generated driving videos with the
-bundled model (decode + align + animate + encode + mux) and report peak RSS.
+with NCHW or channels-last weights, at batch 1 and 4. End-to-end rows run ``animate`` on
+generated driving videos with the bundled model (decode + align + animate + encode +
+mux) and report peak RSS.
 """
 
 from __future__ import annotations
@@ -41,8 +42,14 @@ def engine_naive(model: FommModel, source: torch.Tensor, frames: torch.Tensor) -
         return len(frames) / (time.perf_counter() - start)
 
 
-def engine_animator(model: FommModel, source: torch.Tensor, frames: torch.Tensor, batch: int):
-    animator = Animator(model)
+def engine_animator(
+    model: FommModel,
+    source: torch.Tensor,
+    frames: torch.Tensor,
+    batch: int,
+    channels_last: bool = True,
+) -> float:
+    animator = Animator(model, channels_last=channels_last)
     session = animator.session(source[0], initial=frames[:1])
     session.animate_batch(frames[:batch])  # warm-up
     start = time.perf_counter()

@@ -22,10 +22,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--steps", type=int, default=TrainConfig.steps)
     parser.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "demo-model")
+    parser.add_argument("--threads", type=int, default=TrainConfig.threads)
     parser.add_argument("--train-only", action="store_true", help="skip evaluation and export")
     args = parser.parse_args()
 
-    config = TrainConfig(steps=args.steps)
+    config = TrainConfig(steps=args.steps, threads=args.threads)
     columns = (
         TextColumn("[bold]training"),
         BarColumn(),

@@ -158,3 +158,10 @@ def test_align_corners_switch_changes_every_warp(golden: dict[str, Any]) -> None
     diff = (prediction - golden["outputs"]["relative_adapt"]["prediction"][:1]).abs().max()
     # The goldens encode align_corners=False; True moves predictions visibly (spec: ~0.4).
     assert diff > 0.05
+
+
+def test_channels_last_weights_stay_within_tolerance(golden: dict[str, Any]) -> None:
+    animator = Animator(golden_model(golden), channels_last=True)
+    session = animator.session(golden["source"][0], adapt_scale=True)
+    predictions = session.animate_batch(golden["driving"])
+    assert_close(predictions, golden["outputs"]["relative_adapt"]["prediction"], ATOL_PREDICTION)

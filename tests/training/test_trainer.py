@@ -1,0 +1,133 @@
+"""Training loop, resumability, evaluation and the shipped checkpoint."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from animatecli.cli import app
+from animatecli.engine import FommModel, ModelConfig, load_checkpoint
+from animatecli.engine.config import DenseMotionConfig, GeneratorConfig, KeypointDetectorConfig
+from animatecli.models import CHECKPOINT_DIR, DEFAULT_CHECKPOINT_NAME
+from animatecli.training.evaluate import evaluate_reconstruction
+from animatecli.training.trainer import (
+    ImagePyramid,
+    TrainConfig,
+    sample_batch,
+    train,
+    training_losses,
+)
+from animatecli.training.transforms import RandomTps
+
+SHIPPED = CHECKPOINT_DIR / DEFAULT_CHECKPOINT_NAME
+
+
+def tiny_train_config(**overrides: object) -> TrainConfig:
+    model = ModelConfig(
+        num_kp=4,
+        kp_detector=KeypointDetectorConfig(block_expansion=8, max_features=32, num_blocks=3),
+        generator=GeneratorConfig(
+            block_expansion=8,
+            max_features=32,
+            num_bottleneck_blocks=1,
+            dense_motion=DenseMotionConfig(block_expansion=8, max_features=32, num_blocks=3),
+        ),
+        frame_shape=(64, 64),
+    )
+    values: dict[str, object] = {
+        "steps": 4,
+        "batch_size": 2,
+        "size": 64,
+        "save_every": 2,
+        "threads": 1,
+        "model": model.to_dict(),
+    }
+    values.update(overrides)
+    return TrainConfig(**values)  # type: ignore[arg-type]
+
+
+def test_a_few_steps_lower_the_loss() -> None:
+    torch.manual_seed(0)
+    config = tiny_train_config()
+    model = FommModel(config.model_config()).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    pyramid = ImagePyramid(config.reconstruction_scales)
+    source, driving = sample_batch(np.random.default_rng(0), 2, 64)
+    generator = torch.Generator().manual_seed(0)
+    totals = []
+    for _ in range(15):
+        losses = training_losses(model, pyramid, source, driving, config, generator)
+        total = sum(losses.values())
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+        totals.append(float(total.detach()))
+    assert set(losses) == {"reconstruction", "equivariance_value", "equivariance_jacobian"}
+    assert np.mean(totals[-3:]) < 0.8 * np.mean(totals[:3])
+
+
+def test_resumed_run_equals_uninterrupted_run(tmp_path: Path) -> None:
+    straight = train(tiny_train_config(steps=4), tmp_path / "a")
+    train(tiny_train_config(steps=2), tmp_path / "b")
+    resumed = train(tiny_train_config(steps=4), tmp_path / "b")
+    assert resumed.step == 4 and len(resumed.history) == 4
+    for (name, a), b in zip(
+        straight.model.state_dict().items(), resumed.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), name
+
+
+def test_resume_refuses_a_different_configuration(tmp_path: Path) -> None:
+    train(tiny_train_config(steps=2), tmp_path / "run")
+    with pytest.raises(ValueError, match="another configuration"):
+        train(tiny_train_config(steps=4, learning_rate=1.0), tmp_path / "run")
+
+
+def test_equivariance_transform_jacobian_matches_finite_differences() -> None:
+    transform = RandomTps(2, sigma_affine=0.1, sigma_tps=0.05, generator=torch.Generator())
+    points = torch.rand(2, 5, 2, dtype=torch.float64) * 1.6 - 0.8
+    jacobian = transform.jacobian(points)
+    eps = 1e-6
+    for axis in range(2):
+        step = torch.zeros_like(points)
+        step[..., axis] = eps
+        numeric = (
+            transform.warp_coordinates(points + step) - transform.warp_coordinates(points - step)
+        ) / (2 * eps)
+        assert torch.allclose(jacobian[..., :, axis], numeric, atol=1e-6)
+
+
+def test_shipped_checkpoint_loads_fast_with_its_config() -> None:
+    assert SHIPPED.exists(), f"bundled model missing: {SHIPPED}"
+    assert SHIPPED.stat().st_size <= 20 * 2**20
+    start = time.perf_counter()
+    loaded = load_checkpoint(SHIPPED)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 1.0, f"loading took {elapsed:.2f}s"
+    assert loaded.kind == "animatecli" and loaded.config_source == "file"
+    meta = loaded.metadata
+    for key in ("generator_version", "seed", "steps", "train_seconds", "evaluation"):
+        assert key in meta, key
+    assert meta["evaluation"]["ratio"] <= 0.5
+
+
+def test_shipped_checkpoint_beats_copy_source_on_held_out_videos() -> None:
+    loaded = load_checkpoint(SHIPPED)
+    scores = evaluate_reconstruction(loaded.model, videos=2, frames=12)
+    assert scores.l1 < scores.copy_source_l1
+
+
+def test_eval_command(tiny_checkpoint: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["eval", "--checkpoint", str(tiny_checkpoint), "--videos", "1", "--frames", "3", "--json"],
+    )
+    assert result.exit_code == 0, result.stderr
+    scores = json.loads(result.stdout)
+    assert scores["frames"] == 3 and scores["copy_source_l1"] > 0
