@@ -275,3 +275,32 @@ def test_doctor_reports_checkpoint_and_face_weights(tiny_checkpoint: Path) -> No
     assert isinstance(report["face_alignment"]["weights_cached"], bool)
     table = runner.invoke(app, ["doctor", "--checkpoint", str(tiny_checkpoint)])
     assert table.exit_code == 0 and "checkpoint" in table.stdout
+
+
+def test_ctrl_c_exits_130_and_leaves_nothing(
+    source_png: Path, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import time
+
+    long_video = tmp_path / "long.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25", "-t", "20", "-c:v", "libx264",
+           "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(long_video))  # fmt: skip
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "animatecli", str(source_png), str(long_video),
+         "-o", str(outdir / "out.mp4"), *FAST, "--checkpoint", str(tiny_checkpoint)],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(outdir.iterdir()):
+        time.sleep(0.02)
+    assert process.poll() is None, "finished before it could be interrupted"
+    time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert list(outdir.iterdir()) == []
