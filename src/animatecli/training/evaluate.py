@@ -40,7 +40,7 @@ def evaluate_reconstruction(
     model: FommModel,
     *,
     videos: int = 8,
-    frames: int = 50,
+    frames: int = 100,
     batch_size: int = 10,
     on_video: Callable[[int], None] | None = None,
 ) -> ReconstructionScores:
