@@ -84,7 +84,9 @@ class AnimateResult:
     alignment: Alignment
     audio_kept: bool
     size: tuple[int, int]  # (width, height) of the output frames
-    notices: list[str] = field(default_factory=list)
+    # Wall seconds per stage: source (load + crop), align, animate (decode + model +
+    # encode, overlapped), finalize (audio mux and rename).
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -101,6 +103,7 @@ class AnimateResult:
             "audio_kept": self.audio_kept,
             "width": self.size[0],
             "height": self.size[1],
+            "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
         }
 
 
@@ -301,10 +304,21 @@ class AnimationPipeline:
         started = time.perf_counter()
         source_path, driving_path = Path(source_path), Path(driving_path)
         media.check_output_path(output, overwrite=options.overwrite)
+        stages: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            stages[stage] = now - clock
+            clock = now
+
         info = media.probe_video(driving_path)
         source = self.prepare_source(source_path, options)
+        lap("source")
         total = info.frame_count_estimate
         alignment = self.align(source, driving_path, options, total)
+        lap("align")
         session = self.animator.session(
             frames_to_tensor(source.model_input),
             mode=options.mode,
@@ -340,7 +354,9 @@ class AnimationPipeline:
                 writer.join()
             if frames == 0:
                 raise InputError(f"{driving_path} contains no video frames")
+            lap("animate")
             sink.close()
+            lap("finalize")
         self.reporter.finish()
         if alignment.index >= frames:
             raise MediaError(f"alignment frame {alignment.index} is past the video's end")
@@ -354,6 +370,7 @@ class AnimationPipeline:
             alignment=alignment,
             audio_kept=sink.audio_kept,
             size=(width, height),
+            stage_seconds=stages,
         )
 
     def _animate_batch(
