@@ -134,7 +134,7 @@ DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cud
 Fp16Opt = Annotated[bool, typer.Option("--fp16", help="Half-precision autocast (CUDA only).")]
 BatchOpt = Annotated[
     int | None,
-    typer.Option("--batch-size", min=1, help="Frames per model call [default: 1 CPU, 8 CUDA]."),
+    typer.Option("--batch-size", min=1, help="Frames per model call \\[default: 1 CPU, 8 CUDA]."),
 ]
 CheckpointOpt = Annotated[
     Path | None,
@@ -232,7 +232,7 @@ def run_command(
             "--output",
             "-o",
             help="Output: .mp4/.mov/.mkv/.webm, .gif, or a directory/ of PNG frames "
-            "[default: SOURCE__DRIVING.mp4].",
+            "\\[default: SOURCE__DRIVING.mp4].",
         ),
     ] = None,
     mode: ModeOpt = MotionMode.RELATIVE,
@@ -302,12 +302,88 @@ def run_command(
         )
 
 
+@app.command("crop")
+def crop_command(
+    video: Annotated[Path, typer.Argument(help="Video to cut face clips out of.")],
+    outdir: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Output folder \\[default: ./VIDEO_faces/]."),
+    ] = None,
+    detector: DetectorOpt = "auto",
+    every: Annotated[
+        int | None,
+        typer.Option(
+            "--every",
+            min=1,
+            help="Detect faces on every Nth frame \\[default: 5 per second, every 5th at 25 fps].",
+        ),
+    ] = None,
+    min_seconds: Annotated[
+        float, typer.Option("--min-seconds", min=0.0, help="Shortest face tube kept as a clip.")
+    ] = 1.0,
+    min_score: Annotated[
+        float | None,
+        typer.Option(
+            "--min-score",
+            help="Best detection score a tube needs \\[default: 8 windows for opencv/LBP, "
+            "none for face-alignment].",
+        ),
+    ] = None,
+    increase: Annotated[
+        float, typer.Option("--increase", min=0.0, help="Margin around the face, each side.")
+    ] = 0.1,
+    size: Annotated[int, typer.Option("--size", help="Side of the square clips, px.")] = 256,
+    device: DeviceOpt = "auto",
+    crf: CrfOpt = 18,
+    preset: PresetOpt = "medium",
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", "-y", help="Replace existing clip files.")
+    ] = False,
+    quiet: QuietOpt = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Cut square face clips (with their audio) out of VIDEO, one per face tube."""
+    from .crop import CropOptions, crop_video, resolve_detector_device
+
+    detector = _choice(detector, ("auto", "face-alignment", "opencv", "lbp"), "--detector")
+    reporter = make_reporter(quiet, json_output)
+    with user_errors():
+        options = CropOptions(
+            every=every,
+            min_seconds=min_seconds,
+            increase=increase,
+            size=size,
+            min_score=min_score,
+            detector=detector,
+            device=resolve_detector_device(detector, device),
+            overwrite=overwrite,
+            crf=crf,
+            preset=preset,
+        )
+        result = crop_video(video, outdir, options, reporter)
+    if json_output:
+        emit_json(result.to_dict())
+    elif not quiet:
+        for clip in result.clips:
+            stderr_console.print(
+                f"[green]wrote[/] {clip.path} (frames {clip.start_frame}-{clip.end_frame}, "
+                f"{clip.frames / float(result.fps):.2f} s, box {','.join(map(str, clip.box))})",
+                highlight=False,
+            )
+        stderr_console.print(
+            f"{len(result.clips)} clip(s) from {result.tubes} face tube(s); "
+            f"{result.frames_detected} of {result.frames_scanned} frames examined with the "
+            f"{result.detector} detector in {result.seconds:.1f} s",
+            highlight=False,
+        )
+
+
 @app.command("batch")
 def batch_command(
     folder: Annotated[Path, typer.Argument(help="Folder of source images and driving videos.")],
     outdir: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Output folder [default: FOLDER/animated/]."),
+        typer.Option("--output", "-o", help="Output folder \\[default: FOLDER/animated/]."),
     ] = None,
     pairs: Annotated[
         Path | None,
@@ -438,7 +514,7 @@ def doctor_command(
 def eval_command(
     checkpoint: CheckpointOpt = None,
     videos: Annotated[int, typer.Option(min=1, help="Held-out videos.")] = 8,
-    frames: Annotated[int, typer.Option(min=2, help="Frames per video.")] = 50,
+    frames: Annotated[int, typer.Option(min=2, help="Frames per video.")] = 100,
     json_output: JsonOpt = False,
 ) -> None:
     """Reconstruction scores on held-out synthetic videos (FOMM's protocol)."""

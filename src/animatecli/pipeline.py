@@ -209,7 +209,7 @@ class AnimationPipeline:
         return Alignment(index, "given", self.animator.keypoints(frames_to_tensor(last)))
 
     def _landmark_detector(self, options: AnimateOptions) -> faces.FaceDetector | None:
-        if options.detector == "opencv" or not faces.face_alignment_weights_available():
+        if options.detector in ("opencv", "lbp") or not faces.face_alignment_weights_available():
             self._notice_once(
                 "face-alignment landmarks unavailable (weights not cached); aligning with "
                 "the model's own keypoints instead"
@@ -286,6 +286,12 @@ class AnimationPipeline:
         if options.paste_back:
             paste = faces.PasteBack(source.full, source.box)
             out_h, out_w = paste.output_size
+            full_h, full_w = source.full.shape[:2]
+            if options.fit == "pad" and source.box == (0, 0, full_w, full_h):
+                # The model saw the whole photo letterboxed: paste back only the part of
+                # the prediction that shows the photo, not the bars.
+                dx0, dy0, dx1, dy1 = media.fit_geometry((full_h, full_w), (h, w), "pad").dst_box
+                return (lambda _drv, pred: paste.paste(pred[dy0:dy1, dx0:dx1])), (out_w, out_h)
             return (lambda _drv, pred: paste.paste(pred)), (out_w, out_h)
         if options.compare:
             src = source.model_input

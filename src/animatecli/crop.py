@@ -1,0 +1,542 @@
+"""``animate crop``: cut square face clips, with their sound, out of a video (FOMM style).
+
+The First Order Motion Model's ``crop-video.py`` finds faces frame by frame, groups them into
+tubes (`animatecli.faces.TubeTracker`), and prints one ffmpeg command per tube long enough to
+use. This module does the same job end to end:
+
+1. **Scan** (one streaming pass, `media.VideoReader`, one frame in memory): faces are
+   detected on every Nth frame (``every``; default: 5 detections per second of video, i.e.
+   every 5th frame at 25 fps, every 6th at 30 fps) and on the last frame. The offline LBP
+   detector costs ~90 ms per frame here and about three times that on frames without a
+   confident face (it retries rotated copies), so per-frame detection would run several
+   times slower than real time; at 5 per second the scan stays faster than playback. The
+   frames in between are not examined: a tube spans from its first to its last detected
+   frame, so its ends are known to within ``every - 1`` frames (0.2 s at the default).
+2. **Select**: a tube becomes a clip when it lasts at least ``min_seconds`` (FOMM used 150
+   frames) and its best detection reaches ``min_score`` (see `default_min_score`).
+3. **Cut**: one ffmpeg run per clip over the source file: an accurate input seek to a
+   quarter frame before the start, then ``fps`` (the probed exact rate) → ``trim`` to the
+   exact frame count → ``crop`` of one square box (`faces.square_crop_box` of the tube's
+   union box, slid inside the frame) → ``scale`` to ``size``; the audio is cut to the same
+   seconds with ``atrim``. H.264 (yuv420p, CRF 18) + AAC, written to a hidden temporary file
+   and renamed, plus a JSON sidecar describing the clip.
+
+Frame numbers are those of `media.VideoReader` (frame n at n/fps); for the usual
+constant-rate sources they are the file's own frames.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import faces, media
+from .errors import InputError, MediaError, NoFaceError, OutputError
+from .media._ffmpeg import error_reason, run_ffmpeg
+from .media._fs import temp_sibling
+from .media.sinks import AUDIO_BITRATE, X264_PRESETS
+
+if TYPE_CHECKING:
+    from .pipeline import Reporter
+
+# Detections per second of video when ``every`` is not given (every 5th frame at 25 fps).
+DETECTIONS_PER_SECOND = 5
+
+# Minimum best-detection score of a tube, per backend (scores are not comparable across
+# backends). LBP scores are merged-window counts; measured on astronaut composites, true
+# faces score median 13 (5th percentile 3) and false positives at most 6. Thresholding each
+# detection at 8 would drop many true hits, and a single missed detection closes a tube
+# (FOMM's rule), fragmenting it; so weak hits are kept for tracking and a tube counts only if
+# some detection of it reaches 8 (the detector's own "confident" level): a tube of false
+# positives never does, a real face does within a few detections. S3FD (face-alignment)
+# scores are probabilities already cut at 0.5 by the package; no further threshold.
+MIN_TUBE_SCORE = {"lbp": 8.0, "face-alignment": 0.0}
+
+
+def default_min_score(detector_name: str) -> float:
+    """The tube score threshold for a backend (see `MIN_TUBE_SCORE`)."""
+    return MIN_TUBE_SCORE.get(detector_name, 0.0)
+
+
+def default_every(fps: Fraction) -> int:
+    """Detection stride giving `DETECTIONS_PER_SECOND` detections per second of video."""
+    return max(1, round(float(fps) / DETECTIONS_PER_SECOND))
+
+
+def default_output_dir(video: Path) -> Path:
+    """``<video stem>_faces`` in the current directory."""
+    return Path(f"{Path(video).stem}_faces")
+
+
+@dataclass(frozen=True)
+class CropOptions:
+    """How ``animate crop`` finds and writes face clips."""
+
+    every: int | None = None  # None: `default_every` of the video's frame rate
+    min_seconds: float = 1.0
+    increase: float = 0.1  # margin around the tube's union box, each side (FOMM's)
+    size: int = 256  # side of the square clips, even (yuv420p)
+    min_score: float | None = None  # None: `default_min_score` of the detector
+    detector: str = "auto"
+    device: str = "cpu"  # torch device for face-alignment
+    overwrite: bool = False
+    crf: int = 18
+    preset: str = "medium"
+
+    def validate(self) -> None:
+        """Raise `InputError` for values no run could use."""
+        if self.every is not None and self.every < 1:
+            raise InputError(f"--every must be 1 or more, got {self.every}")
+        if not (self.min_seconds >= 0 and math.isfinite(self.min_seconds)):
+            raise InputError(f"--min-seconds must be 0 or more, got {self.min_seconds}")
+        if not (self.increase >= 0 and math.isfinite(self.increase)):
+            raise InputError(f"--increase must be 0 or more, got {self.increase}")
+        if self.size < 16 or self.size % 2:
+            raise InputError(f"--size must be an even number of at least 16, got {self.size}")
+        if not 0 <= self.crf <= 51:
+            raise InputError(f"--crf must be in 0..51, got {self.crf}")
+        if self.preset not in X264_PRESETS:
+            raise InputError(
+                f"unknown --preset {self.preset!r}; use one of {', '.join(X264_PRESETS)}"
+            )
+
+
+@dataclass(frozen=True)
+class FaceClip:
+    """One face tube cut into a clip: frames ``start_frame..end_frame`` inclusive."""
+
+    index: int  # 1-based, in order of appearance
+    path: Path
+    sidecar: Path
+    box: tuple[int, int, int, int]  # (x0, y0, x1, y1) half-open square, source pixels
+    face_box: tuple[float, float, float, float]  # the tube's union of detections
+    start_frame: int
+    end_frame: int
+    fps: Fraction
+    size: int
+    score: float  # best detection score of the tube (backend units)
+    detections: int  # detected frames in the tube
+
+    @property
+    def frames(self) -> int:
+        return self.end_frame - self.start_frame + 1
+
+    @property
+    def start_seconds(self) -> float:
+        return float(self.start_frame / self.fps)
+
+    @property
+    def end_seconds(self) -> float:
+        """End of the last frame, i.e. ``(end_frame + 1) / fps``."""
+        return float((self.end_frame + 1) / self.fps)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "path": str(self.path),
+            "sidecar": str(self.sidecar),
+            "box": list(self.box),
+            "face_box": [round(v, 2) for v in self.face_box],
+            "start_frame": self.start_frame,
+            "end_frame": self.end_frame,
+            "frames": self.frames,
+            "start_seconds": round(self.start_seconds, 6),
+            "end_seconds": round(self.end_seconds, 6),
+            "score": self.score,
+            "detections": self.detections,
+        }
+
+
+@dataclass
+class CropResult:
+    """What ``animate crop`` found and wrote (the CLI's ``--json`` object)."""
+
+    video: Path
+    output_dir: Path
+    detector: str
+    fps: Fraction
+    width: int
+    height: int
+    every: int
+    min_score: float
+    frames_scanned: int
+    frames_detected: int
+    tubes: int  # all tubes found, before the length and score rules
+    clips: list[FaceClip] = field(default_factory=list)
+    has_audio: bool = False
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "video": str(self.video),
+            "output_dir": str(self.output_dir),
+            "detector": self.detector,
+            "fps": _fps_text(self.fps),
+            "width": self.width,
+            "height": self.height,
+            "every": self.every,
+            "min_score": self.min_score,
+            "frames_scanned": self.frames_scanned,
+            "frames_detected": self.frames_detected,
+            "tubes": self.tubes,
+            "has_audio": self.has_audio,
+            "seconds": round(self.seconds, 3),
+            "clips": [c.to_dict() for c in self.clips],
+        }
+
+
+class _Silent:
+    def notice(self, message: str) -> None:
+        pass
+
+    def start(self, stage: str, total: int | None) -> None:
+        pass
+
+    def advance(self, count: int = 1) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+def _fps_text(fps: Fraction) -> str:
+    return f"{fps.numerator}/{fps.denominator}"
+
+
+def _seconds_text(value: Fraction) -> str:
+    """Non-negative seconds as ffmpeg reads them, rounded to the microsecond."""
+    micros = round(value * 1_000_000)
+    return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+
+def resolve_detector_device(detector: str, device: str) -> str:
+    """The torch device for face-alignment; ``"cpu"`` whenever it will not be used.
+
+    Avoids importing torch (seconds) when the offline detector is going to run anyway.
+    """
+    if detector in ("opencv", "lbp"):
+        return "cpu"
+    if detector == "auto" and not faces.face_alignment_weights_available():
+        return "cpu"
+    from .models import resolve_device
+
+    return str(resolve_device(device))
+
+
+# ---------------------------------------------------------------------------------------
+# scan
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class ScanResult:
+    """Tubes of one streaming pass, and how much was looked at."""
+
+    tubes: list[faces.FaceTube]
+    frames: int  # frames decoded
+    detected: int  # frames the detector examined
+    detector: str  # the detector's name
+
+
+def scan_faces(
+    info: media.VideoInfo,
+    detector: faces.FaceDetector,
+    every: int,
+    reporter: Reporter | None = None,
+) -> ScanResult:
+    """Stream the video once; detect on every ``every``-th frame and on the last one.
+
+    Frames are decoded one at a time; only the previous frame is kept, so the last frame can
+    be examined once the stream turns out to have ended on a skipped frame (otherwise a face
+    present to the very end would lose up to ``every - 1`` frames).
+    """
+    reporter = reporter or _Silent()
+    tracker = faces.TubeTracker()
+    frames = detected = 0
+    last: np.ndarray | None = None
+    reporter.start("scanning", info.frame_count_hint)
+    with media.VideoReader(info.path, info=info) as reader:
+        for index, frame in enumerate(reader):
+            frames = index + 1
+            if index % every == 0:
+                tracker.update(index, detector.detect(frame))
+                detected += 1
+                last = None
+            else:
+                last = frame
+            reporter.advance(1)
+    if last is not None:
+        tracker.update(frames - 1, detector.detect(last))
+        detected += 1
+    reporter.finish()
+    return ScanResult(tracker.finish(), frames, detected, detector.name)
+
+
+# ---------------------------------------------------------------------------------------
+# select
+# ---------------------------------------------------------------------------------------
+
+
+def clip_name(stem: str, index: int, start: int, end: int) -> str:
+    """``<stem>_face<index>_<start>-<end>.mp4``, frame numbers zero-padded to 6 digits."""
+    return f"{stem}_face{index}_{start:06d}-{end:06d}.mp4"
+
+
+def plan_clips(
+    tubes: Sequence[faces.FaceTube],
+    info: media.VideoInfo,
+    output_dir: Path,
+    options: CropOptions,
+    min_score: float,
+) -> list[FaceClip]:
+    """The tubes that qualify (length and score), as clips with their square crop boxes."""
+    min_frames = max(1, math.ceil(options.min_seconds * info.fps - Fraction(1, 10**6)))
+    stem = Path(info.path).stem
+    clips: list[FaceClip] = []
+    for tube in tubes:
+        if tube.num_frames < min_frames or tube.union_box.score < min_score:
+            continue
+        box = faces.square_crop_box(tube.union_box, options.increase, (info.height, info.width))
+        index = len(clips) + 1
+        path = output_dir / clip_name(stem, index, tube.start_frame, tube.end_frame)
+        clips.append(
+            FaceClip(
+                index=index,
+                path=path,
+                sidecar=path.with_suffix(".json"),
+                box=box,
+                face_box=tube.union_box.as_tuple(),
+                start_frame=tube.start_frame,
+                end_frame=tube.end_frame,
+                fps=info.fps,
+                size=options.size,
+                score=float(tube.union_box.score),
+                detections=len(tube.boxes),
+            )
+        )
+    return clips
+
+
+def _no_clip_error(
+    video: Path, scan: ScanResult, info: media.VideoInfo, options: CropOptions, min_score: float
+) -> NoFaceError:
+    scored = [t for t in scan.tubes if t.union_box.score >= min_score]
+    if not scored:
+        return NoFaceError(
+            f"no face found in {video} ({scan.frames} frames, {scan.detected} examined "
+            f"with the {scan.detector} detector)"
+        )
+    longest = max(t.num_frames for t in scored) / info.fps
+    return NoFaceError(
+        f"no face stays in view for {options.min_seconds:g} s in {video} (longest "
+        f"{float(longest):.2f} s); try a lower --min-seconds"
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# cut
+# ---------------------------------------------------------------------------------------
+
+
+def clip_command(
+    clip: FaceClip, info: media.VideoInfo, options: CropOptions, out: Path
+) -> list[str]:
+    """ffmpeg arguments that cut ``clip`` out of ``info.path`` into ``out``.
+
+    Video: an accurate input seek to a quarter frame before the first frame (ffmpeg decodes
+    from the preceding keyframe and drops everything earlier, so the cost does not grow with
+    the start time); ``fps`` with ``start_time`` rebuilds the constant-rate sequence exactly
+    as `media.VideoReader` numbers it (a video starting after the audio is padded the same
+    way), and ``trim`` keeps exactly ``clip.frames`` frames. The quarter-frame offset keeps
+    every frame far from a rounding boundary.
+
+    Audio: the same file opened a second time without seeking (the mov demuxer moves every
+    stream to the video keyframe, which drops audio when that keyframe lies after the seek
+    point) and cut with ``atrim`` to ``[start_frame, end_frame + 1) / fps`` on the file's
+    timeline; decoding audio from the start is cheap.
+    """
+    fps = info.fps
+    start = Fraction(clip.start_frame) / fps
+    seek = max(Fraction(0), start - Fraction(1, 4) / fps)
+    seek_text = _seconds_text(seek)
+    offset = start - Fraction(seek_text)  # where the first frame sits after the seek
+    x0, y0, x1, y1 = clip.box
+    width, height = x1 - x0, y1 - y0  # equal: the box is square
+    flags = "area" if width > clip.size else "bicubic"
+    video_chain = (
+        f"[0:V:0]fps=fps={_fps_text(fps)}:start_time={_seconds_text(offset)},"
+        f"trim=start_frame=0:end_frame={clip.frames},"
+        f"setpts=PTS-STARTPTS,crop=w={width}:h={height}:x={x0}:y={y0}:exact=1,"
+        f"scale={clip.size}:{clip.size}:flags={flags},setsar=1,format=yuv420p[v]"
+    )
+    graph = [video_chain]
+    maps = ["-map", "[v]"]
+    audio_args: list[str] = []
+    if info.has_audio:
+        end = start + Fraction(clip.frames) / fps
+        graph.append(
+            f"[1:a:0]atrim=start={_seconds_text(start)}:end={_seconds_text(end)},"
+            "asetpts=PTS-STARTPTS[a]"
+        )
+        maps += ["-map", "[a]"]
+        audio_args = ["-c:a", "aac", "-b:a", AUDIO_BITRATE]
+    seek_args = ["-ss", seek_text] if seek > 0 else []
+    audio_input = ["-i", str(info.path)] if info.has_audio else []
+    return [
+        "-v", "error",
+        *seek_args, "-i", str(info.path),
+        *audio_input,
+        "-filter_complex", ";".join(graph),
+        *maps,
+        "-c:v", "libx264", "-crf", str(options.crf), "-preset", options.preset,
+        "-pix_fmt", "yuv420p",
+        *audio_args,
+        "-movflags", "+faststart",
+        "-y", str(out),
+    ]  # fmt: skip
+
+
+def sidecar_payload(clip: FaceClip, info: media.VideoInfo, detector: str) -> dict[str, Any]:
+    """The JSON written beside each clip."""
+    return {
+        "clip": clip.path.name,
+        "source": str(Path(info.path).resolve()),
+        "box": list(clip.box),
+        "face_box": [round(v, 2) for v in clip.face_box],
+        "start_frame": clip.start_frame,
+        "end_frame": clip.end_frame,
+        "frames": clip.frames,
+        "start_seconds": round(clip.start_seconds, 6),
+        "end_seconds": round(clip.end_seconds, 6),
+        "fps": _fps_text(clip.fps),
+        "size": clip.size,
+        "source_size": [info.width, info.height],
+        "audio": info.has_audio,
+        "detector": detector,
+        "score": clip.score,
+    }
+
+
+def _replace(temp: Path, target: Path, overwrite: bool) -> None:
+    if target.exists() and not overwrite:
+        raise OutputError(f"output {target} exists; pass --overwrite to replace it")
+    try:
+        os.replace(temp, target)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
+
+
+def write_clip(clip: FaceClip, info: media.VideoInfo, options: CropOptions, detector: str) -> None:
+    """Encode one clip and its sidecar, each through a temporary file and a rename."""
+    temp = temp_sibling(clip.path, ".mp4")
+    side_temp = temp_sibling(clip.sidecar, ".json")
+    try:
+        proc = run_ffmpeg(clip_command(clip, info, options, temp))
+        if proc.returncode != 0:
+            reason = error_reason(proc.stderr.decode("utf-8", errors="replace"))
+            raise MediaError(f"cutting {clip.path.name} from {info.path} failed: {reason}")
+        side_temp.write_text(json.dumps(sidecar_payload(clip, info, detector), indent=2) + "\n")
+        _replace(temp, clip.path, options.overwrite)
+        _replace(side_temp, clip.sidecar, options.overwrite)
+    except OSError as exc:
+        raise OutputError(f"cannot write {clip.path}: {exc.strerror or exc}") from exc
+    finally:
+        for path in (temp, side_temp):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def _check_output_dir(output_dir: Path) -> None:
+    if output_dir.exists() and not output_dir.is_dir():
+        raise OutputError(f"output {output_dir} exists and is not a folder")
+
+
+def _check_targets(clips: Sequence[FaceClip], overwrite: bool) -> None:
+    if overwrite:
+        return
+    for clip in clips:
+        for target in (clip.path, clip.sidecar):
+            if target.exists():
+                raise OutputError(f"output {target} exists; pass --overwrite to replace it")
+
+
+def crop_video(
+    video: str | os.PathLike[str],
+    output_dir: str | os.PathLike[str] | None = None,
+    options: CropOptions | None = None,
+    reporter: Reporter | None = None,
+    detector: faces.FaceDetector | None = None,
+) -> CropResult:
+    """Find the face tubes of ``video`` and write one square clip (+ JSON) per usable tube.
+
+    Args:
+        video: the video file.
+        output_dir: where clips go (created only when a clip is written); default
+            `default_output_dir`.
+        options: see `CropOptions`.
+        reporter: progress (scan: frames; writing: frames of the clips) and notices.
+        detector: an already built detector (overrides ``options.detector``).
+
+    Raises:
+        InputError: bad video or options; OutputError: clip files exist without overwrite,
+        unwritable folder; NoFaceError: no tube qualifies (nothing is written then);
+        MediaError: ffmpeg failed.
+    """
+    started = time.perf_counter()
+    options = options or CropOptions()
+    options.validate()
+    reporter = reporter or _Silent()
+    path = Path(video)
+    target_dir = Path(output_dir) if output_dir is not None else default_output_dir(path)
+    _check_output_dir(target_dir)
+    info = media.probe_video(path)
+    if detector is None:
+        detector = faces.make_detector(
+            options.detector,  # type: ignore[arg-type]
+            device=options.device,
+            notify=reporter.notice,
+        )
+    every = options.every or default_every(info.fps)
+    min_score = (
+        options.min_score if options.min_score is not None else (default_min_score(detector.name))
+    )
+    scan = scan_faces(info, detector, every, reporter)
+    clips = plan_clips(scan.tubes, info, target_dir, options, min_score)
+    if not clips:
+        raise _no_clip_error(path, scan, info, options, min_score)
+    _check_targets(clips, options.overwrite)
+    try:
+        target_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {target_dir}: {exc.strerror or exc}") from exc
+    reporter.start("writing", sum(c.frames for c in clips))
+    for clip in clips:
+        write_clip(clip, info, options, detector.name)
+        reporter.advance(clip.frames)
+    reporter.finish()
+    return CropResult(
+        video=path,
+        output_dir=target_dir,
+        detector=detector.name,
+        fps=info.fps,
+        width=info.width,
+        height=info.height,
+        every=every,
+        min_score=min_score,
+        frames_scanned=scan.frames,
+        frames_detected=scan.detected,
+        tubes=len(scan.tubes),
+        clips=clips,
+        has_audio=info.has_audio,
+        seconds=time.perf_counter() - started,
+    )
