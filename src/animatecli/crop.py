@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -45,9 +45,7 @@ from .errors import InputError, MediaError, NoFaceError, OutputError
 from .media._ffmpeg import error_reason, run_ffmpeg
 from .media._fs import temp_sibling
 from .media.sinks import AUDIO_BITRATE, X264_PRESETS
-
-if TYPE_CHECKING:
-    from .pipeline import Reporter
+from .progress import Reporter, SilentReporter
 
 # Detections per second of video when ``every`` is not given (every 5th frame at 25 fps).
 DETECTIONS_PER_SECOND = 5
@@ -195,20 +193,6 @@ class CropResult:
         }
 
 
-class _Silent:
-    def notice(self, message: str) -> None:
-        pass
-
-    def start(self, stage: str, total: int | None) -> None:
-        pass
-
-    def advance(self, count: int = 1) -> None:
-        pass
-
-    def finish(self) -> None:
-        pass
-
-
 def _fps_text(fps: Fraction) -> str:
     return f"{fps.numerator}/{fps.denominator}"
 
@@ -260,7 +244,7 @@ def scan_faces(
     be examined once the stream turns out to have ended on a skipped frame (otherwise a face
     present to the very end would lose up to ``every - 1`` frames).
     """
-    reporter = reporter or _Silent()
+    reporter = reporter or SilentReporter()
     tracker = faces.TubeTracker()
     frames = detected = 0
     last: np.ndarray | None = None
@@ -495,7 +479,7 @@ def crop_video(
     started = time.perf_counter()
     options = options or CropOptions()
     options.validate()
-    reporter = reporter or _Silent()
+    reporter = reporter or SilentReporter()
     path = Path(video)
     target_dir = Path(output_dir) if output_dir is not None else default_output_dir(path)
     _check_output_dir(target_dir)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,35 +21,8 @@ from .engine import Animator, Keypoints, MotionMode, frames_to_tensor, tensor_to
 from .errors import InputError, MediaError
 from .models import load_model, resolve_checkpoint
 from .options import AnimateOptions, ModelOptions
+from .progress import Reporter, SilentReporter
 from .streaming import BackgroundWriter, Prefetcher
-
-
-class Reporter(Protocol):
-    """Where a job reports progress and notices (the CLI renders them)."""
-
-    def notice(self, message: str) -> None: ...
-
-    def start(self, stage: str, total: int | None) -> None: ...
-
-    def advance(self, count: int = 1) -> None: ...
-
-    def finish(self) -> None: ...
-
-
-class SilentReporter:
-    """A reporter that drops everything (API use, tests)."""
-
-    def notice(self, message: str) -> None:
-        pass
-
-    def start(self, stage: str, total: int | None) -> None:
-        pass
-
-    def advance(self, count: int = 1) -> None:
-        pass
-
-    def finish(self) -> None:
-        pass
 
 
 @dataclass
