@@ -50,20 +50,16 @@ from .progress import Reporter, SilentReporter
 # Detections per second of video when ``every`` is not given (every 5th frame at 25 fps).
 DETECTIONS_PER_SECOND = 5
 
-# Minimum best-detection score of a tube, per backend (scores are not comparable across
-# backends). LBP scores are merged-window counts; measured on astronaut composites, true
-# faces score median 13 (5th percentile 3) and false positives at most 6. Thresholding each
-# detection at 8 would drop many true hits, and a single missed detection closes a tube
-# (FOMM's rule), fragmenting it; so weak hits are kept for tracking and a tube counts only if
-# some detection of it reaches 8 (the detector's own "confident" level): a tube of false
-# positives never does, a real face does within a few detections. S3FD (face-alignment)
-# scores are probabilities already cut at 0.5 by the package; no further threshold.
-MIN_TUBE_SCORE = {"lbp": 8.0, "face-alignment": 0.0}
-
 
 def default_min_score(detector_name: str) -> float:
-    """The tube score threshold for a backend (see `MIN_TUBE_SCORE`)."""
-    return MIN_TUBE_SCORE.get(detector_name, 0.0)
+    """The tube score threshold for a backend: its confident detection score.
+
+    Thresholding each detection would drop many true LBP hits (5th percentile 3), and a
+    single missed detection closes a tube (FOMM's rule), fragmenting it; so weak hits are
+    kept for tracking and a tube counts only if some detection of it is confident: a tube
+    of false positives never is, a real face is within a few detections.
+    """
+    return faces.confident_score(detector_name)
 
 
 def default_every(fps: Fraction) -> int:

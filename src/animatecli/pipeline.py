@@ -130,7 +130,10 @@ class AnimationPipeline:
         box = media.fit_box((h, w), self.frame_hw, options.fit)
         face_found: bool | None = None
         if options.crop_source == "auto":
-            detections = self.detector(options.detector).detect(image)
+            detector = self.detector(options.detector)
+            threshold = faces.confident_score(detector.name)
+            # Only confident detections: a weak false positive would crop a random region.
+            detections = [d for d in detector.detect(image) if d.score >= threshold]
             face_found = bool(detections)
             if detections:
                 face = detections[0]

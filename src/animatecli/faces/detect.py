@@ -517,6 +517,18 @@ class LbpCascadeBackend:
 _OFFLINE_NAMES = ("opencv", "lbp")
 
 
+# Score from which a detection is trusted on its own, per backend (scores are not
+# comparable across backends). LBP scores are merged-window counts: on astronaut composites
+# true faces score median 13, false positives at most 6. S3FD (face-alignment) scores are
+# probabilities the package already cuts at 0.5.
+CONFIDENT_SCORE = {"lbp": 8.0, "face-alignment": 0.0}
+
+
+def confident_score(detector_name: str) -> float:
+    """The score from which a ``detector_name`` detection is trusted."""
+    return CONFIDENT_SCORE.get(detector_name, 0.0)
+
+
 def make_detector(
     kind: DetectorKind = "auto",
     device: str = "cpu",
