@@ -332,8 +332,10 @@ class AnimationPipeline:
                             frames += self._animate_batch(session, pending, compose, writer)
                     if pending:
                         frames += self._animate_batch(session, pending, compose, writer)
-            finally:
-                writer.join()
+            except BaseException:
+                writer.cancel()  # the sink is aborted next; queued frames are moot
+                raise
+            writer.join()
             if frames == 0:
                 raise InputError(f"{driving_path} contains no video frames")
             lap("animate")

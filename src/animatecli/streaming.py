@@ -68,18 +68,27 @@ class Prefetcher(Generic[T]):
 
 
 class BackgroundWriter(Generic[T]):
-    """Call ``write(item)`` for submitted items in a background thread, in order."""
+    """Call ``write(item)`` for submitted items in a background thread, in order.
+
+    The worker polls its queue instead of blocking on it: a Ctrl-C that lands inside a
+    queue operation of the main thread can lose a condition-variable wake-up, and a
+    blocked worker would then never see the end marker.
+    """
 
     def __init__(self, write: Callable[[T], None], depth: int = 8):
         self._write = write
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
+        self._cancelled = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while True:
-            item = self._queue.get()
+        while not self._cancelled.is_set():
+            try:
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
             if item is _DONE:
                 return
             if self._error is None:
@@ -99,3 +108,8 @@ class BackgroundWriter(Generic[T]):
         self._thread.join()
         if self._error is not None:
             raise self._error
+
+    def cancel(self) -> None:
+        """Stop without writing what is still queued (on failure or interruption)."""
+        self._cancelled.set()
+        self._thread.join(timeout=5)
