@@ -36,6 +36,9 @@ def main() -> None:
         TimeRemainingColumn(),
     )
     started = time.time()
+    # Wall time is only meaningful for a run done in one go; a resumed run reports the
+    # summed step time (always recorded) instead.
+    fresh = not (args.run_dir / "train_state.pt").exists()
     with Progress(*columns, refresh_per_second=1) as progress:
         task = progress.add_task("train", total=config.steps, losses="")
 
@@ -50,7 +53,8 @@ def main() -> None:
     if not args.train_only:
         from animatecli.training.export import export_demo_model
 
-        export_demo_model(args.run_dir, config, wall_seconds=time.time() - started)
+        wall = time.time() - started if fresh else None
+        export_demo_model(args.run_dir, config, wall_seconds=wall)
 
 
 if __name__ == "__main__":
