@@ -154,9 +154,8 @@ def engine_table(count: int, console: Console) -> None:
     table.add_row("naive per-frame (original demo loop)", f"{naive:.3f}", "1.00x")
     for batch in (1, 4):
         fps = engine_animator(model, source, frames, batch)
-        table.add_row(
-            f"Animator, cached source, batch {batch}", f"{fps:.3f}", f"{fps / naive:.2f}x"
-        )
+        label = f"Animator, cached source, channels-last, batch {batch}"
+        table.add_row(label, f"{fps:.3f}", f"{fps / naive:.2f}x")
     console.print(table)
 
 

@@ -13,6 +13,7 @@ nested metadata natively.
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import re
@@ -203,13 +204,25 @@ def build_model(config: ModelConfig, *, meta: bool = False) -> FommModel:
     return FommModel(config)
 
 
+@functools.cache
+def _official_shapes(name: str) -> dict[str, tuple[int, ...]]:
+    return _shapes(build_model(official_config(name), meta=True))
+
+
 def matching_official_config(config: ModelConfig) -> str | None:
     """Name of the first official config whose tensor shapes equal ``config``'s."""
+    base = official_config("vox-256")
+    if (config.num_kp, config.kp_detector.block_expansion, config.generator.block_expansion) != (
+        base.num_kp,
+        base.kp_detector.block_expansion,
+        base.generator.block_expansion,
+    ):
+        return None  # cheap rejection: no need to build anything
     shapes = _shapes(build_model(config, meta=True))
     for name, (official, _) in OFFICIAL_CONFIGS.items():
         if official.kp_detector.single_jacobian_map != config.kp_detector.single_jacobian_map:
             continue
-        if _shapes(build_model(official, meta=True)) == shapes:
+        if _official_shapes(name) == shapes:
             return name
     return None
 
@@ -313,7 +326,9 @@ def load_checkpoint(
         resolved = infer_config(kp_state, gen_state)
         source = "inferred"
 
-    model = build_model(resolved, meta=True)
+    # A plain CPU build: the meta device would skip weight init but costs a one-time
+    # ~1 s lazy import inside torch, more than initialising even the vox-256 networks.
+    model = build_model(resolved)
     _load_part(model.kp_detector, kp_state, "keypoint detector", path, source)
     _load_part(model.generator, gen_state, "generator", path, source)
     model.set_align_corners(align_corners)
