@@ -55,13 +55,14 @@ def resolve_checkpoint(explicit: Path | None) -> tuple[Path, str]:
     )
 
 
-def load_model(options: ModelOptions) -> tuple[LoadedCheckpoint, torch.device]:
-    """Load the chosen checkpoint onto the chosen device (float32 weights)."""
+def load_model(options: ModelOptions) -> tuple[LoadedCheckpoint, torch.device, str]:
+    """Load the chosen checkpoint onto the chosen device (float32 weights); also returns
+    why that checkpoint was chosen (see :func:`resolve_checkpoint`)."""
     device = resolve_device(options.device)
     if options.fp16 and device.type != "cuda":
         raise DeviceError("--fp16 needs a CUDA device")
-    path, _ = resolve_checkpoint(options.checkpoint)
+    path, origin = resolve_checkpoint(options.checkpoint)
     loaded = load_checkpoint(
         path, config=options.config, device=device, align_corners=options.align_corners
     )
-    return loaded, device
+    return loaded, device, origin

@@ -19,7 +19,7 @@ import torch
 from . import faces, media
 from .engine import Animator, Keypoints, MotionMode, frames_to_tensor, tensor_to_frames
 from .errors import InputError, MediaError
-from .models import load_model, resolve_checkpoint
+from .models import load_model
 from .options import AnimateOptions, ModelOptions
 from .progress import Reporter, SilentReporter
 from .streaming import BackgroundWriter, Prefetcher
@@ -86,8 +86,7 @@ class AnimationPipeline:
     def __init__(self, model_options: ModelOptions, reporter: Reporter | None = None):
         self.reporter = reporter or SilentReporter()
         self.model_options = model_options
-        self.loaded, self.device = load_model(model_options)
-        _, self.checkpoint_origin = resolve_checkpoint(model_options.checkpoint)
+        self.loaded, self.device, self.checkpoint_origin = load_model(model_options)
         self.animator = Animator(
             self.loaded.model,
             device=self.device,
@@ -154,14 +153,15 @@ class AnimationPipeline:
     # -- alignment -------------------------------------------------------------------
 
     def _fitted_frames(
-        self, driving: Path, options: AnimateOptions, stop: int | None = None
+        self, info: media.VideoInfo, options: AnimateOptions, stop: int | None = None
     ) -> Iterator[np.ndarray]:
-        with media.VideoReader(driving, stop=stop) as reader:
+        # Passing the probed info spares the reader a second probe of the file.
+        with media.VideoReader(info.path, stop=stop, info=info) as reader:
             for frame in reader:
                 yield media.fit_image(frame, self.frame_hw, options.fit)
 
     def align(
-        self, source: PreparedImage, driving: Path, options: AnimateOptions, total: int | None
+        self, source: PreparedImage, driving: media.VideoInfo, options: AnimateOptions
     ) -> Alignment:
         """Pick the driving frame whose pose best matches the source (spec §7.1)."""
         if options.mode is MotionMode.ABSOLUTE:
@@ -171,9 +171,11 @@ class AnimationPipeline:
         fixed = options.alignment_index()
         if fixed is not None:
             return self._keypoints_of_frame(driving, options, fixed)
-        return self._best_frame(source, driving, options, total)
+        return self._best_frame(source, driving, options)
 
-    def _keypoints_of_frame(self, driving: Path, options: AnimateOptions, index: int) -> Alignment:
+    def _keypoints_of_frame(
+        self, driving: media.VideoInfo, options: AnimateOptions, index: int
+    ) -> Alignment:
         if index < 0:
             raise InputError(f"--align {index}: the frame index must be 0 or more")
         last: np.ndarray | None = None
@@ -181,7 +183,7 @@ class AnimationPipeline:
         for frame in self._fitted_frames(driving, options, stop=index + 1):
             last, count = frame, count + 1
         if last is None or count <= index:
-            raise InputError(f"--align {index}: {driving.name} has only {count} frames")
+            raise InputError(f"--align {index}: {Path(driving.path).name} has only {count} frames")
         return Alignment(index, "given", self.animator.keypoints(frames_to_tensor(last)))
 
     def _landmark_detector(self, options: AnimateOptions) -> faces.FaceDetector | None:
@@ -195,7 +197,7 @@ class AnimationPipeline:
         return detector if detector.supports_landmarks else None
 
     def _best_frame(
-        self, source: PreparedImage, driving: Path, options: AnimateOptions, total: int | None
+        self, source: PreparedImage, driving: media.VideoInfo, options: AnimateOptions
     ) -> Alignment:
         landmarker = self._landmark_detector(options)
         reference: np.ndarray | None = None
@@ -211,9 +213,9 @@ class AnimationPipeline:
             reference = kp_source.value[0].cpu().numpy()
         search = faces.BestFrameSearch(reference)
         best_kp: Keypoints | None = None
-        self.reporter.start("aligning", total)
+        self.reporter.start("aligning", driving.frame_count_estimate)
         index = 0
-        batch_size = self.batch_size()
+        batch_size = self.batch_size(options)
         pending: list[np.ndarray] = []
 
         def flush() -> None:
@@ -299,7 +301,7 @@ class AnimationPipeline:
         source = self.prepare_source(source_path, options)
         lap("source")
         total = info.frame_count_estimate
-        alignment = self.align(source, driving_path, options, total)
+        alignment = self.align(source, info, options)
         lap("align")
         session = self.animator.session(
             frames_to_tensor(source.model_input),
@@ -324,7 +326,7 @@ class AnimationPipeline:
         with sink:
             writer: BackgroundWriter[np.ndarray] = BackgroundWriter(sink.write)
             try:
-                with Prefetcher(self._fitted_frames(driving_path, options)) as stream:
+                with Prefetcher(self._fitted_frames(info, options)) as stream:
                     pending: list[np.ndarray] = []
                     for frame in stream:
                         pending.append(frame)
