@@ -95,22 +95,17 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> Samples:
     return s
 
 
-@pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small random-weight model in our format (64×64 frames): fast enough for I/O
-    tests, which check media plumbing rather than animation quality."""
-    import torch
-
-    from animatecli.engine import FommModel, ModelConfig, save_checkpoint
+def tiny_model_config(num_kp: int = 5):
+    """A few-thousand-parameter model config (64×64 frames) for fast tests."""
+    from animatecli.engine import ModelConfig
     from animatecli.engine.config import (
         DenseMotionConfig,
         GeneratorConfig,
         KeypointDetectorConfig,
     )
 
-    torch.manual_seed(0)
-    config = ModelConfig(
-        num_kp=5,
+    return ModelConfig(
+        num_kp=num_kp,
         kp_detector=KeypointDetectorConfig(block_expansion=8, max_features=32, num_blocks=3),
         generator=GeneratorConfig(
             block_expansion=8,
@@ -120,6 +115,18 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ),
         frame_shape=(64, 64),
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small random-weight model in our format (64×64 frames): fast enough for I/O
+    tests, which check media plumbing rather than animation quality."""
+    import torch
+
+    from animatecli.engine import FommModel, save_checkpoint
+
+    torch.manual_seed(0)
+    config = tiny_model_config()
     path = tmp_path_factory.mktemp("models") / "tiny.pt"
     save_checkpoint(path, FommModel(config).eval(), {"purpose": "tests"})
     return path

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_model_config
 from typer.testing import CliRunner
 
 from animatecli.cli import app
-from animatecli.engine import FommModel, ModelConfig, load_checkpoint
-from animatecli.engine.config import DenseMotionConfig, GeneratorConfig, KeypointDetectorConfig
+from animatecli.engine import FommModel, load_checkpoint
 from animatecli.models import CHECKPOINT_DIR, DEFAULT_CHECKPOINT_NAME
 from animatecli.training.evaluate import evaluate_reconstruction
 from animatecli.training.trainer import (
@@ -29,17 +29,7 @@ SHIPPED = CHECKPOINT_DIR / DEFAULT_CHECKPOINT_NAME
 
 
 def tiny_train_config(**overrides: object) -> TrainConfig:
-    model = ModelConfig(
-        num_kp=4,
-        kp_detector=KeypointDetectorConfig(block_expansion=8, max_features=32, num_blocks=3),
-        generator=GeneratorConfig(
-            block_expansion=8,
-            max_features=32,
-            num_bottleneck_blocks=1,
-            dense_motion=DenseMotionConfig(block_expansion=8, max_features=32, num_blocks=3),
-        ),
-        frame_shape=(64, 64),
-    )
+    model = tiny_model_config(num_kp=4)
     values: dict[str, object] = {
         "steps": 4,
         "batch_size": 2,
