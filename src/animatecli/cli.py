@@ -166,10 +166,12 @@ DetectorOpt = Annotated[
     str, typer.Option("--detector", help="Face detector: auto, face-alignment or opencv.")
 ]
 AlignCornersOpt = Annotated[
-    bool,
+    bool | None,
     typer.Option(
-        "--align-corners",
-        help="Warp with align_corners=True (the PyTorch 1.0 semantics of training).",
+        "--align-corners/--no-align-corners",
+        help="Warp convention: True is the PyTorch 1.0 semantics the official models were "
+        "trained under. Default: the checkpoint's own (False for official files).",
+        show_default=False,
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notices.")]
@@ -251,7 +253,7 @@ def run_command(
     paste_back: PasteBackOpt = False,
     compare: CompareOpt = False,
     detector: DetectorOpt = "auto",
-    align_corners: AlignCornersOpt = False,
+    align_corners: AlignCornersOpt = None,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     json_output: JsonOpt = False,
@@ -416,7 +418,7 @@ def batch_command(
     paste_back: PasteBackOpt = False,
     compare: CompareOpt = False,
     detector: DetectorOpt = "auto",
-    align_corners: AlignCornersOpt = False,
+    align_corners: AlignCornersOpt = None,
     quiet: QuietOpt = False,
     json_output: JsonOpt = False,
 ) -> None:

@@ -21,7 +21,7 @@ class ModelOptions:
     config: str | None = None  # official config name overriding the inferred one
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     fp16: bool = False  # autocast fp16 on CUDA
-    align_corners: bool = False  # True: the PyTorch ≤ 1.2 warp semantics used in training
+    align_corners: bool | None = None  # None: the checkpoint's own warp convention
 
 
 @dataclass(frozen=True)

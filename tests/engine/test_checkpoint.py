@@ -135,6 +135,25 @@ def test_own_format_round_trip_with_metadata(tmp_path: Path) -> None:
         assert torch.allclose(got.float(), value.float(), atol=1e-2, rtol=1e-3), key
 
 
+def test_warp_convention_travels_with_our_format(tmp_path: Path) -> None:
+    path = tmp_path / "ours.pt"
+    save_checkpoint(path, FommModel(tiny_config(), align_corners=True).eval())
+    loaded = load_checkpoint(path)
+    assert loaded.align_corners is True
+    assert loaded.model.generator.align_corners is True
+    assert loaded.model.generator.dense_motion_network.align_corners is True
+    assert loaded.describe()["align_corners"] is True
+    # An explicit choice wins over the file's.
+    assert load_checkpoint(path, align_corners=False).model.generator.align_corners is False
+
+
+def test_official_files_default_to_the_reference_convention(tmp_path: Path) -> None:
+    path = tmp_path / "official.pth.tar"
+    torch.save(official_container(FommModel(tiny_config())), path)
+    assert load_checkpoint(path).model.generator.align_corners is False
+    assert load_checkpoint(path, align_corners=True).model.generator.align_corners is True
+
+
 def test_data_parallel_prefix_is_tolerated(tmp_path: Path) -> None:
     model = FommModel(tiny_config())
     container = {

@@ -61,6 +61,7 @@ class LoadedCheckpoint:
     config_source: str
     config_name: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    align_corners: bool = False
 
     def describe(self) -> dict[str, Any]:
         """JSON-able summary for ``--json`` and ``animate doctor``."""
@@ -70,6 +71,7 @@ class LoadedCheckpoint:
             "config_source": self.config_source,
             "config_name": self.config_name,
             "config": self.config.to_dict(),
+            "align_corners": self.align_corners,
             "metadata": self.metadata,
         }
 
@@ -292,13 +294,15 @@ def load_checkpoint(
     *,
     config: str | ModelConfig | None = None,
     device: str | torch.device = "cpu",
-    align_corners: bool = False,
+    align_corners: bool | None = None,
 ) -> LoadedCheckpoint:
     """Load an official or animatecli checkpoint into an eval-mode :class:`FommModel`.
 
     ``config`` overrides the configuration (an official name like ``"vox-256"`` or a
     :class:`ModelConfig`); by default it comes from the file (our format) or is inferred
-    from the tensor shapes (official files).
+    from the tensor shapes (official files). ``align_corners`` overrides the warp
+    convention; by default our files carry the one they were trained with and official
+    files get False (what the reference numbers use).
     """
     path = Path(path)
     container = read_checkpoint_file(path)
@@ -331,6 +335,8 @@ def load_checkpoint(
     model = build_model(resolved)
     _load_part(model.kp_detector, kp_state, "keypoint detector", path, source)
     _load_part(model.generator, gen_state, "generator", path, source)
+    if align_corners is None:
+        align_corners = bool(container.get("align_corners", False)) if is_ours else False
     model.set_align_corners(align_corners)
     model.eval().requires_grad_(False)
     model.to(device)
@@ -348,6 +354,7 @@ def load_checkpoint(
         config_source=source,
         config_name=name,
         metadata=metadata,
+        align_corners=align_corners,
     )
 
 
@@ -383,6 +390,8 @@ def save_checkpoint(
         "format": FORMAT_TAG,
         "version": FORMAT_VERSION,
         "config": model.config.to_dict(),
+        # The warp convention is part of what the weights learned (see set_align_corners).
+        "align_corners": model.generator.align_corners,
         "metadata": dict(metadata or {}),
         "kp_detector": convert(model.kp_detector.state_dict()),
         "generator": convert(model.generator.state_dict()),
