@@ -23,10 +23,16 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=TrainConfig.steps)
     parser.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "demo-model")
     parser.add_argument("--threads", type=int, default=TrainConfig.threads)
+    parser.add_argument(
+        "--lr-drop-step",
+        type=int,
+        help="step from which the learning rate is 10x lower (default: 85%% of --steps)",
+    )
     parser.add_argument("--train-only", action="store_true", help="skip evaluation and export")
     args = parser.parse_args()
 
-    config = TrainConfig(steps=args.steps, threads=args.threads)
+    drop = args.lr_drop_step if args.lr_drop_step is not None else round(args.steps * 0.85)
+    config = TrainConfig(steps=args.steps, threads=args.threads, lr_drop_step=drop)
     columns = (
         TextColumn("[bold]training"),
         BarColumn(),

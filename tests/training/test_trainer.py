@@ -63,9 +63,10 @@ def test_a_few_steps_lower_the_loss() -> None:
 
 
 def test_resumed_run_equals_uninterrupted_run(tmp_path: Path) -> None:
-    straight = train(tiny_train_config(steps=4), tmp_path / "a")
-    train(tiny_train_config(steps=2), tmp_path / "b")
-    resumed = train(tiny_train_config(steps=4), tmp_path / "b")
+    # The rate drop falls after the resume point: the schedule must survive it too.
+    straight = train(tiny_train_config(steps=4, lr_drop_step=3), tmp_path / "a")
+    train(tiny_train_config(steps=2, lr_drop_step=3), tmp_path / "b")
+    resumed = train(tiny_train_config(steps=4, lr_drop_step=3), tmp_path / "b")
     assert resumed.step == 4 and len(resumed.history) == 4
     for (name, a), b in zip(
         straight.model.state_dict().items(), resumed.model.state_dict().values(), strict=True
@@ -77,6 +78,17 @@ def test_resume_refuses_a_different_configuration(tmp_path: Path) -> None:
     train(tiny_train_config(steps=2), tmp_path / "run")
     with pytest.raises(ValueError, match="another configuration"):
         train(tiny_train_config(steps=4, learning_rate=1.0), tmp_path / "run")
+
+
+def test_learning_rate_drops_at_the_configured_step(tmp_path: Path) -> None:
+    config = tiny_train_config(steps=3, learning_rate=1e-3, lr_drop_step=2, lr_drop_factor=0.1)
+    assert [config.learning_rate_at(s) for s in (0, 1, 2, 5)] == pytest.approx(
+        [1e-3, 1e-3, 1e-4, 1e-4]
+    )
+    state = train(config, tmp_path / "run")
+    rates = [group["lr"] for group in state.optimizer.param_groups]
+    assert rates == pytest.approx([1e-4])  # the last update (after step 2) used the low rate
+    assert state.model.generator.align_corners is config.align_corners is True
 
 
 def test_equivariance_transform_jacobian_matches_finite_differences() -> None:

@@ -30,6 +30,11 @@ def export_demo_model(
     if state is None:
         raise FileNotFoundError(f"no training state in {run_dir}")
     model: FommModel = state.model.eval()
+    with torch.no_grad():
+        # Evaluate the weights as they will ship: rounded to fp16 storage.
+        for tensor in model.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.copy_(tensor.half().float())
     scores = evaluate_reconstruction(model)
     last = state.history[-1] if state.history else {}
     metadata: dict[str, object] = {
@@ -50,6 +55,7 @@ def export_demo_model(
     save_checkpoint(output, model, metadata, half=True)
     reloaded = load_checkpoint(output)
     assert reloaded.config == model.config
+    assert reloaded.align_corners == model.generator.align_corners
     print(
         f"wrote {output} ({output.stat().st_size / 1e6:.1f} MB): L1 {scores.l1:.4f} vs "
         f"copy-source {scores.copy_source_l1:.4f} (ratio {scores.ratio:.2f}), "

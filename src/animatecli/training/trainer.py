@@ -33,7 +33,12 @@ def default_model_config(size: int = 128) -> ModelConfig:
             # resolution, which gives a far sharper decoder for the same compute.
             num_down_blocks=1,
             num_bottleneck_blocks=3,
-            dense_motion=DenseMotionConfig(block_expansion=16, max_features=128, num_blocks=5),
+            # Motion at half resolution, the size of the generator's features: the feature
+            # warp then needs no resize of the field, and with align_corners=True the
+            # identity motion samples every feature exactly (see TrainConfig).
+            dense_motion=DenseMotionConfig(
+                block_expansion=16, max_features=128, num_blocks=5, scale_factor=0.5
+            ),
         ),
         frame_shape=(size, size),
     )
@@ -45,8 +50,17 @@ class TrainConfig:
 
     steps: int = 3000
     batch_size: int = 4
-    # Constant rate: a run stopped at step N equals a run configured for N steps.
+    # Piecewise constant in the step number, so a run stopped at step N equals a run
+    # configured for N steps: the rate drops by ``lr_drop_factor`` from ``lr_drop_step``.
     learning_rate: float = 3e-4
+    lr_drop_step: int | None = None
+    lr_drop_factor: float = 0.1
+    # FOMM's coordinate grid puts ±1 on the corner pixels' centres, which is what
+    # grid_sample means by align_corners=True. With False (modern PyTorch's default, and
+    # the official code's behaviour today) even the identity motion resamples everything
+    # up to half a pixel off, a position-dependent blur a convolutional decoder cannot
+    # undo. Our model is trained (and shipped) with the consistent convention.
+    align_corners: bool = True
     seed: int = 0
     size: int = 128
     reconstruction_scales: tuple[float, ...] = (1.0, 0.5, 0.25, 0.125)
@@ -59,6 +73,12 @@ class TrainConfig:
     save_every: int = 100
     threads: int = 2
     model: dict[str, Any] = field(default_factory=dict)
+
+    def learning_rate_at(self, step: int) -> float:
+        """The rate used for the update that follows ``step`` completed steps."""
+        if self.lr_drop_step is not None and step >= self.lr_drop_step:
+            return self.learning_rate * self.lr_drop_factor
+        return self.learning_rate
 
     def model_config(self) -> ModelConfig:
         if self.model:
@@ -162,7 +182,7 @@ def save_state(run_dir: Path, state: TrainState, config: TrainConfig) -> None:
 
 def new_state(config: TrainConfig) -> TrainState:
     torch.manual_seed(config.seed)
-    model = FommModel(config.model_config())
+    model = FommModel(config.model_config(), align_corners=config.align_corners)
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, betas=(0.5, 0.999))
     generator = torch.Generator().manual_seed(config.seed)
@@ -208,6 +228,8 @@ def train(
         source, driving = sample_batch(state.rng, config.batch_size, config.size)
         losses = training_losses(model, pyramid, source, driving, config, state.torch_generator)
         total = sum(losses.values())
+        for group in state.optimizer.param_groups:
+            group["lr"] = config.learning_rate_at(state.step)
         state.optimizer.zero_grad(set_to_none=True)
         total.backward()
         state.optimizer.step()
