@@ -99,7 +99,10 @@ def render(report: dict[str, Any], console: Console) -> None:
         shape = "x".join(map(str, ckpt["config"]["frame_shape"]))
         name = ckpt["config_name"] or "custom"
         table.add_row("checkpoint", f"{ckpt['path']} ({ckpt['origin']})")
-        table.add_row("model", f"{ckpt['kind']}, config {name} ({ckpt['config_source']}), {shape}")
+        warp = "align_corners " + ("on" if ckpt["align_corners"] else "off")
+        table.add_row(
+            "model", f"{ckpt['kind']}, config {name} ({ckpt['config_source']}), {shape}, {warp}"
+        )
     else:
         table.add_row("checkpoint", f"[red]{ckpt['error']}")
     fa = report["face_alignment"]

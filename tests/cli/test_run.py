@@ -272,9 +272,11 @@ def test_doctor_reports_checkpoint_and_face_weights(tiny_checkpoint: Path) -> No
     assert report["ffmpeg"]["ok"]
     assert report["checkpoint"]["ok"] and report["checkpoint"]["kind"] == "animatecli"
     assert report["checkpoint"]["config"]["frame_shape"] == [64, 64]
+    assert report["checkpoint"]["align_corners"] is False  # what the fixture was saved with
     assert isinstance(report["face_alignment"]["weights_cached"], bool)
     table = runner.invoke(app, ["doctor", "--checkpoint", str(tiny_checkpoint)])
     assert table.exit_code == 0 and "checkpoint" in table.stdout
+    assert "align_corners off" in table.stdout
 
 
 def test_ctrl_c_exits_130_and_leaves_nothing(
