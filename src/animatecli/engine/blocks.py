@@ -54,10 +54,20 @@ def warp(image: torch.Tensor, field: torch.Tensor, align_corners: bool) -> torch
     )
 
 
-def resize_field(field: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Bilinearly resize a ``B×h×w×2`` field to ``B×height×width×2`` (align_corners False)."""
+def resize_field(
+    field: torch.Tensor, height: int, width: int, align_corners: bool = False
+) -> torch.Tensor:
+    """Bilinearly resize a ``B×h×w×2`` field to ``B×height×width×2``.
+
+    Under the align_corners=True convention the values ±1 sit on the corner pixels'
+    centres, and only the matching interpolation keeps a linear field (the identity
+    motion above all) exact; False is what the official code does.
+    """
     resized = F.interpolate(
-        field.permute(0, 3, 1, 2), size=(height, width), mode="bilinear", align_corners=False
+        field.permute(0, 3, 1, 2),
+        size=(height, width),
+        mode="bilinear",
+        align_corners=align_corners,
     )
     return resized.permute(0, 2, 3, 1)
 

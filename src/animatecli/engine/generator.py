@@ -109,7 +109,7 @@ class OcclusionAwareGenerator(nn.Module):
         deformation = motion.deformation
         h, w = features.shape[2:]
         if deformation.shape[1:3] != (h, w):
-            deformation = resize_field(deformation, h, w)
+            deformation = resize_field(deformation, h, w, self.align_corners)
         out = warp(features, deformation, self.align_corners)
         if motion.occlusion_map is not None:
             occlusion = motion.occlusion_map
@@ -121,7 +121,7 @@ class OcclusionAwareGenerator(nn.Module):
             image = encoding.image
             if image.shape[0] != batch:
                 image = image.expand(batch, -1, -1, -1)
-            full = resize_field(motion.deformation, *image.shape[2:])
+            full = resize_field(motion.deformation, *image.shape[2:], self.align_corners)
             deformed = warp(image, full, self.align_corners)
         out = self.bottleneck(out)
         for block in self.up_blocks:
