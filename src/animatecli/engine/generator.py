@@ -121,7 +121,9 @@ class OcclusionAwareGenerator(nn.Module):
             image = encoding.image
             if image.shape[0] != batch:
                 image = image.expand(batch, -1, -1, -1)
-            full = resize_field(motion.deformation, *image.shape[2:], self.align_corners)
+            full = deformation  # already at image size when the features are (no down blocks)
+            if full.shape[1:3] != image.shape[2:]:
+                full = resize_field(motion.deformation, *image.shape[2:], self.align_corners)
             deformed = warp(image, full, self.align_corners)
         out = self.bottleneck(out)
         for block in self.up_blocks:
