@@ -217,6 +217,14 @@ class AntiAliasDownsample(nn.Module):
         self.register_buffer("weight", kernel.view(1, 1, size, size).repeat(channels, 1, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.pad(x, (self.pad, self.pad, self.pad, self.pad))
-        x = F.conv2d(x, self.weight, groups=self.groups)
-        return x[:, :, :: self.step, :: self.step]
+        # The kernel is the outer product of a normalised 1-D Gaussian with itself, so its
+        # row and column sums are that profile: blurring columns then rows, and keeping
+        # only every ``step``-th line as we go, equals the 2-D blur followed by the
+        # subsampling at O(k) instead of O(k²) work per kept pixel (the 29×29 kernel of
+        # the ⅛ scale made the 2-D form a tenth of a training step).
+        vertical = self.weight.sum(dim=3, keepdim=True)
+        horizontal = self.weight.sum(dim=2, keepdim=True)
+        x = F.conv2d(x, vertical, stride=(self.step, 1), padding=(self.pad, 0), groups=self.groups)
+        return F.conv2d(
+            x, horizontal, stride=(1, self.step), padding=(0, self.pad), groups=self.groups
+        )
