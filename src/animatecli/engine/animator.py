@@ -51,6 +51,9 @@ class PreparedSource:
 class Animator:
     """Owns an eval-mode :class:`FommModel` on a device and runs inference with it.
 
+    The model is taken over in place: moved to ``device``, put in eval mode and its
+    parameters stop requiring gradients (pass a copy to keep training the original).
+
     ``precision``: ``"fp32"`` everywhere, or ``"fp16"``/``"bf16"`` autocast (CUDA only;
     keypoint arithmetic stays float32). ``channels_last`` stores the weights channels-last
     so every convolution runs the channels-last kernels (faster on CPU; sums move by
