@@ -63,10 +63,14 @@ def test_a_few_steps_lower_the_loss() -> None:
 
 
 def test_resumed_run_equals_uninterrupted_run(tmp_path: Path) -> None:
-    # The rate drop falls after the resume point: the schedule must survive it too.
-    straight = train(tiny_train_config(steps=4, lr_drop_step=3), tmp_path / "a")
-    train(tiny_train_config(steps=2, lr_drop_step=3), tmp_path / "b")
-    resumed = train(tiny_train_config(steps=4, lr_drop_step=3), tmp_path / "b")
+    # The rate drop and the BatchNorm freeze fall after the resume point: the schedule
+    # must survive it too.
+    def config(steps: int) -> TrainConfig:
+        return tiny_train_config(steps=steps, lr_drop_step=3, freeze_batchnorm_step=3)
+
+    straight = train(config(4), tmp_path / "a")
+    train(config(2), tmp_path / "b")
+    resumed = train(config(4), tmp_path / "b")
     assert resumed.step == 4 and len(resumed.history) == 4
     for (name, a), b in zip(
         straight.model.state_dict().items(), resumed.model.state_dict().values(), strict=True
@@ -89,6 +93,23 @@ def test_learning_rate_drops_at_the_configured_step(tmp_path: Path) -> None:
     rates = [group["lr"] for group in state.optimizer.param_groups]
     assert rates == pytest.approx([1e-4])  # the last update (after step 2) used the low rate
     assert state.model.generator.align_corners is config.align_corners is True
+
+
+def test_batchnorm_statistics_stop_moving_at_the_freeze_step(tmp_path: Path) -> None:
+    def config(steps: int) -> TrainConfig:
+        return tiny_train_config(steps=steps, freeze_batchnorm_step=2)
+
+    assert [config(1).batchnorm_frozen_at(s) for s in (0, 1, 2, 9)] == [False, False, True, True]
+    at_freeze = train(config(2), tmp_path / "a").model.state_dict()
+    after = train(config(4), tmp_path / "b").model.state_dict()
+    statistics = [k for k in at_freeze if k.endswith(("running_mean", "running_var"))]
+    assert statistics
+    for key in statistics:
+        assert torch.equal(at_freeze[key], after[key]), key
+    # The affine BatchNorm parameters and the convolutions still learn.
+    learned = ("generator.final.weight", "kp_detector.predictor.encoder.down_blocks.0.norm.weight")
+    for key in learned:
+        assert not torch.equal(at_freeze[key], after[key]), key
 
 
 def test_equivariance_transform_jacobian_matches_finite_differences() -> None:

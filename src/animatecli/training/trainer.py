@@ -27,7 +27,10 @@ def default_model_config(size: int = 128) -> ModelConfig:
         num_kp=10,
         kp_detector=KeypointDetectorConfig(block_expansion=16, max_features=128, num_blocks=5),
         generator=GeneratorConfig(
-            block_expansion=16,
+            # 32 channels at full resolution: at 16 the generator could not even give
+            # back its own source (L1 0.017 with the identity motion, five times the
+            # error of copying the source where nothing moved).
+            block_expansion=32,
             max_features=128,
             # No down blocks (the official models use two): the features are warped and
             # refined at full resolution, so no decoder has to re-invent detail the warp
@@ -56,6 +59,11 @@ class TrainConfig:
     learning_rate: float = 3e-4
     lr_drop_step: int | None = None
     lr_drop_factor: float = 0.1
+    # From this step on, BatchNorm uses its running statistics (a fixed affine map)
+    # instead of each batch's: the network is then trained exactly as it is evaluated,
+    # without the batch-to-batch noise that otherwise limits how precisely it can give
+    # back colours and textures.
+    freeze_batchnorm_step: int | None = None
     # FOMM's coordinate grid puts ±1 on the corner pixels' centres, which is what
     # grid_sample means by align_corners=True. With False (modern PyTorch's default, and
     # the official code's behaviour today) even the identity motion resamples everything
@@ -80,6 +88,10 @@ class TrainConfig:
         if self.lr_drop_step is not None and step >= self.lr_drop_step:
             return self.learning_rate * self.lr_drop_factor
         return self.learning_rate
+
+    def batchnorm_frozen_at(self, step: int) -> bool:
+        """Whether the update that follows ``step`` completed steps uses running stats."""
+        return self.freeze_batchnorm_step is not None and step >= self.freeze_batchnorm_step
 
     def model_config(self) -> ModelConfig:
         if self.model:
@@ -142,8 +154,10 @@ def training_losses(
 
 def sample_batch(rng: np.random.Generator, batch: int, size: int) -> tuple[torch.Tensor, ...]:
     pairs = [sample_training_pair(rng, size) for _ in range(batch)]
-    source = frames_to_tensor(np.stack([p[0] for p in pairs])).contiguous()
-    driving = frames_to_tensor(np.stack([p[1] for p in pairs])).contiguous()
+    # channels_last: oneDNN's convolutions are faster in it on CPU (14% per step).
+    layout = torch.channels_last
+    source = frames_to_tensor(np.stack([p[0] for p in pairs])).contiguous(memory_format=layout)
+    driving = frames_to_tensor(np.stack([p[1] for p in pairs])).contiguous(memory_format=layout)
     return source, driving
 
 
@@ -223,9 +237,11 @@ def train(
     torch.set_num_threads(config.threads)
     state = load_state(run_dir, config) or new_state(config)
     pyramid = ImagePyramid(config.reconstruction_scales)
-    model = state.model.train()
+    model = state.model.to(memory_format=torch.channels_last)
     while state.step < config.steps:
         started = time.perf_counter()
+        # eval() only changes BatchNorm here: the networks have no dropout.
+        model.train(not config.batchnorm_frozen_at(state.step))
         source, driving = sample_batch(state.rng, config.batch_size, config.size)
         losses = training_losses(model, pyramid, source, driving, config, state.torch_generator)
         total = sum(losses.values())
