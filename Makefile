@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # torch is pinned to the CPU wheel here; the package itself only asks for a range.
 TORCH_PIN ?= torch==2.13.0
-DEMO_MODEL_STEPS ?= 11000
+DEMO_MODEL_STEPS ?= 13000
 
 .PHONY: setup test lint bench demo demo-model eval examples clean
 

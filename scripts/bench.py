@@ -137,9 +137,33 @@ def main() -> None:
     console.print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
 
     if not args.skip_engine:
+        load_table(console)
         engine_table(args.frames, console)
     if not args.skip_e2e:
         e2e_table(args.e2e_frames, console)
+
+
+def load_seconds(path: Path) -> float:
+    from animatecli.engine import load_checkpoint
+
+    start = time.perf_counter()
+    load_checkpoint(path)
+    return time.perf_counter() - start
+
+
+def load_table(console: Console) -> None:
+    from animatecli.engine import official_container
+    from animatecli.models import resolve_checkpoint
+
+    table = Table(title="checkpoint load time (file read + build + weights)")
+    table.add_column("checkpoint")
+    table.add_column("seconds", justify="right")
+    table.add_row("bundled model", f"{load_seconds(resolve_checkpoint(None)[0]):.2f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "vox-cpk.pth.tar"
+        torch.save(official_container(FommModel(official_config("vox-256"))), path)
+        table.add_row("vox-256, official layout, random weights", f"{load_seconds(path):.2f}")
+    console.print(table)
 
 
 def engine_table(count: int, console: Console) -> None:

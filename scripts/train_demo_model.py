@@ -31,19 +31,17 @@ def main() -> None:
     parser.add_argument(
         "--freeze-batchnorm-step",
         type=int,
-        help="step from which BatchNorm uses its running statistics (default: 50%% of --steps)",
+        help="step from which BatchNorm uses its running statistics (default: never)",
     )
     parser.add_argument("--train-only", action="store_true", help="skip evaluation and export")
     args = parser.parse_args()
 
     drop = args.lr_drop_step if args.lr_drop_step is not None else round(args.steps * 0.85)
-    freeze = (
-        args.freeze_batchnorm_step
-        if args.freeze_batchnorm_step is not None
-        else round(args.steps * 0.5)
-    )
     config = TrainConfig(
-        steps=args.steps, threads=args.threads, lr_drop_step=drop, freeze_batchnorm_step=freeze
+        steps=args.steps,
+        threads=args.threads,
+        lr_drop_step=drop,
+        freeze_batchnorm_step=args.freeze_batchnorm_step,
     )
     columns = (
         TextColumn("[bold]training"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import time
 from pathlib import Path
 
 import pytest
@@ -61,12 +60,11 @@ def random_full_size_vox(path: Path) -> FommModel:
 
 
 def test_official_vox_layout_loads_with_inferred_config(tmp_path: Path) -> None:
+    # Its load time is in `make bench`, not asserted here: a busy machine makes a
+    # wall-clock bound flaky.
     path = tmp_path / "vox-cpk.pth.tar"
     original = random_full_size_vox(path)
-    start = time.perf_counter()
     loaded = load_checkpoint(path)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 2.0, f"loading took {elapsed:.2f}s"
     assert loaded.kind == "official"
     assert loaded.config_source == "inferred"
     assert loaded.config_name == "vox-256"

@@ -27,10 +27,7 @@ def default_model_config(size: int = 128) -> ModelConfig:
         num_kp=10,
         kp_detector=KeypointDetectorConfig(block_expansion=16, max_features=128, num_blocks=5),
         generator=GeneratorConfig(
-            # 32 channels at full resolution: at 16 the generator could not even give
-            # back its own source (L1 0.017 with the identity motion, five times the
-            # error of copying the source where nothing moved).
-            block_expansion=32,
+            block_expansion=16,
             max_features=128,
             # No down blocks (the official models use two): the features are warped and
             # refined at full resolution, so no decoder has to re-invent detail the warp
