@@ -138,6 +138,7 @@ def main() -> None:
 
     if not args.skip_engine:
         load_table(console)
+        data_table(console)
         engine_table(args.frames, console)
     if not args.skip_e2e:
         e2e_table(args.e2e_frames, console)
@@ -163,6 +164,31 @@ def load_table(console: Console) -> None:
         path = Path(tmp) / "vox-cpk.pth.tar"
         torch.save(official_container(FommModel(official_config("vox-256"))), path)
         table.add_row("vox-256, official layout, random weights", f"{load_seconds(path):.2f}")
+    console.print(table)
+
+
+def data_table(console: Console) -> None:
+    """Cost of the procedural training data (it must not starve the training step)."""
+    from animatecli.training import synthetic
+
+    style = synthetic.style_for_seed(8)
+    poses = synthetic.video_poses(8, 40)
+    table = Table(title="synthetic training data")
+    table.add_column("operation")
+    table.add_column("ms", justify="right")
+    for size in (256, 128):
+        synthetic.render_frame(style, poses[0], size)  # builds the cached identity layers
+        start = time.perf_counter()
+        for pose in poses:
+            synthetic.render_frame(style, pose, size)
+        ms = (time.perf_counter() - start) / len(poses) * 1e3
+        table.add_row(f"render one {size}x{size} frame", f"{ms:.1f}")
+    rng = np.random.default_rng(3)
+    start = time.perf_counter()
+    for _ in range(10):
+        synthetic.sample_training_pair(rng, 128)
+    ms = (time.perf_counter() - start) / 10 * 1e3
+    table.add_row("sample one 128x128 training pair", f"{ms:.1f}")
     console.print(table)
 
 

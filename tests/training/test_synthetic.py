@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import numpy as np
 import pytest
@@ -131,23 +130,3 @@ def test_audio_length_and_envelope() -> None:
     mouth = np.array([p.mouth_open for p in syn.video_poses(6, n, fps)])
     assert np.corrcoef(rms, mouth)[0, 1] > 0.5
     assert syn.make_speech_audio(6, 25, 25.0).shape == (44100,)
-
-
-def test_render_speed() -> None:
-    style = syn.style_for_seed(8)
-    poses = syn.video_poses(8, 40)
-    for size in (256, 128):
-        syn.render_frame(style, poses[0], size)  # builds the cached identity layers
-        t0 = time.perf_counter()
-        for p in poses:
-            syn.render_frame(style, p, size)
-        ms = (time.perf_counter() - t0) / len(poses) * 1e3
-        print(f"render_frame {size}x{size}: {ms:.2f} ms/frame")
-        assert ms < 50.0
-    rng = np.random.default_rng(3)
-    t0 = time.perf_counter()
-    for _ in range(10):
-        syn.sample_training_pair(rng, 256)
-    ms = (time.perf_counter() - t0) / 10 * 1e3
-    print(f"sample_training_pair 256: {ms:.2f} ms/pair")
-    assert ms < 100.0
