@@ -84,6 +84,19 @@ def test_resume_refuses_a_different_configuration(tmp_path: Path) -> None:
         train(tiny_train_config(steps=4, learning_rate=1.0), tmp_path / "run")
 
 
+def test_run_saved_before_an_option_existed_resumes_with_its_default(tmp_path: Path) -> None:
+    train(tiny_train_config(steps=2), tmp_path / "run")
+    path = tmp_path / "run" / "train_state.pt"
+    payload = torch.load(path, weights_only=True)
+    config = json.loads(payload["config"])
+    del config["freeze_batchnorm_step"]
+    payload["config"] = json.dumps(config)
+    torch.save(payload, path)
+    assert train(tiny_train_config(steps=3), tmp_path / "run").step == 3
+    with pytest.raises(ValueError, match="another configuration"):
+        train(tiny_train_config(steps=4, freeze_batchnorm_step=3), tmp_path / "run")
+
+
 def test_learning_rate_drops_at_the_configured_step(tmp_path: Path) -> None:
     config = tiny_train_config(steps=3, learning_rate=1e-3, lr_drop_step=2, lr_drop_factor=0.1)
     assert [config.learning_rate_at(s) for s in (0, 1, 2, 5)] == pytest.approx(

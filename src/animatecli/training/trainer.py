@@ -209,7 +209,9 @@ def load_state(run_dir: Path, config: TrainConfig) -> TrainState | None:
     payload = torch.load(path, weights_only=True)
     # Length, checkpoint cadence and threads may change between resumes; nothing else.
     ignored = ("steps", "save_every", "threads")
-    saved = {k: v for k, v in json.loads(payload["config"]).items() if k not in ignored}
+    # An option added since the run started counts as its default.
+    saved = {**json.loads(json.dumps(asdict(TrainConfig()))), **json.loads(payload["config"])}
+    saved = {k: v for k, v in saved.items() if k not in ignored}
     wanted = {k: v for k, v in json.loads(json.dumps(asdict(config))).items() if k not in ignored}
     if saved != wanted:
         raise ValueError(f"{run_dir} holds a run with another configuration; use a new folder")
