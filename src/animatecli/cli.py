@@ -22,6 +22,7 @@ from typer.core import TyperGroup
 from . import __version__
 from .engine import MotionMode
 from .errors import AnimateError, ExitCode
+from .interrupts import recording_interrupts
 from .options import AnimateOptions, ModelOptions
 from .reporting import QuietReporter, RichReporter, stderr_console
 
@@ -91,7 +92,8 @@ def fail(message: str, code: int) -> typer.Exit:
 def user_errors() -> Iterator[None]:
     """Turn expected failures into one line on stderr and a documented exit code."""
     try:
-        yield
+        with recording_interrupts():
+            yield
     except AnimateError as exc:
         raise fail(str(exc), exc.exit_code) from None
     except KeyboardInterrupt:

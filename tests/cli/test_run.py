@@ -303,6 +303,6 @@ def test_ctrl_c_exits_130_and_leaves_nothing(
     time.sleep(0.2)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130
+    assert process.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert list(outdir.iterdir()) == []

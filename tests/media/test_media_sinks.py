@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import stat
 from fractions import Fraction
 from pathlib import Path
@@ -13,6 +15,7 @@ from conftest import Samples
 from PIL import Image
 
 from animatecli.errors import InputError, MediaError, OutputError
+from animatecli.interrupts import recording_interrupts
 from animatecli.media import (
     FrameSink,
     GifSink,
@@ -167,6 +170,21 @@ def test_exception_inside_with_leaves_no_trace(
             sink.write(frame)
         raise error("stop")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("target", ["out.mp4", "out.gif", "frames/"])
+def test_a_swallowed_ctrl_c_still_stops_the_output(tmp_path: Path, target: str) -> None:
+    with recording_interrupts():
+        with contextlib.suppress(KeyboardInterrupt):  # lost, as in a finaliser
+            signal.raise_signal(signal.SIGINT)
+        with pytest.raises(KeyboardInterrupt), open_sink(tmp_path / target, 64, 48, 25) as sink:
+            for frame in _random_frames(3):
+                sink.write(frame)
+    assert list(tmp_path.iterdir()) == []
+    # Outside the CLI's run the record is gone: outputs commit again.
+    with open_sink(tmp_path / target, 64, 48, 25) as sink:
+        sink.write(_random_frames(1)[0])
+    assert (tmp_path / target).exists()
 
 
 def test_abort_and_empty_close_leave_no_trace(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from animatecli.errors import InputError, MediaError, OutputError
+from animatecli.interrupts import raise_if_interrupted
 from animatecli.media._ffmpeg import (
     error_reason,
     popen_ffmpeg,
@@ -253,6 +254,7 @@ class _AtomicSink:
 
     def _commit(self, temp: Path) -> None:
         """Move the finished temp file onto the target (the only visible step)."""
+        raise_if_interrupted()
         if self.path.exists() and not self.overwrite:
             # The target appeared while we were working; do not clobber it silently.
             raise OutputError(f"output {self.path} exists; pass --overwrite to replace it")
@@ -659,6 +661,7 @@ class PngDirSink(_AtomicSink):
         self._finished = True
 
     def _commit_dir(self) -> None:
+        raise_if_interrupted()
         # Re-check: the folder may have filled up while frames were being computed.
         check_output_path(os.path.join(os.fspath(self.path), ""), self.overwrite)
         old: Path | None = None
