@@ -23,8 +23,17 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from animatecli.engine import Animator, FommModel, frames_to_tensor, official_config
+from animatecli.engine import (
+    Animator,
+    FommModel,
+    frames_to_tensor,
+    load_checkpoint,
+    official_config,
+    official_container,
+)
 from animatecli.engine.motion import normalize_keypoints
+from animatecli.models import resolve_checkpoint
+from animatecli.training import synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,9 +125,6 @@ def end_to_end(frames: int, workdir: Path) -> dict[str, float]:
 
 def bundled_engine_fps(frames: int = 60) -> float:
     """Engine-only frames/s of the bundled model (the reference for end-to-end)."""
-    from animatecli.engine import load_checkpoint
-    from animatecli.models import resolve_checkpoint
-
     loaded = load_checkpoint(resolve_checkpoint(None)[0])
     size = loaded.config.frame_shape
     clip = frames_to_tensor(np.random.default_rng(0).integers(0, 255, (frames, *size, 3), np.uint8))
@@ -145,17 +151,12 @@ def main() -> None:
 
 
 def load_seconds(path: Path) -> float:
-    from animatecli.engine import load_checkpoint
-
     start = time.perf_counter()
     load_checkpoint(path)
     return time.perf_counter() - start
 
 
 def load_table(console: Console) -> None:
-    from animatecli.engine import official_container
-    from animatecli.models import resolve_checkpoint
-
     table = Table(title="checkpoint load time (file read + build + weights)")
     table.add_column("checkpoint")
     table.add_column("seconds", justify="right")
@@ -169,8 +170,6 @@ def load_table(console: Console) -> None:
 
 def data_table(console: Console) -> None:
     """Cost of the procedural training data (it must not starve the training step)."""
-    from animatecli.training import synthetic
-
     style = synthetic.style_for_seed(8)
     poses = synthetic.video_poses(8, 40)
     table = Table(title="synthetic training data")

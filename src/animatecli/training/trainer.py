@@ -171,6 +171,11 @@ class TrainState:
     history: list[dict[str, float]]
 
 
+def _config_dict(config: TrainConfig) -> dict[str, Any]:
+    """``config`` as it reads back from JSON (tuples become lists), for comparing runs."""
+    return json.loads(json.dumps(asdict(config)))
+
+
 def _state_path(run_dir: Path) -> Path:
     return run_dir / "train_state.pt"
 
@@ -181,7 +186,7 @@ def save_state(run_dir: Path, state: TrainState, config: TrainConfig) -> None:
         "step": state.step,
         "seconds": state.seconds,
         "history": state.history,
-        "config": json.dumps(asdict(config)),
+        "config": json.dumps(_config_dict(config)),
         "model": state.model.state_dict(),
         "optimizer": state.optimizer.state_dict(),
         "rng": json.dumps(state.rng.bit_generator.state),
@@ -210,9 +215,9 @@ def load_state(run_dir: Path, config: TrainConfig) -> TrainState | None:
     # Length, checkpoint cadence and threads may change between resumes; nothing else.
     ignored = ("steps", "save_every", "threads")
     # An option added since the run started counts as its default.
-    saved = {**json.loads(json.dumps(asdict(TrainConfig()))), **json.loads(payload["config"])}
+    saved = {**_config_dict(TrainConfig()), **json.loads(payload["config"])}
     saved = {k: v for k, v in saved.items() if k not in ignored}
-    wanted = {k: v for k, v in json.loads(json.dumps(asdict(config))).items() if k not in ignored}
+    wanted = {k: v for k, v in _config_dict(config).items() if k not in ignored}
     if saved != wanted:
         raise ValueError(f"{run_dir} holds a run with another configuration; use a new folder")
     state = new_state(config)
