@@ -94,7 +94,27 @@ def test_run_saved_before_an_option_existed_resumes_with_its_default(tmp_path: P
     torch.save(payload, path)
     assert train(tiny_train_config(steps=3), tmp_path / "run").step == 3
     with pytest.raises(ValueError, match="another configuration"):
-        train(tiny_train_config(steps=4, freeze_batchnorm_step=3), tmp_path / "run")
+        train(tiny_train_config(steps=4, freeze_batchnorm_step=2), tmp_path / "run")
+
+
+def test_finished_run_extends_by_a_later_phase_as_if_planned(tmp_path: Path) -> None:
+    # A run planned with a rate drop and a frozen phase equals a run that ended before
+    # them and was then extended: every step already taken is the same under both.
+    planned = tiny_train_config(steps=4, lr_drop_step=2, freeze_batchnorm_step=3)
+    straight = train(planned, tmp_path / "a")
+    train(tiny_train_config(steps=2), tmp_path / "b")
+    extended = train(planned, tmp_path / "b")
+    for (name, a), b in zip(
+        straight.model.state_dict().items(), extended.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    # Moving a point into the steps already taken would rewrite history: refused.
+    for moved in (
+        {"lr_drop_step": 1, "freeze_batchnorm_step": 3},
+        {"lr_drop_step": 2, "freeze_batchnorm_step": 4},
+    ):
+        with pytest.raises(ValueError, match="another configuration"):
+            train(tiny_train_config(steps=5, **moved), tmp_path / "a")
 
 
 def test_learning_rate_drops_at_the_configured_step(tmp_path: Path) -> None:

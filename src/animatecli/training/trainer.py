@@ -176,6 +176,27 @@ def _config_dict(config: TrainConfig) -> dict[str, Any]:
     return json.loads(json.dumps(asdict(config)))
 
 
+# Length, checkpoint cadence and threads may change between resumes.
+_FREE_BETWEEN_RESUMES = ("steps", "save_every", "threads")
+# Schedule points: the step from which something changes.
+_SCHEDULE_POINTS = ("lr_drop_step", "freeze_batchnorm_step")
+
+
+def _resumable_view(config: dict[str, Any], step: int) -> dict[str, Any]:
+    """What must agree for a run saved at ``step`` to go on under ``config``.
+
+    A schedule point may move as long as it stays at or beyond ``step`` on both sides:
+    every update already taken is then the same under either schedule. That lets a
+    finished run be extended by a later phase (say, frozen BatchNorm from its last step)
+    and still equal a run planned that way from scratch.
+    """
+    view = {k: v for k, v in config.items() if k not in _FREE_BETWEEN_RESUMES}
+    for key in _SCHEDULE_POINTS:
+        point = view[key]
+        view[key] = step if point is None else min(point, step)
+    return view
+
+
 def _state_path(run_dir: Path) -> Path:
     return run_dir / "train_state.pt"
 
@@ -212,20 +233,17 @@ def load_state(run_dir: Path, config: TrainConfig) -> TrainState | None:
     if not path.exists():
         return None
     payload = torch.load(path, weights_only=True)
-    # Length, checkpoint cadence and threads may change between resumes; nothing else.
-    ignored = ("steps", "save_every", "threads")
+    step = payload["step"]
     # An option added since the run started counts as its default.
     saved = {**_config_dict(TrainConfig()), **json.loads(payload["config"])}
-    saved = {k: v for k, v in saved.items() if k not in ignored}
-    wanted = {k: v for k, v in _config_dict(config).items() if k not in ignored}
-    if saved != wanted:
+    if _resumable_view(saved, step) != _resumable_view(_config_dict(config), step):
         raise ValueError(f"{run_dir} holds a run with another configuration; use a new folder")
     state = new_state(config)
     state.model.load_state_dict(payload["model"])
     state.optimizer.load_state_dict(payload["optimizer"])
     state.rng.bit_generator.state = json.loads(payload["rng"])
     state.torch_generator.set_state(payload["torch_rng"])
-    state.step = payload["step"]
+    state.step = step
     state.seconds = payload["seconds"]
     state.history = payload["history"]
     return state
