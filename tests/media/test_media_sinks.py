@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import stat
+import subprocess
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import Samples
+from conftest import FFMPEG, Samples, ffmpeg
 from PIL import Image
 
 from animatecli.errors import InputError, MediaError, OutputError
@@ -298,3 +300,29 @@ def test_png_folder_overwrite_rules(tmp_path: Path) -> None:
     (target / "notes.txt").write_text("mine")
     with pytest.raises(OutputError, match="other than frame_"):
         open_sink(f"{target}/", 64, 48, 25, overwrite=True)
+
+
+def _audio_start(path: Path) -> float:
+    """The audio stream's start time as `ffmpeg -i` lists it (0 when it lists none)."""
+    listing = subprocess.run(
+        [FFMPEG, "-hide_banner", "-i", str(path)], capture_output=True, text=True
+    ).stderr
+    line = next(line for line in listing.splitlines() if "Audio:" in line)
+    found = re.search(r"start (-?[\d.]+)", line)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_audio_that_starts_late_keeps_its_offset(samples: Samples, tmp_path: Path) -> None:
+    late = tmp_path / "late_audio.mov"
+    ffmpeg(
+        "-i", str(samples.v30_audio), "-itsoffset", "0.2", "-i", str(samples.v30_audio),
+        "-map", "0:v", "-map", "1:a", "-c", "copy", str(late),
+    )  # fmt: skip
+    info = probe_video(late)
+    out = tmp_path / "out.mp4"
+    with open_sink(out, info.width, info.height, info.fps, audio_from=late) as sink:
+        for frame in _frames(late):
+            sink.write(frame)
+    assert sink.audio_kept
+    assert _audio_start(late) > 0.15
+    assert abs(_audio_start(out) - _audio_start(late)) < float(1 / info.fps)
