@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 # torch is pinned to the CPU wheel here; the package itself only asks for a range.
 TORCH_PIN ?= torch==2.13.0
 DEMO_MODEL_STEPS ?= 13000
+DEMO_MODEL_FROZEN_STEPS ?= 1700
 
 .PHONY: setup test lint bench demo demo-model eval examples clean
 
@@ -36,7 +37,7 @@ examples: setup
 
 # Retrain the bundled model from scratch (resumable; see checkpoints/README.md).
 demo-model: setup
-	$(BIN)/python scripts/train_demo_model.py --steps $(DEMO_MODEL_STEPS)
+	$(BIN)/python scripts/train_demo_model.py --steps $(DEMO_MODEL_STEPS) --frozen-steps $(DEMO_MODEL_FROZEN_STEPS)
 
 eval: setup
 	$(BIN)/animate eval

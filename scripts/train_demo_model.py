@@ -16,11 +16,27 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from animatecli.training.trainer import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
+# The shipped recipe: 13,000 steps with BatchNorm on batch statistics (the rate 10x lower
+# for the last 15% of them), then a phase with BatchNorm frozen to its running statistics.
+RECIPE_STEPS = 13000
+RECIPE_FROZEN_STEPS = 1700
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--steps", type=int, default=TrainConfig.steps)
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=RECIPE_STEPS,
+        help="steps with BatchNorm on batch statistics (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--frozen-steps",
+        type=int,
+        default=RECIPE_FROZEN_STEPS,
+        help="steps after those with BatchNorm frozen to its running statistics, at the "
+        "low rate (default: %(default)s)",
+    )
     parser.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "demo-model")
     parser.add_argument("--threads", type=int, default=TrainConfig.threads)
     parser.add_argument(
@@ -28,20 +44,15 @@ def main() -> None:
         type=int,
         help="step from which the learning rate is 10x lower (default: 85%% of --steps)",
     )
-    parser.add_argument(
-        "--freeze-batchnorm-step",
-        type=int,
-        help="step from which BatchNorm uses its running statistics (default: never)",
-    )
     parser.add_argument("--train-only", action="store_true", help="skip evaluation and export")
     args = parser.parse_args()
 
     drop = args.lr_drop_step if args.lr_drop_step is not None else round(args.steps * 0.85)
     config = TrainConfig(
-        steps=args.steps,
+        steps=args.steps + args.frozen_steps,
         threads=args.threads,
         lr_drop_step=drop,
-        freeze_batchnorm_step=args.freeze_batchnorm_step,
+        freeze_batchnorm_step=args.steps if args.frozen_steps else None,
     )
     columns = (
         TextColumn("[bold]training"),

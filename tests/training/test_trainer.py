@@ -171,7 +171,7 @@ def test_shipped_checkpoint_loads_fast_with_its_config() -> None:
     for key in ("generator_version", "seed", "steps", "train_seconds", "evaluation"):
         assert key in meta, key
     evaluation = meta["evaluation"]
-    assert evaluation["l1"] < 0.7 * evaluation["copy_source_l1"]  # shipped: 0.63
+    assert evaluation["l1"] < 0.6 * evaluation["copy_source_l1"]  # shipped: 0.54
     ratio = evaluation["l1"] / evaluation["copy_source_l1"]
     assert evaluation["ratio"] == pytest.approx(ratio, abs=1e-3)  # stored rounded
 
@@ -179,7 +179,7 @@ def test_shipped_checkpoint_loads_fast_with_its_config() -> None:
 def test_shipped_checkpoint_beats_copy_source_on_held_out_videos() -> None:
     loaded = load_checkpoint(SHIPPED)
     scores = evaluate_reconstruction(loaded.model, videos=4, frames=100)
-    assert scores.l1 < 0.6 * scores.copy_source_l1  # measured 0.55 on these four
+    assert scores.l1 < 0.53 * scores.copy_source_l1  # measured 0.49 on these four
 
 
 def test_eval_command(tiny_checkpoint: Path) -> None:
