@@ -29,6 +29,8 @@ class Samples:
     ntsc_audio: Path  # 96x64, 30000/1001 fps, 1 s, AAC 44.1 kHz (mp4, faststart)
     film_opus: Path  # 64x64, 24000/1001 fps, 1 s, Opus (webm)
     rotated: Path  # v25 with a 90° display-rotation tag: decodes as 64x96
+    late_video: Path  # v30_audio with its video stream starting 0.2 s after the audio
+    late_audio: Path  # v30_audio with its audio stream starting 0.2 s after the video
     truncated_faststart: Path  # 2 s mp4 with the index up front, cut to half its bytes
     truncated_no_index: Path  # 2 s mp4 with the index at the end, cut to half its bytes
     text_as_mp4: Path  # a text file named .mp4
@@ -60,6 +62,8 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> Samples:
         ntsc_audio=root / "ntsc_audio.mp4",
         film_opus=root / "film_opus.webm",
         rotated=root / "rotated.mp4",
+        late_video=root / "late_video.mov",
+        late_audio=root / "late_audio.mov",
         truncated_faststart=root / "truncated_faststart.mp4",
         truncated_no_index=root / "truncated_no_index.mp4",
         text_as_mp4=root / "notes.mp4",
@@ -81,6 +85,11 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> Samples:
         "-c:a", "libopus", str(s.film_opus),
     )  # fmt: skip
     ffmpeg("-display_rotation", "90", "-i", str(s.v25), "-c", "copy", str(s.rotated))
+    # Video from input 0, audio from input 1; -itsoffset delays the input that follows it.
+    late, source, copy = ["-itsoffset", "0.2"], ["-i", str(s.v30_audio)], ["-c", "copy"]
+    both = ["-map", "0:v", "-map", "1:a", *copy]
+    ffmpeg(*late, *source, *source, *both, str(s.late_video))
+    ffmpeg(*source, *late, *source, *both, str(s.late_audio))
     for target, extra in (
         (s.truncated_faststart, ["-movflags", "+faststart"]),
         (s.truncated_no_index, []),
