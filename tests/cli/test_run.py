@@ -152,7 +152,9 @@ def _bad_inputs(samples: Samples, source_png: Path, tmp_path: Path) -> dict[str,
         "undecodable image": (text_png, samples.v25, []),
         "unwritable output folder": (source_png, samples.v25, ["-o", str(blocker / "out.mp4")]),
         "not an FOMM checkpoint": (source_png, samples.v25, ["--checkpoint", str(not_fomm)]),
-        "cuda where there is none": (source_png, samples.v25, ["--device", "cuda"]),
+        # cuda:99 is missing with or without a GPU, so the case holds on any machine.
+        "cuda device that is not there": (source_png, samples.v25, ["--device", "cuda:99"]),
+        "fp16 on the CPU": (source_png, samples.v25, ["--device", "cpu", "--fp16"]),
         "bad align": (source_png, samples.v25, ["--align", "sideways"]),
         "align past the end": (source_png, samples.v25, ["--align", "999"]),
     }
@@ -170,7 +172,8 @@ BAD_CASES = [
     "undecodable image",
     "unwritable output folder",
     "not an FOMM checkpoint",
-    "cuda where there is none",
+    "cuda device that is not there",
+    "fp16 on the CPU",
     "bad align",
     "align past the end",
 ]
