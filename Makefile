@@ -7,7 +7,7 @@ TORCH_PIN ?= torch==2.13.0
 DEMO_MODEL_STEPS ?= 13000
 DEMO_MODEL_FROZEN_STEPS ?= 1700
 
-.PHONY: setup test lint bench demo demo-model eval examples clean
+.PHONY: setup test lint bench cuda-check demo demo-model eval examples clean
 
 $(BIN)/animate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ lint: setup
 
 bench: setup
 	$(BIN)/python scripts/bench.py
+
+# The CUDA path, where a GPU is: its tests (skipped without one) and the GPU bench. Set up
+# with a CUDA build of torch there, e.g. `make cuda-check TORCH_PIN=torch` in a fresh clone.
+cuda-check: setup
+	$(BIN)/python -m pytest -q -rs tests/engine/test_cuda.py tests/cli/test_cuda.py
+	$(BIN)/python scripts/bench.py --device cuda
 
 demo: setup
 	$(BIN)/animate examples/source.png examples/driving.mp4 -o out.mp4 --overwrite

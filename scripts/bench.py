@@ -2,10 +2,10 @@
 
 Engine rows use the official vox-256 architecture at 256×256 with random weights:
 (a) the naive path of the original demo (the generator re-encodes the source for every
-frame, contiguous NCHW inputs), (b) our Animator (source cached, channels-last inputs)
-with NCHW or channels-last weights, at batch 1 and 4. End-to-end rows run ``animate`` on
-generated driving videos with the bundled model (decode + align + animate + encode +
-mux) and report peak RSS.
+frame), (b) our Animator (source cached, channels-last) at several batch sizes and, on
+CUDA, in fp32, fp16 and bf16 autocast. End-to-end rows run ``animate`` on generated
+driving videos with the bundled model (decode + align + animate + encode + mux) and
+report peak RSS. ``--device cuda`` benchmarks the GPU path (`make cuda-check`).
 """
 
 from __future__ import annotations
@@ -38,16 +38,25 @@ from animatecli.training import synthetic
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so a timer measures work done rather than launched."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def engine_naive(model: FommModel, source: torch.Tensor, frames: torch.Tensor) -> float:
     """Frames/s of the original demo's loop (batch 1, source re-encoded per frame)."""
+    model = model.to(source.device).eval()
     with torch.inference_mode():
         kp_source = model.kp_detector(source)
         kp_initial = model.kp_detector(frames[:1])
+        synchronize(source.device)
         start = time.perf_counter()
         for frame in frames:
             kp = model.kp_detector(frame[None])
             norm = normalize_keypoints(kp_source, kp, kp_initial, adapt_movement_scale=True)
             model.generator(source, norm, kp_source)
+        synchronize(source.device)
         return len(frames) / (time.perf_counter() - start)
 
 
@@ -56,18 +65,22 @@ def engine_animator(
     source: torch.Tensor,
     frames: torch.Tensor,
     batch: int,
-    channels_last: bool = True,
+    precision: str = "fp32",
 ) -> float:
-    animator = Animator(model, channels_last=channels_last)
+    device = frames.device
+    animator = Animator(model, device=device, precision=precision, channels_last=True)
     session = animator.session(source[0], initial=frames[:1])
-    session.animate_batch(frames[:batch])  # warm-up
+    for _ in range(2):  # warm-up (cuDNN picks its kernels per shape on first use)
+        session.animate_batch(frames[:batch])
+    synchronize(device)
     start = time.perf_counter()
     for chunk in frames.split(batch):
         session.animate_batch(chunk)
+    synchronize(device)
     return len(frames) / (time.perf_counter() - start)
 
 
-def end_to_end(frames: int, workdir: Path) -> dict[str, float]:
+def end_to_end(frames: int, workdir: Path, device_args: list[str]) -> dict[str, float]:
     """Run the CLI in a fresh process on a synthetic driving video; fps and peak RSS."""
     driving = workdir / f"driving-{frames}.mp4"
     if not driving.exists():
@@ -108,6 +121,7 @@ def end_to_end(frames: int, workdir: Path) -> dict[str, float]:
             "--json",
             "--align",
             "best",
+            *device_args,
         ],
         capture_output=True,
         text=True,
@@ -123,31 +137,37 @@ def end_to_end(frames: int, workdir: Path) -> dict[str, float]:
     }
 
 
-def bundled_engine_fps(frames: int = 60) -> float:
+def bundled_engine_fps(device: torch.device, precision: str, batch: int, frames: int = 64) -> float:
     """Engine-only frames/s of the bundled model (the reference for end-to-end)."""
     loaded = load_checkpoint(resolve_checkpoint(None)[0])
     size = loaded.config.frame_shape
-    clip = frames_to_tensor(np.random.default_rng(0).integers(0, 255, (frames, *size, 3), np.uint8))
-    return engine_animator(loaded.model, clip[:1], clip, 1)
+    pixels = np.random.default_rng(0).integers(0, 255, (frames, *size, 3), np.uint8)
+    clip = frames_to_tensor(pixels, device)
+    return engine_animator(loaded.model, clip[:1], clip, batch, precision)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--frames", type=int, default=6, help="frames per engine row")
+    parser.add_argument("--frames", type=int, help="frames per engine row (6 CPU, 64 CUDA)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--skip-e2e", action="store_true")
     parser.add_argument("--skip-engine", action="store_true")
     parser.add_argument("--e2e-frames", type=int, nargs="+", default=[60, 600])
     args = parser.parse_args()
     torch.manual_seed(0)
+    device = torch.device(args.device)
+    on_gpu = device.type == "cuda"
     console = Console()
-    console.print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    where = torch.cuda.get_device_name(device) if on_gpu else f"{torch.get_num_threads()} threads"
+    console.print(f"torch {torch.__version__}, {device}: {where}")
 
     if not args.skip_engine:
-        load_table(console)
-        data_table(console)
-        engine_table(args.frames, console)
+        if not on_gpu:
+            load_table(console)
+            data_table(console)
+        engine_table(args.frames or (64 if on_gpu else 6), device, console)
     if not args.skip_e2e:
-        e2e_table(args.e2e_frames, console)
+        e2e_table(args.e2e_frames, device, console)
 
 
 def load_seconds(path: Path) -> float:
@@ -191,27 +211,36 @@ def data_table(console: Console) -> None:
     console.print(table)
 
 
-def engine_table(count: int, console: Console) -> None:
+def engine_table(count: int, device: torch.device, console: Console) -> None:
     model = FommModel(official_config("vox-256")).eval()
-    source = torch.rand(1, 3, 256, 256)
-    frames = torch.rand(count, 3, 256, 256)
-    table = Table(title="engine, vox-256 architecture, 256x256, random weights")
+    source = torch.rand(1, 3, 256, 256, device=device)
+    frames = torch.rand(count, 3, 256, 256, device=device)
+    table = Table(title=f"engine, vox-256 architecture, 256x256, random weights, {device}")
     table.add_column("path")
     table.add_column("frames/s", justify="right")
     table.add_column("vs naive", justify="right")
     naive = engine_naive(model, source, frames)
     table.add_row("naive per-frame (original demo loop)", f"{naive:.3f}", "1.00x")
-    for batch in (1, 4):
-        fps = engine_animator(model, source, frames, batch)
-        label = f"Animator, cached source, channels-last, batch {batch}"
+    if device.type == "cuda":
+        rows = [("fp32", b) for b in (1, 8, 16)] + [
+            (p, b) for p in ("fp16", "bf16") for b in (8, 16)
+        ]
+    else:
+        rows = [("fp32", 1), ("fp32", 4)]
+    for precision, batch in rows:
+        fps = engine_animator(model, source, frames, batch, precision)
+        label = f"Animator, cached source, channels-last, {precision}, batch {batch}"
         table.add_row(label, f"{fps:.3f}", f"{fps / naive:.2f}x")
     console.print(table)
 
 
-def e2e_table(counts: list[int], console: Console) -> None:
-    e2e = Table(title="end to end (bundled model): decode + align + animate + encode + mux")
+def e2e_table(counts: list[int], device: torch.device, console: Console) -> None:
+    e2e = Table(
+        title=f"end to end (bundled model, {device}): decode + align + animate + encode + mux"
+    )
     columns = (
         "driving frames",
+        "precision",
         "whole job frames/s",
         "animate stage frames/s",
         "engine-only frames/s",
@@ -220,18 +249,24 @@ def e2e_table(counts: list[int], console: Console) -> None:
     )
     for column in columns:
         e2e.add_column(column, justify="right")
-    engine_fps = bundled_engine_fps()
+    # The CLI's default batch: 1 frame per model call on CPU, 8 on CUDA.
+    batch = 8 if device.type == "cuda" else 1
+    precisions = ["fp32", "fp16"] if device.type == "cuda" else ["fp32"]
     with tempfile.TemporaryDirectory() as tmp:
-        for count in counts:
-            row = end_to_end(count, Path(tmp))
-            e2e.add_row(
-                str(count),
-                f"{row['fps']:.2f}",
-                f"{row['animate_fps']:.2f}",
-                f"{engine_fps:.2f}",
-                f"{row['animate_fps'] / engine_fps:.2f}",
-                f"{row['rss']:.0f}",
-            )
+        for precision in precisions:
+            engine_fps = bundled_engine_fps(device, precision, batch)
+            device_args = ["--device", str(device)] + (["--fp16"] if precision == "fp16" else [])
+            for count in counts:
+                row = end_to_end(count, Path(tmp), device_args)
+                e2e.add_row(
+                    str(count),
+                    precision,
+                    f"{row['fps']:.2f}",
+                    f"{row['animate_fps']:.2f}",
+                    f"{engine_fps:.2f}",
+                    f"{row['animate_fps'] / engine_fps:.2f}",
+                    f"{row['rss']:.0f}",
+                )
     console.print(e2e)
 
 
