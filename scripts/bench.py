@@ -96,15 +96,17 @@ def end_to_end(frames: int, workdir: Path, device_args: list[str]) -> dict[str, 
             ],
             check=True,
         )
+    # Peak RSS from VmHWM, the high-water mark of this process's own memory: ru_maxrss
+    # would report the parent's size at fork time when that was larger (it was, here).
     probe = (
-        "import json,resource,sys,time;from animatecli.cli import app;"
+        "import json,re,sys,time;from animatecli.cli import app;"
         "t=time.perf_counter();"
         "args=sys.argv[1:];"
         "code=0\n"
         "try: app(args, standalone_mode=False)\n"
         "except SystemExit as e: code=e.code\n"
         "print(json.dumps({'code':code,'seconds':time.perf_counter()-t,"
-        "'rss':resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024}))"
+        "'rss':int(re.search(r'VmHWM:\\s+(\\d+)',open('/proc/self/status').read())[1])/1024}))"
     )
     out = workdir / f"out-{frames}.mp4"
     result = subprocess.run(
