@@ -89,12 +89,13 @@ class Animator:
 
     @contextmanager
     def _full_precision(self) -> Iterator[None]:
-        with self._autocast(), torch.autocast(self.device.type, enabled=False):
+        """Float32 (no TF32) whatever the Animator's precision."""
+        with self._precision(), torch.autocast(self.device.type, enabled=False):
             yield
 
     @contextmanager
-    def _autocast(self) -> Iterator[None]:
-        """Autocast for the reduced precisions; TF32 off for whatever runs in float32.
+    def _precision(self) -> Iterator[None]:
+        """The Animator's precision: autocast for fp16/bf16; TF32 off for what runs in fp32.
 
         TF32 convolutions (PyTorch's CUDA default) keep 10 mantissa bits: the keypoint
         heatmaps' softmax (temperature 0.1) magnifies that into keypoints and pixels far
@@ -130,7 +131,7 @@ class Animator:
     def prepare_source(self, source: torch.Tensor) -> PreparedSource:
         """Keypoints and encoder outputs of one ``3×H×W`` (or ``1×3×H×W``) source."""
         image = self._input(source)
-        with self._autocast():
+        with self._precision():
             encoding = self.model.generator.encode_source(image)
         return PreparedSource(self.keypoints(image), encoding)
 
@@ -212,7 +213,7 @@ class AnimationSession:
         """Animate ``B×3×H×W`` driving frames; full generator output for diagnostics."""
         animator = self.animator
         kp_driving = self.normalized(animator.keypoints(frames))
-        with animator._autocast():
+        with animator._precision():
             return animator.model.generator.decode(
                 self.source.encoding,
                 kp_driving,
