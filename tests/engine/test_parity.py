@@ -169,3 +169,25 @@ def test_channels_last_weights_stay_within_tolerance(golden: dict[str, Any]) -> 
     session = animator.session(golden["source"][0], adapt_scale=True)
     predictions = session.animate_batch(golden["driving"])
     assert_close(predictions, golden["outputs"]["relative_adapt"]["prediction"], ATOL_PREDICTION)
+
+
+def test_keypoints_and_motion_stay_float32_under_autocast(golden: dict[str, Any]) -> None:
+    """`float32_forward`: under autocast (bf16 on the CPU here; fp16/bf16 on CUDA in use)
+    the keypoint detector and the dense motion give their float32 results bit for bit,
+    while the rest of the generator does run in reduced precision."""
+    model = golden_model(golden)
+    source, driving = golden["source"], golden["driving"]
+    with torch.inference_mode():
+        kp_source = model.kp_detector(source)
+        kp_driving = model.kp_detector(driving)
+        encoding = model.generator.encode_source(source)
+        expected = model.generator.decode(encoding, kp_driving, kp_source)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            kp_autocast = model.kp_detector(driving)
+            generated = model.generator.decode(encoding, kp_driving, kp_source)
+    assert torch.equal(kp_autocast.value, kp_driving.value)
+    assert torch.equal(kp_autocast.jacobian, kp_driving.jacobian)
+    for name in ("mask", "sparse_deformed", "deformation", "occlusion_map"):
+        assert torch.equal(getattr(generated.motion, name), getattr(expected.motion, name)), name
+    assert generated.prediction.dtype == torch.bfloat16
+    assert not torch.equal(generated.prediction.float(), expected.prediction)

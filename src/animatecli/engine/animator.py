@@ -88,14 +88,9 @@ class Animator:
         return self.model.config.frame_shape
 
     @contextmanager
-    def _full_precision(self) -> Iterator[None]:
-        """Float32 (no TF32) whatever the Animator's precision."""
-        with self._precision(), torch.autocast(self.device.type, enabled=False):
-            yield
-
-    @contextmanager
     def _precision(self) -> Iterator[None]:
-        """The Animator's precision: autocast for fp16/bf16; TF32 off for what runs in fp32.
+        """The Animator's precision: autocast for fp16/bf16 (the keypoint detector and the
+        dense motion stay float32, see `float32_forward`); TF32 off for what runs in fp32.
 
         TF32 convolutions (PyTorch's CUDA default) keep 10 mantissa bits: the keypoint
         heatmaps' softmax (temperature 0.1) magnifies that into keypoints and pixels far
@@ -122,9 +117,9 @@ class Animator:
 
     @torch.inference_mode()
     def keypoints(self, images: torch.Tensor) -> Keypoints:
-        """Detect keypoints in ``B×3×H×W`` images in ``[0, 1]`` (always in float32: the
-        detector is small, and its sharp softmax is where reduced precision hurts most)."""
-        with self._full_precision():
+        """Detect keypoints in ``B×3×H×W`` images in ``[0, 1]`` (the detector always runs
+        in float32, see `float32_forward`)."""
+        with self._precision():
             return self.model.kp_detector(self._input(images))
 
     @torch.inference_mode()

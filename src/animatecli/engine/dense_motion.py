@@ -9,7 +9,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .blocks import AntiAliasDownsample, Hourglass, coordinate_grid, keypoint_heatmaps, warp
+from .blocks import (
+    AntiAliasDownsample,
+    Hourglass,
+    coordinate_grid,
+    float32_forward,
+    keypoint_heatmaps,
+    warp,
+)
 from .config import DenseMotionConfig
 from .keypoints import Keypoints
 
@@ -107,6 +114,7 @@ class DenseMotionNetwork(nn.Module):
         )
         return deformed.view(batch, entries, channels, h, w)
 
+    @float32_forward
     def forward(
         self,
         source: torch.Tensor,

@@ -99,15 +99,9 @@ class OcclusionAwareGenerator(nn.Module):
         with_deformed: bool = False,
     ) -> Generated:
         """Generate one image per row of ``kp_driving`` from a (batch 1 or B) encoding."""
-        # Motion is always estimated in float32, also under autocast: its softmaxes over
-        # sharp heatmaps turn half-precision rounding into visibly misplaced pixels.
-        with torch.autocast(encoding.image.device.type, enabled=False):
-            motion = self.dense_motion_network(
-                encoding.image.float(),
-                kp_driving,
-                kp_source,
-                source_down=None if encoding.image_down is None else encoding.image_down.float(),
-            )
+        motion = self.dense_motion_network(
+            encoding.image, kp_driving, kp_source, source_down=encoding.image_down
+        )
         batch = kp_driving.value.shape[0]
         features = encoding.features
         if features.shape[0] != batch:

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .blocks import AntiAliasDownsample, Hourglass, coordinate_grid
+from .blocks import AntiAliasDownsample, Hourglass, coordinate_grid, float32_forward
 from .config import KeypointDetectorConfig
 
 
@@ -78,6 +78,7 @@ class KeypointDetector(nn.Module):
         if config.scale_factor != 1:
             self.down = AntiAliasDownsample(num_channels, config.scale_factor)
 
+    @float32_forward
     def forward(self, image: torch.Tensor) -> Keypoints:
         x = image if self.down is None else self.down(image)
         features = self.predictor(x)
