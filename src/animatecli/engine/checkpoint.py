@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import os
-import pickle
 import re
 import tempfile
 from collections.abc import Mapping
@@ -36,6 +35,7 @@ from .config import (
     official_config,
 )
 from .model import FommModel
+from .safe_load import describe_unloadable
 
 FORMAT_TAG = "animatecli-checkpoint"
 FORMAT_VERSION = 1
@@ -85,18 +85,8 @@ def read_checkpoint_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint is a directory, not a file: {path}")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if "weights only" in str(exc).lower():
-            raise CheckpointError(
-                f"refusing to load {path}: it contains pickled Python objects other than "
-                "tensors, and unpickling it could run code"
-            ) from None
-        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint") from None
-    except Exception as exc:  # torch raises several types for truncated/foreign files
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CheckpointError(
-            f"{path} is not a readable PyTorch checkpoint (truncated or another format: {reason})"
-        ) from None
+    except Exception:  # torch raises several types for foreign, truncated or unsafe files
+        raise CheckpointError(f"cannot load {path}: {describe_unloadable(path)}") from None
     if not isinstance(obj, Mapping):
         raise CheckpointError(f"{path} is not an FOMM checkpoint: it holds a {type(obj).__name__}")
     return dict(obj)
