@@ -164,7 +164,7 @@ class AnimationPipeline:
         self, source: PreparedImage, driving: media.VideoInfo, options: AnimateOptions
     ) -> Alignment:
         """Pick the driving frame whose pose best matches the source (spec §7.1)."""
-        if options.mode is MotionMode.ABSOLUTE:
+        if MotionMode(options.mode) is MotionMode.ABSOLUTE:
             return Alignment(0, "none (absolute motion)")
         if options.align == "first":
             return Alignment(0, "first frame")
@@ -287,7 +287,9 @@ class AnimationPipeline:
         in a string output asks for a folder of PNG frames)."""
         started = time.perf_counter()
         source_path, driving_path = Path(source_path), Path(driving_path)
-        media.check_output_path(output, overwrite=options.overwrite)
+        media.check_output_path(
+            output, overwrite=options.overwrite, inputs=(source_path, driving_path)
+        )
         stages: dict[str, float] = {}
         clock = time.perf_counter()
 
@@ -305,7 +307,7 @@ class AnimationPipeline:
         lap("align")
         session = self.animator.session(
             frames_to_tensor(source.model_input),
-            mode=options.mode,
+            mode=MotionMode(options.mode),
             adapt_scale=options.adapt_scale,
             initial=alignment.keypoints,
         )
