@@ -108,8 +108,11 @@ class AnimationPipeline:
     def detector(self, kind: str) -> faces.FaceDetector:
         """The face detector of ``kind`` (built once; notices go to the reporter)."""
         if kind not in self._detectors:
+            # auto falling back to LBP without face-alignment's weights is the documented
+            # default (README, Faces; `animate doctor` shows it), not news on every run.
+            notify = None if kind == "auto" else self._notice_once
             self._detectors[kind] = faces.make_detector(
-                kind, device=str(self.device), notify=self._notice_once
+                kind, device=str(self.device), notify=notify
             )
         return self._detectors[kind]
 
@@ -188,11 +191,7 @@ class AnimationPipeline:
 
     def _landmark_detector(self, options: AnimateOptions) -> faces.FaceDetector | None:
         if options.detector in ("opencv", "lbp") or not faces.face_alignment_weights_available():
-            self._notice_once(
-                "face-alignment landmarks unavailable (weights not cached); aligning with "
-                "the model's own keypoints instead"
-            )
-            return None
+            return None  # the model's keypoints align instead (README, Faces)
         detector = self.detector("face-alignment")
         return detector if detector.supports_landmarks else None
 

@@ -17,6 +17,7 @@ import functools
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -84,7 +85,10 @@ def read_checkpoint_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     if path.is_dir():
         raise CheckpointError(f"checkpoint is a directory, not a file: {path}")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # torch warns about the pickle protocol of files it then refuses; we say why.
+            warnings.simplefilter("ignore", UserWarning)
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # torch raises several types for foreign, truncated or unsafe files
         raise CheckpointError(f"cannot load {path}: {describe_unloadable(path)}") from None
     if not isinstance(obj, Mapping):
