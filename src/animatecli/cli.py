@@ -82,9 +82,13 @@ class DefaultCommandGroup(TyperGroup):
             sys.exit(code)
         return code
 
+    # Commands turn interrupts into messages themselves; these two cover the moments
+    # before and after (Typer would otherwise exit 130 without a word).
+    def make_context(self, *args: Any, **kwargs: Any) -> typer.Context:
+        with user_errors():
+            return super().make_context(*args, **kwargs)
+
     def invoke(self, ctx: typer.Context) -> Any:
-        # Commands turn interrupts into messages themselves; this covers the moments
-        # before and after (Typer would otherwise exit 130 without a word).
         with user_errors():
             return super().invoke(ctx)
 
@@ -645,4 +649,9 @@ def eval_command(
 def main() -> None:
     """Run the ``animate`` command (see ``animatecli.__main__`` for the entry point)."""
     terminate_like_interrupt()
-    app(prog_name="animate")
+    try:
+        app(prog_name="animate")
+    except Terminated:  # while Typer builds the command, before any handler of ours
+        sys.exit(fail("terminated", ExitCode.TERMINATED).exit_code)
+    except KeyboardInterrupt:
+        sys.exit(fail("interrupted", ExitCode.INTERRUPTED).exit_code)

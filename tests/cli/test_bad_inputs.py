@@ -10,27 +10,18 @@ test model.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
-import re
 import shutil
-import stat
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
-import skimage.data
 from conftest import Samples
 
-# `python -c` entry points: the installed command's own main(), with or without torch.
-ENTRY = "from animatecli.__main__ import main; main()"
-NO_TORCH = "import sys; sys.modules['torch'] = None; " + ENTRY
+from .cli_testutil import assert_one_line_error, finish, snapshot, start, write_face
 
 USAGE, FAILURE = 2, 1
 
@@ -214,17 +205,12 @@ CASES: dict[str, Case] = {
 }
 
 
-def _write_image(path: Path, size: int = 96) -> None:
-    face = cv2.resize(skimage.data.astronaut()[:220, 130:350], (size, size))
-    cv2.imwrite(str(path), cv2.cvtColor(face, cv2.COLOR_RGB2BGR))
-
-
 @pytest.fixture
 def work(tmp_path: Path, samples: Samples) -> Path:
     """A working folder with good and bad inputs of every kind."""
     root = tmp_path / "work"
     root.mkdir()
-    _write_image(root / "face.png")
+    write_face(root / "face.png")
     shutil.copy(samples.v25, root / "talk.mp4")
     shutil.copy(samples.v25, root / "exists.mp4")
     shutil.copy(samples.text_as_mp4, root / "notes.mp4")
@@ -235,7 +221,7 @@ def work(tmp_path: Path, samples: Samples) -> Path:
     (root / "afile").write_text("a file, not a folder\n")
     for folder in ("in", "imgs"):
         (root / folder).mkdir()
-        _write_image(root / folder / "face.png")
+        write_face(root / folder / "face.png")
     shutil.copy(samples.v25, root / "in" / "talk.mp4")
     (root / "in.mp4").mkdir()
     (root / "rand.pth.tar").write_bytes(np.random.default_rng(0).bytes(4096))
@@ -249,44 +235,6 @@ def work(tmp_path: Path, samples: Samples) -> Path:
     return root
 
 
-def snapshot(root: Path) -> dict[str, str]:
-    """Every entry under ``root`` (hidden ones included) with its content hash or kind."""
-    state = {}
-    for path in sorted(root.rglob("*")):
-        mode = path.lstat().st_mode
-        if stat.S_ISREG(mode):
-            state[str(path.relative_to(root))] = hashlib.sha1(path.read_bytes()).hexdigest()
-        else:
-            state[str(path.relative_to(root))] = stat.filemode(mode)
-    return state
-
-
-def animate(
-    args: tuple[str, ...], cwd: Path, *, torch: bool, checkpoint: Path, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """Run the ``animate`` command's entry point in a fresh interpreter."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "ANIMATE_CHECKPOINT": str(checkpoint)}
-    src = Path(__file__).resolve().parents[2] / "src"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, "-c", ENTRY if torch else NO_TORCH, *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, match: str) -> None:
-    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("error: "), lines[0]
-    assert re.search(match, lines[0]), lines[0]
-    assert proc.returncode == code, lines[0]
-
-
 @pytest.mark.parametrize("name", CASES)
 def test_bad_input_is_one_line_and_leaves_everything_as_it_was(
     name: str, work: Path, tiny_checkpoint: Path
@@ -295,7 +243,7 @@ def test_bad_input_is_one_line_and_leaves_everything_as_it_was(
     if case.setup is not None:
         case.setup(work)
     before = snapshot(work)
-    proc = animate(case.args, work, torch=not case.early, checkpoint=tiny_checkpoint)
+    proc = finish(start(case.args, work, tiny_checkpoint, torch=not case.early))
     assert_one_line_error(proc, case.code, case.match)
     assert snapshot(work) == before
     assert not (work / "pwned").exists()
