@@ -37,10 +37,10 @@ def hidden(folder: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def long_driving(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """96×64, 25 fps, 40 s: long enough to be interrupted mid-run."""
+    """96×64, 25 fps, 12 s: long enough to be interrupted mid-run."""
     path = tmp_path_factory.mktemp("long") / "long.mp4"
     ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-t", "40",
+        "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-t", "12",
         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path),
     )  # fmt: skip
     return path
