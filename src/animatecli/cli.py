@@ -30,6 +30,8 @@ from .interrupts import Terminated, recording_interrupts, terminate_like_interru
 from .options import (
     BATCH_SIZE_RANGE,
     CRF_RANGE,
+    DEFAULT_CRF,
+    DEFAULT_PRESET,
     AnimateOptions,
     CropSourceMode,
     DetectorKind,
@@ -444,8 +446,8 @@ def crop_command(
     ] = 0.1,
     size: Annotated[int, typer.Option("--size", help="Side of the square clips, px.")] = 256,
     device: DeviceOpt = "auto",
-    crf: CrfOpt = 18,
-    preset: PresetOpt = "medium",
+    crf: CrfOpt = DEFAULT_CRF,
+    preset: PresetOpt = DEFAULT_PRESET,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", "-y", help="Replace existing clip files.")
     ] = False,

@@ -44,7 +44,8 @@ from . import faces, media
 from .atomic import temp_sibling
 from .errors import InputError, MediaError, NoFaceError, OutputError
 from .media._ffmpeg import error_reason, run_ffmpeg
-from .media.sinks import AUDIO_BITRATE, X264_PRESETS
+from .media.sinks import AUDIO_BITRATE
+from .options import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
 from .progress import Reporter, SilentReporter
 
 MAX_CLIP_SIZE = 4096  # side of a square clip, px: beyond it x264 refuses or memory runs out
@@ -85,8 +86,8 @@ class CropOptions:
     detector: str = "auto"
     device: str = "cpu"  # torch device for face-alignment
     overwrite: bool = False
-    crf: int = 18
-    preset: str = "medium"
+    crf: int = DEFAULT_CRF
+    preset: str = DEFAULT_PRESET
 
     def validate(self) -> None:
         """Raise `InputError` for values no run could use."""

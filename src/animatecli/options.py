@@ -38,6 +38,9 @@ DETECTORS: tuple[str, ...] = get_args(DetectorKind)
 CROP_SOURCE_MODES: tuple[str, ...] = get_args(CropSourceMode)
 X264_PRESETS: tuple[str, ...] = get_args(X264Preset)
 CRF_RANGE = (0, 51)  # x264's scale; VP9 (WebM) takes the same numbers
+# Encoding defaults of every command that writes video (run, batch, crop) and of the sinks.
+DEFAULT_CRF = 18
+DEFAULT_PRESET: X264Preset = "medium"
 # Frames per model call. Memory grows with it (1 frame ≈ 5 MB at 256×256 through the
 # model), so a cap keeps memory flat whatever the user types.
 BATCH_SIZE_RANGE = (1, 64)
@@ -82,8 +85,8 @@ class AnimateOptions:
     align: str = "best"  # best | first | a frame index
     fit: FitMode = "crop"
     batch_size: int | None = None  # None: 1 on CPU (batching does not pay there), 8 on CUDA
-    crf: int = 18
-    preset: X264Preset = "medium"
+    crf: int = DEFAULT_CRF
+    preset: X264Preset = DEFAULT_PRESET
     overwrite: bool = False
     crop_source: CropSourceMode = "auto"
     crop_increase: float = 0.1

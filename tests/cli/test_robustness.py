@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 from conftest import Samples, ffmpeg
+from typer.testing import CliRunner
 
 from animatecli.atomic import _host_tag
 from animatecli.batch import read_pairs_file
-from animatecli.media import probe_streams
+from animatecli.cli import app
+from animatecli.media import probe_streams, sinks
 
 from .cli_testutil import assert_one_line_error, finish, snapshot, start, write_face
 
@@ -177,3 +179,26 @@ def test_stale_temporaries_are_removed_and_live_ones_kept(
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out.mp4").exists()
     assert hidden(tmp_path) == sorted([live.name, elsewhere.name])
+
+
+def test_a_full_disk_stops_the_run_at_once(
+    tmp_path: Path, long_driving: Path, tiny_checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_face(tmp_path / "face.png")
+    before = snapshot(tmp_path)
+    looks: list[Path] = []
+
+    def full_disk(folder: Path) -> int:
+        looks.append(folder)
+        return 0
+
+    monkeypatch.setattr(sinks, "free_bytes", full_disk)
+    out = tmp_path / "out.mp4"
+    args = [str(tmp_path / "face.png"), str(long_driving), "-o", str(out), *FAST]
+    result = CliRunner().invoke(app, [*args, "--checkpoint", str(tiny_checkpoint)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: encoding {out} failed: no space left on the device of {tmp_path}"
+    ]
+    assert looks == [tmp_path]  # at frame 25 of 300, not after the whole video
+    assert snapshot(tmp_path) == before

@@ -35,7 +35,7 @@ from animatecli.media._ffmpeg import (
     stop_process,
 )
 from animatecli.media.video import probe_audio_codec, snap_fps
-from animatecli.options import X264_PRESETS
+from animatecli.options import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
 from animatecli.paths import VIDEO_EXTENSIONS, OutputKind, check_output_path, output_kind
 
 __all__ = [
@@ -177,6 +177,24 @@ class _AtomicSink:
         raise NotImplementedError
 
 
+_SPACE_CHECK_EVERY = 25  # frames between two looks at the free space
+_MIN_FREE_BYTES = 256 * 1024
+
+
+def free_bytes(folder: Path) -> int:
+    """Bytes this process may still write in ``folder``'s file system."""
+    stats = os.statvfs(folder)
+    return stats.f_bavail * stats.f_frsize
+
+
+def _check_free_space(target: Path) -> None:
+    """`MediaError` once the disk is full: ffmpeg goes on encoding after its writes fail,
+    and would only report it at the end of the run."""
+    folder = Path(os.path.abspath(target)).parent
+    if free_bytes(folder) < _MIN_FREE_BYTES:
+        raise MediaError(f"encoding {target} failed: no space left on the device of {folder}")
+
+
 class _FfmpegPipe:
     """One ffmpeg process reading raw RGB frames from stdin and writing `output`."""
 
@@ -191,9 +209,13 @@ class _FfmpegPipe:
         self.proc: subprocess.Popen[bytes] | None
         self.stderr: IO[bytes] | None
         self.proc, self.stderr = popen_ffmpeg(args, stdin=subprocess.PIPE, stdout=None)
+        self.frames = 0
 
     def write(self, data: np.ndarray, target: Path) -> None:
         assert self.proc is not None and self.proc.stdin is not None
+        self.frames += 1
+        if self.frames % _SPACE_CHECK_EVERY == 0:
+            _check_free_space(target)
         try:
             self.proc.stdin.write(memoryview(data).cast("B"))
         except OSError as exc:  # BrokenPipeError: ffmpeg died (disk full, bad args...)
@@ -254,8 +276,8 @@ class VideoFileSink(_AtomicSink):
         width: int,
         height: int,
         fps: Fraction | int | float,
-        crf: int = 18,
-        preset: str = "medium",
+        crf: int = DEFAULT_CRF,
+        preset: str = DEFAULT_PRESET,
         audio_from: str | os.PathLike[str] | None = None,
         *,
         overwrite: bool = False,
@@ -605,8 +627,8 @@ def open_sink(
     height: int,
     fps: Fraction,
     *,
-    crf: int = 18,
-    preset: str = "medium",
+    crf: int = DEFAULT_CRF,
+    preset: str = DEFAULT_PRESET,
     audio_from: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
 ) -> FrameSink:
