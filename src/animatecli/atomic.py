@@ -25,8 +25,6 @@ from animatecli.paths import NAME_MAX
 _TEMP_MARK = ".tmp"
 # Room left in a temporary's name for ".<host>-<pid>-<rand>.tmp<suffix>" (<= 40 bytes).
 _PREFIX_NAME_MAX = NAME_MAX - 2 - 40
-
-
 _HOST_TAG_RE = re.compile("[0-9a-f]{6}")
 
 
