@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,11 +39,17 @@ def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 def test_wheel_runs_the_quickstart_outside_the_repository(tmp_path: Path) -> None:
+    # Built from a copy of what a clone has, so the build leaves nothing in the checkout.
+    tree = tmp_path / "tree"
+    for name in ("src", "checkpoints"):
+        shutil.copytree(ROOT / name, tree / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md"):
+        shutil.copy(ROOT / name, tree / name)
     dist = tmp_path / "dist"
     # No build isolation: the build uses this environment's setuptools, offline.
     _run(
         sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-        "--wheel-dir", dist, ROOT, cwd=tmp_path,
+        "--wheel-dir", dist, tree, cwd=tmp_path,
     )  # fmt: skip
     (wheel,) = dist.glob("animatecli-*.whl")
     venv = tmp_path / "venv"
