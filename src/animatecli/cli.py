@@ -172,7 +172,9 @@ _MODEL = ModelOptions()
 DetectorOpt = Annotated[
     DetectorKind, typer.Option("--detector", help="Face detector (see README, Faces).")
 ]
-DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
+DeviceOpt = Annotated[
+    str, typer.Option("--device", metavar="auto|cpu|cuda|cuda:N", help="Compute device.")
+]
 CheckpointOpt = Annotated[
     Path | None,
     typer.Option(
@@ -183,7 +185,8 @@ CheckpointOpt = Annotated[
     ),
 ]
 ConfigOpt = Annotated[
-    str | None, typer.Option("--config", help="Official config name, e.g. vox-256.")
+    str | None,
+    typer.Option("--config", metavar="NAME", help="Official config name, e.g. vox-256."),
 ]
 CrfOpt = Annotated[
     int,
@@ -223,6 +226,7 @@ def job_options(
         str,
         typer.Option(
             "--align",
+            metavar="best|first|N",
             help="Driving frame matched to the source pose: best (searched), first, or an index.",
         ),
     ] = _ANIMATE.align,
@@ -372,6 +376,7 @@ def run_command(
         typer.Option(
             "--output",
             "-o",
+            metavar="OUT",
             help="Output: .mp4/.mov/.mkv/.webm, .gif, or a folder/ of PNG frames "
             "\\[default: SOURCE__DRIVING.mp4].",
             show_default=False,
@@ -419,7 +424,9 @@ def crop_command(
     video: Annotated[Path, typer.Argument(help="Video to cut face clips out of.")],
     outdir: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Output folder \\[default: ./VIDEO_faces/]."),
+        typer.Option(
+            "--output", "-o", metavar="DIR", help="Output folder \\[default: ./VIDEO_faces/]."
+        ),
     ] = None,
     detector: DetectorOpt = "auto",
     every: Annotated[
@@ -498,6 +505,7 @@ def batch_command(
         typer.Option(
             "--output",
             "-o",
+            metavar="DIR",
             help="Output folder \\[default: FOLDER/animated/].",
             show_default=False,
         ),
@@ -509,7 +517,8 @@ def batch_command(
         ),
     ] = None,
     shard: Annotated[
-        str | None, typer.Option("--shard", help="I/N: process only share I of N (0-based).")
+        str | None,
+        typer.Option("--shard", metavar="I/N", help="Process only share I of N (0-based)."),
     ] = None,
     report: Annotated[
         Path | None, typer.Option("--report", help="Write a JSON report of every pair.")
