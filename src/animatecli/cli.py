@@ -609,9 +609,11 @@ def doctor_command(
     json_output: JsonOpt = False,
 ) -> None:
     """Check torch, CUDA, ffmpeg, the model that would be used and face-alignment weights."""
-    from .doctor import collect, render
+    # Loading torch takes seconds: say at once what is going on (on a terminal only).
+    checking = f"animatecli {__version__}: checking torch, CUDA, ffmpeg and the model ..."
+    with user_errors(), stderr_console.status(checking):
+        from .doctor import collect, render
 
-    with user_errors():
         report = collect(checkpoint, config)
     if json_output:
         emit_json(report)
