@@ -16,7 +16,7 @@ from pathlib import Path
 from .atomic import atomic_write_text, has_live_temporaries
 from .errors import AnimateError, ExitCode, InputError, OutputExistsError
 from .options import AnimateOptions
-from .paths import check_name_length
+from .paths import check_name_length, output_name
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".gif")
@@ -42,11 +42,6 @@ class PairResult:
     seconds: float = 0.0
     error: str | None = None
     frames: int | None = None
-
-
-def output_name(source: Path, driving: Path) -> str:
-    """``SOURCE__DRIVING.mp4`` from the two file stems (the README's naming rule)."""
-    return f"{source.stem}__{driving.stem}.mp4"
 
 
 def _labels(paths: list[Path]) -> dict[Path, str]:

@@ -40,7 +40,7 @@ from .options import (
     MotionModeName,
     X264Preset,
 )
-from .paths import check_input_file, check_output_path
+from .paths import check_input_file, check_output_path, output_name
 from .reporting import QuietReporter, RichReporter, stderr_console
 
 DEFAULT_COMMAND = "run"
@@ -349,11 +349,6 @@ def with_job_options(command: Command) -> Command:
     return wrapper  # type: ignore[return-value]
 
 
-def default_output(source: Path, driving: Path) -> str:
-    """``SOURCE__DRIVING.mp4`` in the current folder (the README's naming rule)."""
-    return f"{source.stem}__{driving.stem}.mp4"
-
-
 RUN_EXAMPLES = """[bold]Examples:[/]
 
   animate photo.png talk.mp4                      writes photo__talk.mp4 here
@@ -387,7 +382,7 @@ def run_command(
     job: Job,
 ) -> None:
     """Animate SOURCE with the motion of DRIVING (the default command)."""
-    target = output if output is not None else default_output(source, driving)
+    target = output if output is not None else output_name(source, driving)
     with user_errors():
         # Everything the user typed is checked before the model stack is imported.
         check_input_file(source, "image")

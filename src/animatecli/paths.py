@@ -17,6 +17,12 @@ _BARE_EXTENSIONS = tuple(ext[1:] for ext in VIDEO_EXTENSIONS)
 NAME_MAX = 255  # bytes per path component on Linux, macOS and Windows file systems
 
 
+def output_name(source: Path, driving: Path) -> str:
+    """``SOURCE__DRIVING.mp4`` from the two file stems: the default output of a job (the
+    README's naming rule; ``animate run`` writes it in the current folder)."""
+    return f"{source.stem}__{driving.stem}.mp4"
+
+
 def check_input_file(path: str | os.PathLike[str], what: str) -> Path:
     """Fail with a one-line `InputError` unless `path` is an existing, readable file."""
     if os.fspath(path) == "-":
