@@ -2,24 +2,33 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# torch is pinned to the CPU wheel here; the package itself only asks for a range.
+# torch is pinned to the CPU wheel here; the package itself only asks for a range. On
+# Linux, PyPI's torch is the CUDA build (gigabytes of nvidia-* packages), so the CPU
+# build comes from PyTorch's CPU index (pip takes 2.13.0+cpu over 2.13.0); a local wheel
+# pip finds (find-links) is used first. For CUDA: make setup TORCH_PIN=torch TORCH_INDEX=
 TORCH_PIN ?= torch==2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+PIP_TORCH := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 DEMO_MODEL_STEPS ?= 13000
 DEMO_MODEL_FROZEN_STEPS ?= 1700
 
-.PHONY: setup test lint bench cuda-check demo demo-model eval examples clean
+.PHONY: setup test test-wheel lint bench cuda-check demo demo-model eval examples clean
 
 $(BIN)/animate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install "$(TORCH_PIN)"
-	$(BIN)/pip install -e ".[dev]" "$(TORCH_PIN)"
+	$(BIN)/pip install $(PIP_TORCH) "$(TORCH_PIN)"
+	$(BIN)/pip install $(PIP_TORCH) -e ".[dev]" "$(TORCH_PIN)"
 	touch $(BIN)/animate
 
 setup: $(BIN)/animate
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# Build the wheel, install it into a fresh venv outside the repository, run the Quickstart.
+test-wheel: setup
+	$(BIN)/python -m pytest -q -m slow tests/packaging
 
 lint: setup
 	$(BIN)/ruff check src tests scripts

@@ -6,15 +6,17 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import time
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .errors import AnimateError, ExitCode, InputError
+from .atomic import atomic_write_text, has_live_temporaries
+from .errors import AnimateError, ExitCode, InputError, OutputExistsError
 from .options import AnimateOptions
+from .paths import check_name_length, output_name
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".gif")
@@ -42,14 +44,28 @@ class PairResult:
     frames: int | None = None
 
 
-def output_name(source: Path, driving: Path) -> str:
-    return f"{source.stem}__{driving.stem}.mp4"
+def _labels(paths: list[Path]) -> dict[Path, str]:
+    """Each file's part of an output name: its stem, or its full name where two files of
+    the list share a stem (``a.png`` and ``a.jpg`` give ``a.png`` and ``a.jpg``)."""
+    stems = Counter(p.stem for p in paths)
+    return {p: p.name if stems[p.stem] > 1 else p.stem for p in paths}
+
+
+def check_output_folder(folder: Path, outdir: Path) -> None:
+    """Refuse an output folder that is the input folder: the next run would take the
+    outputs for driving videos."""
+    if folder.resolve() == outdir.resolve():
+        raise InputError(
+            f"--output {outdir} is the input folder; outputs would become inputs on the next "
+            f"run (the default is {folder / 'animated'})"
+        )
 
 
 def folder_pairs(folder: Path, outdir: Path) -> list[Pair]:
     """Every image × video pair in ``folder`` (not recursive), in name order."""
     if not folder.is_dir():
         raise InputError(f"not a folder: {folder}")
+    check_output_folder(folder, outdir)
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     sources = [p for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
     drivings = [p for p in files if p.suffix.lower() in VIDEO_EXTENSIONS]
@@ -58,16 +74,36 @@ def folder_pairs(folder: Path, outdir: Path) -> list[Pair]:
             f"{folder} needs at least one image and one video (found {len(sources)} images, "
             f"{len(drivings)} videos)"
         )
-    return [Pair(s, d, outdir / output_name(s, d)) for s in sources for d in drivings]
+    source_labels, driving_labels = _labels(sources), _labels(drivings)
+    return [
+        Pair(s, d, outdir / f"{source_labels[s]}__{driving_labels[d]}.mp4")
+        for s in sources
+        for d in drivings
+    ]
+
+
+def _read_text(path: Path) -> str:
+    """A pairs file's text: UTF-8 (with or without a BOM), else Windows-1252/Latin-1 as
+    spreadsheet programs save CSV."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read pairs file {path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            return data.decode("latin-1")
 
 
 def read_pairs_file(path: Path, base: Path, outdir: Path) -> list[Pair]:
     """Pairs from a CSV (``source,driving[,output]``, optional header) or a JSON list of
     objects/lists; relative paths are taken relative to ``base``."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputError(f"cannot read pairs file {path}: {exc.strerror}") from None
+    if path.is_dir():
+        raise InputError(f"pairs file {path} is a folder")
+    text = _read_text(path)
     rows: list[list[str]] = []
     if path.suffix.lower() == ".json":
         try:
@@ -98,7 +134,27 @@ def read_pairs_file(path: Path, base: Path, outdir: Path) -> list[Pair]:
         pairs.append(Pair(source, driving, outdir / output))
     if not pairs:
         raise InputError(f"{path} lists no pairs")
+    seen: dict[Path, int] = {}
+    for number, pair in enumerate(pairs, start=1):
+        if pair.output in seen:
+            raise InputError(
+                f"{path}: pairs {seen[pair.output]} and {number} both write {pair.output.name}; "
+                "give one of them an output name"
+            )
+        seen[pair.output] = number
     return pairs
+
+
+def check_report_path(path: Path) -> None:
+    """Fail before any work if the ``--report`` file could not be written afterwards."""
+    check_name_length(path)
+    if path.is_dir():
+        raise InputError(f"--report {path} is a folder; give a file name")
+    parent = path.absolute().parent
+    if not parent.is_dir():
+        raise InputError(f"--report {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"--report {path}: folder {parent} is not writable")
 
 
 def parse_shard(spec: str | None) -> tuple[int, int] | None:
@@ -123,17 +179,6 @@ def in_shard(pair: Pair, shard: tuple[int, int] | None) -> bool:
     return zlib.crc32(pair.output.name.encode()) % count == index
 
 
-def remove_stale_temporaries(output: Path) -> None:
-    """Delete temporary files an earlier killed run left beside ``output``."""
-    if not output.parent.is_dir():
-        return
-    for stale in output.parent.glob(f".{output.name}.*.tmp*"):
-        if stale.is_dir():
-            shutil.rmtree(stale, ignore_errors=True)
-        else:
-            stale.unlink(missing_ok=True)
-
-
 class BatchProgress:
     """What the batch loop tells its display."""
 
@@ -149,27 +194,38 @@ def run_batch(
     *,
     fail_fast: bool = False,
     progress: BatchProgress | None = None,
+    results: list[PairResult] | None = None,
 ) -> list[PairResult]:
     """Animate every pair with ``animate`` (which returns the frame count).
 
-    Complete outputs are skipped unless ``options.overwrite``; a failing pair is recorded
-    and the batch goes on, unless ``fail_fast``.
+    Complete outputs, and outputs another run is writing at the moment (here or on another
+    machine sharing the folder), are skipped unless ``options.overwrite``; a failing pair
+    is recorded and the batch goes on, unless ``fail_fast``. Results are appended to
+    ``results`` as they come, so an interrupted batch can still report the pairs it did.
     """
     progress = progress or BatchProgress()
-    results: list[PairResult] = []
+    results = [] if results is None else results
     for index, pair in enumerate(pairs):
         progress.pair_started(index, len(pairs), pair)
         result = PairResult(str(pair.source), str(pair.driving), str(pair.output), "ok")
-        if pair.output.exists() and not options.overwrite:
-            result.status = "skipped"
-        else:
-            remove_stale_temporaries(pair.output)
-            started = time.perf_counter()
-            try:
+        started = time.perf_counter()
+        try:
+            check_name_length(pair.output)
+            if not options.overwrite and (
+                pair.output.exists() or has_live_temporaries(pair.output)
+            ):
+                result.status = "skipped"
+            else:
                 result.frames = animate(pair, options)
-            except AnimateError as exc:
-                result.status, result.error = "failed", str(exc)
-            result.seconds = round(time.perf_counter() - started, 3)
+        except OutputExistsError:
+            result.status = "skipped"  # another run finished it meanwhile
+        except AnimateError as exc:
+            result.status, result.error = "failed", str(exc)
+        except KeyboardInterrupt:
+            result.status, result.error = "failed", "interrupted"
+            results.append(result)
+            raise
+        result.seconds = round(time.perf_counter() - started, 3)
         results.append(result)
         progress.pair_finished(result)
         if fail_fast and result.status == "failed":
@@ -190,6 +246,4 @@ def write_report(path: Path, results: list[PairResult]) -> None:
             for status in ("ok", "skipped", "failed")
         },
     }
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(payload, indent=2))

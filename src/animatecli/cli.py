@@ -4,40 +4,95 @@
 subcommands are ``crop``, ``batch``, ``doctor`` and ``eval``. A file literally named
 like a subcommand is animated with ``animate run crop driving.mp4`` or
 ``animate -- crop driving.mp4``.
+
+Start-up stays fast: this module imports neither torch nor the model stack. Every option
+is parsed and validated, and help is printed, before a command imports what it runs.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, get_type_hints
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
 
 from . import __version__
-from .engine import MotionMode
 from .errors import AnimateError, ExitCode
-from .interrupts import recording_interrupts
-from .options import AnimateOptions, ModelOptions
+from .interrupts import Terminated, recording_interrupts, terminate_like_interrupt
+from .options import (
+    BATCH_SIZE_RANGE,
+    CRF_RANGE,
+    DEFAULT_CRF,
+    DEFAULT_PRESET,
+    AnimateOptions,
+    CropSourceMode,
+    DetectorKind,
+    FitMode,
+    ModelOptions,
+    MotionModeName,
+    X264Preset,
+)
+from .paths import check_input_file, check_output_path, output_name
 from .reporting import QuietReporter, RichReporter, stderr_console
 
 DEFAULT_COMMAND = "run"
+# Options of the top-level group itself; any other leading option belongs to ``run``.
+GROUP_OPTIONS = ("--version", "-h", "--help")
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    """Print the one-line error every failure becomes, and the exit to raise."""
+    one_line = " ".join(message.split())
+    stderr_console.print(f"[bold red]error:[/] {one_line}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
 
 
 class DefaultCommandGroup(TyperGroup):
-    """Routes ``animate SOURCE DRIVING`` to the ``run`` subcommand."""
+    """Routes ``animate SOURCE DRIVING`` (options anywhere) to the ``run`` subcommand, and
+    turns every usage error into one line on stderr instead of a boxed message."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
-        if args and args[0] == "--":
+        if not args:
+            typer.echo(ctx.get_help())
+            raise typer.Exit(ExitCode.USAGE)
+        if args[0] == "--":
             args = [DEFAULT_COMMAND, *args[1:]]
-        elif args and not args[0].startswith("-") and args[0] not in self.commands:
+        elif args[0] not in self.commands and args[0] not in GROUP_OPTIONS:
             args = [DEFAULT_COMMAND, *args]
         return super().parse_args(ctx, args)
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except typer.Abort:
+            code = fail("interrupted", ExitCode.INTERRUPTED).exit_code
+        except typer.TyperException as exc:  # Typer's usage errors: bad option, value, file
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+            message = getattr(exc, "format_message", exc.__str__)()
+            code = fail(f"{message}{hint}", ExitCode.USAGE).exit_code
+        code = code if isinstance(code, int) else ExitCode.OK
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    # Commands turn interrupts into messages themselves; these two cover the moments
+    # before and after (Typer would otherwise exit 130 without a word).
+    def make_context(self, *args: Any, **kwargs: Any) -> typer.Context:
+        with user_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        with user_errors():
+            return super().invoke(ctx)
 
 
 HELP = """Animate a still image with the motion of a driving video (First Order Motion Model).
@@ -52,8 +107,10 @@ HELP = """Animate a still image with the motion of a driving video (First Order 
 
   animate doctor                              check torch, CUDA, ffmpeg and the model
 
+  animate eval                                score the model on held-out synthetic videos
+
 Exit codes: 0 ok, 1 runtime failure, 2 usage or bad input, 3 no face found,
-4 some batch pairs failed, 130 interrupted.
+4 some batch pairs failed, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
 app = typer.Typer(
@@ -83,11 +140,6 @@ def root(
     """Animate a still image with the motion of a driving video."""
 
 
-def fail(message: str, code: int) -> typer.Exit:
-    stderr_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn expected failures into one line on stderr and a documented exit code."""
@@ -96,6 +148,8 @@ def user_errors() -> Iterator[None]:
             yield
     except AnimateError as exc:
         raise fail(str(exc), exc.exit_code) from None
+    except Terminated:
+        raise fail("terminated", ExitCode.TERMINATED) from None
     except KeyboardInterrupt:
         raise fail("interrupted", ExitCode.INTERRUPTED) from None
 
@@ -110,123 +164,205 @@ def emit_json(payload: dict[str, Any]) -> None:
     typer.echo(json.dumps(payload, default=str))
 
 
-# Options shared by run and batch ------------------------------------------------------
+# Options used by several commands ------------------------------------------------------
 
-ModeOpt = Annotated[
-    MotionMode, typer.Option("--mode", help="relative: transfer motion; absolute: copy poses.")
+_ANIMATE = AnimateOptions()  # the defaults, declared once in options.py
+_MODEL = ModelOptions()
+
+DetectorOpt = Annotated[
+    DetectorKind, typer.Option("--detector", help="Face detector (see README, Faces).")
 ]
-AdaptOpt = Annotated[
-    bool,
-    typer.Option(
-        "--adapt-scale/--no-adapt-scale",
-        help="Scale the motion by the ratio of source and driving face sizes.",
-    ),
-]
-AlignOpt = Annotated[
-    str,
-    typer.Option(
-        "--align",
-        help="Driving frame matched to the source pose: best (searched), first, or an index.",
-    ),
-]
-FitOpt = Annotated[
-    str, typer.Option("--fit", help="Non-square frames: crop (centre), pad or stretch.")
-]
-DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
-Fp16Opt = Annotated[bool, typer.Option("--fp16", help="Half-precision autocast (CUDA only).")]
-BatchOpt = Annotated[
-    int | None,
-    typer.Option("--batch-size", min=1, help="Frames per model call \\[default: 1 CPU, 8 CUDA]."),
+DeviceOpt = Annotated[
+    str, typer.Option("--device", metavar="auto|cpu|cuda|cuda:N", help="Compute device.")
 ]
 CheckpointOpt = Annotated[
     Path | None,
     typer.Option(
         "--checkpoint",
-        help="Official FOMM .pth.tar or animatecli checkpoint [env: ANIMATE_CHECKPOINT; "
-        "default: the bundled model].",
-    ),
-]
-ConfigOpt = Annotated[
-    str | None, typer.Option("--config", help="Official config name, e.g. vox-256.")
-]
-CrfOpt = Annotated[int, typer.Option("--crf", min=0, max=51, help="x264 quality (lower=better).")]
-PresetOpt = Annotated[str, typer.Option("--preset", help="x264 preset.")]
-OverwriteOpt = Annotated[
-    bool, typer.Option("--overwrite", "-y", help="Replace an existing output.")
-]
-CropSourceOpt = Annotated[
-    str, typer.Option("--crop-source", help="auto: crop the face out of a larger photo; off.")
-]
-PasteBackOpt = Annotated[
-    bool,
-    typer.Option("--paste-back", help="Composite the animated face into the full-size photo."),
-]
-CompareOpt = Annotated[
-    bool, typer.Option("--compare", help="Output source | driving | result side by side.")
-]
-DetectorOpt = Annotated[
-    str, typer.Option("--detector", help="Face detector: auto, face-alignment or opencv.")
-]
-AlignCornersOpt = Annotated[
-    bool | None,
-    typer.Option(
-        "--align-corners/--no-align-corners",
-        help="Warp convention: True is the PyTorch 1.0 semantics the official models were "
-        "trained under. Default: the checkpoint's own (False for official files).",
+        help="Official FOMM .pth.tar or animatecli checkpoint \\[env: ANIMATE_CHECKPOINT; "
+        "default: the bundled model, animatecli-synthetic-128.pt].",
         show_default=False,
     ),
 ]
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option("--config", metavar="NAME", help="Official config name, e.g. vox-256."),
+]
+CrfOpt = Annotated[
+    int,
+    typer.Option("--crf", min=CRF_RANGE[0], max=CRF_RANGE[1], help="Quality (lower = better)."),
+]
+PresetOpt = Annotated[X264Preset, typer.Option("--preset", help="x264 speed preset.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notices.")]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Print details.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
-def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
-    if value not in allowed:
-        raise typer.BadParameter(f"must be one of {', '.join(allowed)}", param_hint=option)
-    return value
+# The options of one animation job, shared by run and batch ------------------------------
 
 
-def build_options(
-    *,
-    mode: MotionMode,
-    adapt_scale: bool,
-    align: str,
-    fit: str,
-    batch_size: int | None,
-    crf: int,
-    preset: str,
-    overwrite: bool,
-    crop_source: str,
-    paste_back: bool,
-    compare: bool,
-    detector: str,
-) -> AnimateOptions:
-    if align not in ("best", "first") and not align.isdigit():
-        raise typer.BadParameter("must be best, first or a frame index", param_hint="--align")
-    if paste_back and compare:
-        raise typer.BadParameter("cannot be combined with --compare", param_hint="--paste-back")
-    return AnimateOptions(
-        mode=mode,
-        adapt_scale=adapt_scale,
-        align=align,
-        fit=_choice(fit, ("crop", "pad", "stretch"), "--fit"),  # type: ignore[arg-type]
-        batch_size=batch_size,
-        crf=crf,
-        preset=preset,
-        overwrite=overwrite,
-        crop_source=_choice(crop_source, ("auto", "off"), "--crop-source"),  # type: ignore[arg-type]
-        paste_back=paste_back,
-        compare=compare,
-        detector=_choice(detector, ("auto", "face-alignment", "opencv", "lbp"), "--detector"),  # type: ignore[arg-type]
+@dataclass(frozen=True)
+class Job:
+    """What the shared options of run and batch add up to."""
+
+    animate: AnimateOptions
+    model: ModelOptions
+    quiet: bool
+    json_output: bool
+
+
+def job_options(
+    mode: Annotated[
+        MotionModeName,
+        typer.Option("--mode", help="relative: transfer motion; absolute: copy poses."),
+    ] = _ANIMATE.mode,
+    adapt_scale: Annotated[
+        bool,
+        typer.Option(
+            "--adapt-scale/--no-adapt-scale",
+            help="Scale the motion by the ratio of source and driving face sizes.",
+        ),
+    ] = _ANIMATE.adapt_scale,
+    align: Annotated[
+        str,
+        typer.Option(
+            "--align",
+            metavar="best|first|N",
+            help="Driving frame matched to the source pose: best (searched), first, or an index.",
+        ),
+    ] = _ANIMATE.align,
+    fit: Annotated[
+        FitMode, typer.Option("--fit", help="Non-square frames: centre crop, pad or stretch.")
+    ] = _ANIMATE.fit,
+    device: DeviceOpt = _MODEL.device,
+    fp16: Annotated[
+        bool, typer.Option("--fp16", help="Half-precision autocast (CUDA only).")
+    ] = _MODEL.fp16,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-size",
+            min=BATCH_SIZE_RANGE[0],
+            max=BATCH_SIZE_RANGE[1],
+            help="Frames per model call \\[default: 1 CPU, 8 CUDA].",
+        ),
+    ] = _ANIMATE.batch_size,
+    checkpoint: CheckpointOpt = _MODEL.checkpoint,
+    config: ConfigOpt = _MODEL.config,
+    crf: CrfOpt = _ANIMATE.crf,
+    preset: PresetOpt = _ANIMATE.preset,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", "-y", help="Replace an existing output.")
+    ] = _ANIMATE.overwrite,
+    crop_source: Annotated[
+        CropSourceMode,
+        typer.Option(
+            "--crop-source",
+            help="auto: crop the face out of a larger photo; off: use the whole photo.",
+        ),
+    ] = _ANIMATE.crop_source,
+    paste_back: Annotated[
+        bool,
+        typer.Option("--paste-back", help="Composite the animated face into the full-size photo."),
+    ] = _ANIMATE.paste_back,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="Output source | driving | result side by side.")
+    ] = _ANIMATE.compare,
+    detector: DetectorOpt = _ANIMATE.detector,
+    align_corners: Annotated[
+        bool | None,
+        typer.Option(
+            "--align-corners/--no-align-corners",
+            help="Warp convention: True is the PyTorch 1.0 semantics the official models were "
+            "trained under. Default: the checkpoint's own (False for official files).",
+            show_default=False,
+        ),
+    ] = _MODEL.align_corners,
+    quiet: QuietOpt = False,
+    json_output: JsonOpt = False,
+) -> Job:
+    """Declares (in its signature) and builds the options of one animation job.
+
+    This signature is the single place where run and batch options live: `with_job_options`
+    adds its parameters to both commands. A new option is one parameter here and one field
+    in `AnimateOptions` or `ModelOptions`, which validate it.
+    """
+    return Job(
+        animate=AnimateOptions(
+            mode=mode,
+            adapt_scale=adapt_scale,
+            align=align,
+            fit=fit,
+            batch_size=batch_size,
+            crf=crf,
+            preset=preset,
+            overwrite=overwrite,
+            crop_source=crop_source,
+            paste_back=paste_back,
+            compare=compare,
+            detector=detector,
+        ),
+        model=ModelOptions(
+            checkpoint=checkpoint,
+            config=config,
+            device=device,
+            fp16=fp16,
+            align_corners=align_corners,
+        ),
+        quiet=quiet,
+        json_output=json_output,
     )
 
 
-def default_output(source: Path, driving: Path) -> str:
-    return f"{source.stem}__{driving.stem}.mp4"
+Command = TypeVar("Command", bound=Callable[..., None])
 
 
-@app.command("run")
+def with_job_options(command: Command) -> Command:
+    """Give ``command`` every parameter of `job_options`; it receives them as ``job: Job``.
+
+    The options are validated before the command body runs (one line and exit code 2 for
+    a bad value), so no command loads a model for a job that cannot run.
+    """
+    own = inspect.signature(command)
+    shared = inspect.signature(job_options)
+    hints = {
+        **get_type_hints(command, include_extras=True),
+        **get_type_hints(job_options, include_extras=True),
+    }
+    # Typer reads the Annotated declarations from the signature: give it evaluated ones.
+    params = [
+        p.replace(annotation=hints[p.name])
+        for p in (*own.parameters.values(), *shared.parameters.values())
+        if p.name != "job"
+    ]
+    hints.pop("job", None)
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        shared_values = {name: kwargs.pop(name) for name in shared.parameters}
+        with user_errors():
+            job = job_options(**shared_values)
+        command(**kwargs, job=job)
+
+    del wrapper.__wrapped__  # Typer must read the signature below, not the command's
+    wrapper.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = hints
+    return wrapper  # type: ignore[return-value]
+
+
+RUN_EXAMPLES = """[bold]Examples:[/]
+
+  animate photo.png talk.mp4                      writes photo__talk.mp4 here
+
+  animate photo.png talk.mp4 -o out.gif --compare  side by side, as a GIF
+
+  animate photo.png talk.mp4 -o frames/            a folder of PNG frames
+
+  animate -y -o out.mp4 photo.png talk.mp4 --checkpoint vox-cpk.pth.tar
+"""
+
+
+@app.command("run", epilog=RUN_EXAMPLES)
+@with_job_options
 def run_command(
     source: Annotated[Path, typer.Argument(help="Source image (PNG, JPEG, WebP, BMP, ...).")],
     driving: Annotated[Path, typer.Argument(help="Driving video.")],
@@ -235,55 +371,27 @@ def run_command(
         typer.Option(
             "--output",
             "-o",
-            help="Output: .mp4/.mov/.mkv/.webm, .gif, or a directory/ of PNG frames "
+            metavar="OUT",
+            help="Output: .mp4/.mov/.mkv/.webm, .gif, or a folder/ of PNG frames "
             "\\[default: SOURCE__DRIVING.mp4].",
+            show_default=False,
         ),
     ] = None,
-    mode: ModeOpt = MotionMode.RELATIVE,
-    adapt_scale: AdaptOpt = True,
-    align: AlignOpt = "best",
-    fit: FitOpt = "crop",
-    device: DeviceOpt = "auto",
-    fp16: Fp16Opt = False,
-    batch_size: BatchOpt = None,
-    checkpoint: CheckpointOpt = None,
-    config: ConfigOpt = None,
-    crf: CrfOpt = 18,
-    preset: PresetOpt = "medium",
-    overwrite: OverwriteOpt = False,
-    crop_source: CropSourceOpt = "auto",
-    paste_back: PasteBackOpt = False,
-    compare: CompareOpt = False,
-    detector: DetectorOpt = "auto",
-    align_corners: AlignCornersOpt = None,
-    quiet: QuietOpt = False,
-    verbose: VerboseOpt = False,
-    json_output: JsonOpt = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print details.")] = False,
+    *,
+    job: Job,
 ) -> None:
     """Animate SOURCE with the motion of DRIVING (the default command)."""
-    from .pipeline import AnimationPipeline
-
-    options = build_options(
-        mode=mode,
-        adapt_scale=adapt_scale,
-        align=align,
-        fit=fit,
-        batch_size=batch_size,
-        crf=crf,
-        preset=preset,
-        overwrite=overwrite,
-        crop_source=crop_source,
-        paste_back=paste_back,
-        compare=compare,
-        detector=detector,
-    )
-    model_options = ModelOptions(
-        checkpoint=checkpoint, config=config, device=device, fp16=fp16, align_corners=align_corners
-    )
-    target = output or default_output(source, driving)
-    reporter = make_reporter(quiet, json_output)
+    target = output if output is not None else output_name(source, driving)
     with user_errors():
-        pipeline = AnimationPipeline(model_options, reporter)
+        # Everything the user typed is checked before the model stack is imported.
+        check_input_file(source, "image")
+        check_input_file(driving, "video")
+        check_output_path(target, job.animate.overwrite, inputs=(source, driving))
+        from .pipeline import AnimationPipeline
+
+        reporter = make_reporter(job.quiet, job.json_output)
+        pipeline = AnimationPipeline(job.model, reporter)
         if verbose:
             described = pipeline.describe_checkpoint()
             stderr_console.print(
@@ -292,10 +400,10 @@ def run_command(
                 f"device: {pipeline.device}",
                 highlight=False,
             )
-        result = pipeline.run(source, driving, target, options)
-    if json_output:
+        result = pipeline.run(source, driving, target, job.animate)
+    if job.json_output:
         emit_json(result.to_dict())
-    elif not quiet:
+    elif not job.quiet:
         stderr_console.print(
             f"[green]wrote[/] {result.output} ({result.frames} frames at "
             f"{float(result.fps):.3f} fps, {result.size[0]}x{result.size[1]}, "
@@ -311,7 +419,9 @@ def crop_command(
     video: Annotated[Path, typer.Argument(help="Video to cut face clips out of.")],
     outdir: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Output folder \\[default: ./VIDEO_faces/]."),
+        typer.Option(
+            "--output", "-o", metavar="DIR", help="Output folder \\[default: ./VIDEO_faces/]."
+        ),
     ] = None,
     detector: DetectorOpt = "auto",
     every: Annotated[
@@ -338,8 +448,8 @@ def crop_command(
     ] = 0.1,
     size: Annotated[int, typer.Option("--size", help="Side of the square clips, px.")] = 256,
     device: DeviceOpt = "auto",
-    crf: CrfOpt = 18,
-    preset: PresetOpt = "medium",
+    crf: CrfOpt = DEFAULT_CRF,
+    preset: PresetOpt = DEFAULT_PRESET,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", "-y", help="Replace existing clip files.")
     ] = False,
@@ -349,7 +459,6 @@ def crop_command(
     """Cut square face clips (with their audio) out of VIDEO, one per face tube."""
     from .crop import CropOptions, crop_video, resolve_detector_device
 
-    detector = _choice(detector, ("auto", "face-alignment", "opencv", "lbp"), "--detector")
     reporter = make_reporter(quiet, json_output)
     with user_errors():
         options = CropOptions(
@@ -383,11 +492,18 @@ def crop_command(
 
 
 @app.command("batch")
+@with_job_options
 def batch_command(
     folder: Annotated[Path, typer.Argument(help="Folder of source images and driving videos.")],
     outdir: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Output folder \\[default: FOLDER/animated/]."),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="DIR",
+            help="Output folder \\[default: FOLDER/animated/].",
+            show_default=False,
+        ),
     ] = None,
     pairs: Annotated[
         Path | None,
@@ -396,7 +512,8 @@ def batch_command(
         ),
     ] = None,
     shard: Annotated[
-        str | None, typer.Option("--shard", help="I/N: process only share I of N (0-based).")
+        str | None,
+        typer.Option("--shard", metavar="I/N", help="Process only share I of N (0-based)."),
     ] = None,
     report: Annotated[
         Path | None, typer.Option("--report", help="Write a JSON report of every pair.")
@@ -404,97 +521,80 @@ def batch_command(
     fail_fast: Annotated[
         bool, typer.Option("--fail-fast", help="Stop at the first error.")
     ] = False,
-    mode: ModeOpt = MotionMode.RELATIVE,
-    adapt_scale: AdaptOpt = True,
-    align: AlignOpt = "best",
-    fit: FitOpt = "crop",
-    device: DeviceOpt = "auto",
-    fp16: Fp16Opt = False,
-    batch_size: BatchOpt = None,
-    checkpoint: CheckpointOpt = None,
-    config: ConfigOpt = None,
-    crf: CrfOpt = 18,
-    preset: PresetOpt = "medium",
-    overwrite: OverwriteOpt = False,
-    crop_source: CropSourceOpt = "auto",
-    paste_back: PasteBackOpt = False,
-    compare: CompareOpt = False,
-    detector: DetectorOpt = "auto",
-    align_corners: AlignCornersOpt = None,
-    quiet: QuietOpt = False,
-    json_output: JsonOpt = False,
+    *,
+    job: Job,
 ) -> None:
     """Animate every image x video pair in FOLDER (resumable; see README for sharding)."""
-    from rich.table import Table
-
     from . import batch
-    from .pipeline import AnimationPipeline
-    from .reporting import BatchDisplay
 
-    options = build_options(
-        mode=mode,
-        adapt_scale=adapt_scale,
-        align=align,
-        fit=fit,
-        batch_size=batch_size,
-        crf=crf,
-        preset=preset,
-        overwrite=overwrite,
-        crop_source=crop_source,
-        paste_back=paste_back,
-        compare=compare,
-        detector=detector,
-    )
-    model_options = ModelOptions(
-        checkpoint=checkpoint, config=config, device=device, fp16=fp16, align_corners=align_corners
-    )
     target = outdir or folder / "animated"
+    results: list[batch.PairResult] = []
     with user_errors():
+        # Every input and the report's place are checked before the model stack loads.
         if pairs is not None:
             jobs = batch.read_pairs_file(pairs, pairs.parent, target)
         else:
             jobs = batch.folder_pairs(folder, target)
         selected = [p for p in jobs if batch.in_shard(p, batch.parse_shard(shard))]
+        if report is not None:
+            batch.check_report_path(report)
         target.mkdir(parents=True, exist_ok=True)
-        display = BatchDisplay(show_progress=not json_output, quiet=quiet)
+        from .pipeline import AnimationPipeline
+        from .reporting import BatchDisplay
+
+        display = BatchDisplay(show_progress=not job.json_output, quiet=job.quiet)
         try:
-            pipeline = AnimationPipeline(model_options, display)
+            pipeline = AnimationPipeline(job.model, display)
 
             def animate(pair: batch.Pair, job_options: AnimateOptions) -> int:
                 pair.output.parent.mkdir(parents=True, exist_ok=True)
                 return pipeline.run(pair.source, pair.driving, pair.output, job_options).frames
 
-            results = batch.run_batch(
-                selected, options, animate, fail_fast=fail_fast, progress=display
+            batch.run_batch(
+                selected,
+                job.animate,
+                animate,
+                fail_fast=fail_fast,
+                progress=display,
+                results=results,
             )
         finally:
             display.close()
-    if report is not None:
-        batch.write_report(report, results)
-    counts = {s: sum(r.status == s for r in results) for s in ("ok", "skipped", "failed")}
-    if json_output:
-        emit_json({"pairs": [vars(r) for r in results], "summary": counts})
-    elif not quiet:
-        table = Table(title=f"batch: {len(selected)} of {len(jobs)} pairs in this shard")
-        for column in ("source", "driving", "status", "seconds", "error"):
-            table.add_column(column)
-        for r in results:
-            style = {"ok": "green", "skipped": "dim", "failed": "red"}[r.status]
-            table.add_row(
-                Path(r.source).name,
-                Path(r.driving).name,
-                f"[{style}]{r.status}",
-                f"{r.seconds:.1f}",
-                r.error or "",
-            )
-        stderr_console.print(table)
-        stderr_console.print(
-            f"{counts['ok']} done, {counts['skipped']} skipped, {counts['failed']} failed",
-            highlight=False,
-        )
+            if report is not None:
+                batch.write_report(report, results)  # also for an interrupted batch
+    render_batch(results, len(selected), len(jobs), job)
     code = batch.exit_code(results)
     if code:
         raise typer.Exit(code)
+
+
+def render_batch(results: list[Any], selected: int, listed: int, job: Job) -> None:
+    """The batch's per-pair table and counts on stderr, or its JSON on stdout."""
+    from rich.table import Table
+
+    counts = {s: sum(r.status == s for r in results) for s in ("ok", "skipped", "failed")}
+    if job.json_output:
+        emit_json({"pairs": [vars(r) for r in results], "summary": counts})
+        return
+    if job.quiet:
+        return
+    table = Table(title=f"batch: {selected} of {listed} pairs in this shard")
+    for column in ("source", "driving", "status", "seconds", "error"):
+        table.add_column(column)
+    for r in results:
+        style = {"ok": "green", "skipped": "dim", "failed": "red"}[r.status]
+        table.add_row(
+            Path(r.source).name,
+            Path(r.driving).name,
+            f"[{style}]{r.status}",
+            f"{r.seconds:.1f}",
+            r.error or "",
+        )
+    stderr_console.print(table)
+    stderr_console.print(
+        f"{counts['ok']} done, {counts['skipped']} skipped, {counts['failed']} failed",
+        highlight=False,
+    )
 
 
 @app.command("doctor")
@@ -504,13 +604,17 @@ def doctor_command(
     json_output: JsonOpt = False,
 ) -> None:
     """Check torch, CUDA, ffmpeg, the model that would be used and face-alignment weights."""
-    from .doctor import collect, render
+    # Loading torch takes seconds: say at once what is going on (on a terminal only).
+    checking = f"animatecli {__version__}: checking torch, CUDA, ffmpeg and the model ..."
+    with user_errors(), stderr_console.status(checking):
+        from .doctor import collect, render
 
-    with user_errors():
         report = collect(checkpoint, config)
     if json_output:
         emit_json(report)
     else:
+        from rich.console import Console
+
         render(report, Console())
 
 
@@ -536,6 +640,8 @@ def eval_command(
     if json_output:
         emit_json({"checkpoint": str(path), **scores.to_dict()})
         return
+    from rich.console import Console
+
     table = Table(title=f"reconstruction on {videos} held-out videos x {frames} frames")
     for column in ("model L1", "copy-source L1", "ratio", "AKD (px)"):
         table.add_column(column, justify="right")
@@ -549,9 +655,11 @@ def eval_command(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app(prog_name="animate")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    """Run the ``animate`` command (see ``animatecli.__main__`` for the entry point)."""
+    terminate_like_interrupt()
+    try:
+        app(prog_name="animate")
+    except Terminated:  # while Typer builds the command, before any handler of ours
+        sys.exit(fail("terminated", ExitCode.TERMINATED).exit_code)
+    except KeyboardInterrupt:
+        sys.exit(fail("interrupted", ExitCode.INTERRUPTED).exit_code)

@@ -41,12 +41,14 @@ from typing import Any
 import numpy as np
 
 from . import faces, media
+from .atomic import temp_sibling
 from .errors import InputError, MediaError, NoFaceError, OutputError
 from .media._ffmpeg import error_reason, run_ffmpeg
-from .media._fs import temp_sibling
-from .media.sinks import AUDIO_BITRATE, X264_PRESETS
+from .media.sinks import AUDIO_BITRATE
+from .options import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
 from .progress import Reporter, SilentReporter
 
+MAX_CLIP_SIZE = 4096  # side of a square clip, px: beyond it x264 refuses or memory runs out
 # Detections per second of video when ``every`` is not given (every 5th frame at 25 fps).
 DETECTIONS_PER_SECOND = 5
 
@@ -84,8 +86,8 @@ class CropOptions:
     detector: str = "auto"
     device: str = "cpu"  # torch device for face-alignment
     overwrite: bool = False
-    crf: int = 18
-    preset: str = "medium"
+    crf: int = DEFAULT_CRF
+    preset: str = DEFAULT_PRESET
 
     def validate(self) -> None:
         """Raise `InputError` for values no run could use."""
@@ -95,8 +97,10 @@ class CropOptions:
             raise InputError(f"--min-seconds must be 0 or more, got {self.min_seconds}")
         if not (self.increase >= 0 and math.isfinite(self.increase)):
             raise InputError(f"--increase must be 0 or more, got {self.increase}")
-        if self.size < 16 or self.size % 2:
-            raise InputError(f"--size must be an even number of at least 16, got {self.size}")
+        if not 16 <= self.size <= MAX_CLIP_SIZE or self.size % 2:
+            raise InputError(
+                f"--size must be an even number from 16 to {MAX_CLIP_SIZE}, got {self.size}"
+            )
         if not 0 <= self.crf <= 51:
             raise InputError(f"--crf must be in 0..51, got {self.crf}")
         if self.preset not in X264_PRESETS:
@@ -495,14 +499,21 @@ def crop_video(
     if not clips:
         raise _no_clip_error(path, scan, info, options, min_score)
     _check_targets(clips, options.overwrite)
+    created = not target_dir.exists()
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create {target_dir}: {exc.strerror or exc}") from exc
     reporter.start("writing", sum(c.frames for c in clips))
-    for clip in clips:
-        write_clip(clip, info, options, detector.name)
-        reporter.advance(clip.frames)
+    try:
+        for clip in clips:
+            write_clip(clip, info, options, detector.name)
+            reporter.advance(clip.frames)
+    except BaseException:
+        if created:  # a failed run leaves nothing behind, not even an empty folder
+            with contextlib.suppress(OSError):
+                target_dir.rmdir()
+        raise
     reporter.finish()
     return CropResult(
         video=path,

@@ -15,7 +15,8 @@ class ExitCode:
     USAGE = 2  # bad arguments or bad input files
     NO_FACE = 3  # face processing found no face where one was required
     PARTIAL = 4  # batch: at least one pair failed
-    INTERRUPTED = 130  # Ctrl-C
+    INTERRUPTED = 130  # Ctrl-C (SIGINT)
+    TERMINATED = 143  # SIGTERM (128 + 15)
 
 
 class AnimateError(Exception):
@@ -40,6 +41,10 @@ class MediaError(AnimateError):
 
 class OutputError(InputError):
     """The output cannot be written (exists without --overwrite, unwritable folder)."""
+
+
+class OutputExistsError(OutputError):
+    """The target exists (or appeared while we worked) and overwriting was not asked for."""
 
 
 class DeviceError(InputError):

@@ -12,8 +12,11 @@ from .errors import CheckpointError, DeviceError
 from .options import ModelOptions
 
 CHECKPOINT_ENV = "ANIMATE_CHECKPOINT"
-CHECKPOINT_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
 DEFAULT_CHECKPOINT_NAME = "animatecli-synthetic-128.pt"
+# The bundled model: checkpoints/ beside src/ in a source checkout (its home), else the
+# copy a wheel carries as package data (see setup.py).
+CHECKPOINT_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
+PACKAGED_CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 
 
 def resolve_device(spec: str) -> torch.device:
@@ -46,11 +49,13 @@ def resolve_checkpoint(explicit: Path | None) -> tuple[Path, str]:
     env = os.environ.get(CHECKPOINT_ENV)
     if env:
         return Path(env), f"${CHECKPOINT_ENV}"
-    bundled = CHECKPOINT_DIR / DEFAULT_CHECKPOINT_NAME
-    if bundled.exists():
-        return bundled, "bundled default"
+    for folder in (CHECKPOINT_DIR, PACKAGED_CHECKPOINT_DIR):
+        bundled = folder / DEFAULT_CHECKPOINT_NAME
+        if bundled.exists():
+            return bundled, "bundled default"
     raise CheckpointError(
-        f"no model available: {bundled} is missing; pass --checkpoint FILE "
+        f"no model available: the bundled {DEFAULT_CHECKPOINT_NAME} is missing; "
+        "pass --checkpoint FILE "
         f"(e.g. the official vox-cpk.pth.tar) or set {CHECKPOINT_ENV}"
     )
 

@@ -1,16 +1,63 @@
-"""Job options with their defaults: the one source of truth for the CLI and the API."""
+"""Job options with their choices, defaults and validation: the one source of truth for
+the CLI and the API.
+
+Nothing here imports torch, so the CLI can check every value (and print its help) before
+the model stack is loaded. An invalid value raises `InputError` (exit code 2).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
-from .engine import MotionMode
+from .errors import InputError
 
+# Each choice is declared once, as a Literal type: the CLI shows and checks its values
+# from the type, and the tuples below serve the validation here.
+MotionModeName = Literal["relative", "absolute"]  # the engine's MotionMode values
 FitMode = Literal["crop", "pad", "stretch"]
-DetectorKind = Literal["auto", "face-alignment", "opencv"]
+DetectorKind = Literal["auto", "face-alignment", "opencv", "lbp"]
 CropSourceMode = Literal["auto", "off"]
+X264Preset = Literal[
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+]
+MOTION_MODES: tuple[str, ...] = get_args(MotionModeName)
+FIT_MODES: tuple[str, ...] = get_args(FitMode)
+DETECTORS: tuple[str, ...] = get_args(DetectorKind)
+CROP_SOURCE_MODES: tuple[str, ...] = get_args(CropSourceMode)
+X264_PRESETS: tuple[str, ...] = get_args(X264Preset)
+CRF_RANGE = (0, 51)  # x264's scale; VP9 (WebM) takes the same numbers
+# Encoding defaults of every command that writes video (run, batch, crop) and of the sinks.
+DEFAULT_CRF = 18
+DEFAULT_PRESET: X264Preset = "medium"
+# Frames per model call. Memory grows with it (1 frame ≈ 5 MB at 256×256 through the
+# model), so a cap keeps memory flat whatever the user types.
+BATCH_SIZE_RANGE = (1, 64)
+DEVICE_RE = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+def check_choice(value: str, allowed: tuple[str, ...], option: str) -> None:
+    """`InputError` unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise InputError(f"{option} {value!r}: use one of {', '.join(allowed)}")
+
+
+def check_range(value: float, bounds: tuple[float, float], option: str) -> None:
+    """`InputError` unless ``bounds[0] <= value <= bounds[1]``."""
+    low, high = bounds
+    if not low <= value <= high:
+        raise InputError(f"{option} {value}: must be between {low} and {high}")
 
 
 @dataclass(frozen=True)
@@ -23,24 +70,43 @@ class ModelOptions:
     fp16: bool = False  # autocast fp16 on CUDA
     align_corners: bool | None = None  # None: the checkpoint's own warp convention
 
+    def __post_init__(self) -> None:
+        # Only the spelling here; whether that device exists is known once torch is loaded.
+        if not DEVICE_RE.fullmatch(self.device.strip().lower()):
+            raise InputError(f"--device {self.device!r}: use auto, cpu, cuda or cuda:N")
+
 
 @dataclass(frozen=True)
 class AnimateOptions:
     """How one source is animated by one driving video and written out."""
 
-    mode: MotionMode = MotionMode.RELATIVE
+    mode: MotionModeName = "relative"
     adapt_scale: bool = True
     align: str = "best"  # best | first | a frame index
     fit: FitMode = "crop"
     batch_size: int | None = None  # None: 1 on CPU (batching does not pay there), 8 on CUDA
-    crf: int = 18
-    preset: str = "medium"
+    crf: int = DEFAULT_CRF
+    preset: X264Preset = DEFAULT_PRESET
     overwrite: bool = False
     crop_source: CropSourceMode = "auto"
     crop_increase: float = 0.1
     paste_back: bool = False
     compare: bool = False  # source | driving | result side by side
     detector: DetectorKind = "auto"
+
+    def __post_init__(self) -> None:
+        check_choice(self.mode, MOTION_MODES, "--mode")
+        if self.align not in ("best", "first") and not self.align.isdigit():
+            raise InputError(f"--align {self.align!r}: use best, first or a frame index")
+        check_choice(self.fit, FIT_MODES, "--fit")
+        if self.batch_size is not None:
+            check_range(self.batch_size, BATCH_SIZE_RANGE, "--batch-size")
+        check_range(self.crf, CRF_RANGE, "--crf")
+        check_choice(self.preset, X264_PRESETS, "--preset")
+        check_choice(self.crop_source, CROP_SOURCE_MODES, "--crop-source")
+        check_choice(self.detector, DETECTORS, "--detector")
+        if self.paste_back and self.compare:
+            raise InputError("--paste-back cannot be combined with --compare")
 
     def alignment_index(self) -> int | None:
         """The fixed frame index of ``--align N`` (None for best/first handled apart)."""

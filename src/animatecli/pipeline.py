@@ -108,8 +108,11 @@ class AnimationPipeline:
     def detector(self, kind: str) -> faces.FaceDetector:
         """The face detector of ``kind`` (built once; notices go to the reporter)."""
         if kind not in self._detectors:
+            # auto falling back to LBP without face-alignment's weights is the documented
+            # default (README, Faces; `animate doctor` shows it), not news on every run.
+            notify = None if kind == "auto" else self._notice_once
             self._detectors[kind] = faces.make_detector(
-                kind, device=str(self.device), notify=self._notice_once
+                kind, device=str(self.device), notify=notify
             )
         return self._detectors[kind]
 
@@ -164,7 +167,7 @@ class AnimationPipeline:
         self, source: PreparedImage, driving: media.VideoInfo, options: AnimateOptions
     ) -> Alignment:
         """Pick the driving frame whose pose best matches the source (spec §7.1)."""
-        if options.mode is MotionMode.ABSOLUTE:
+        if MotionMode(options.mode) is MotionMode.ABSOLUTE:
             return Alignment(0, "none (absolute motion)")
         if options.align == "first":
             return Alignment(0, "first frame")
@@ -188,11 +191,7 @@ class AnimationPipeline:
 
     def _landmark_detector(self, options: AnimateOptions) -> faces.FaceDetector | None:
         if options.detector in ("opencv", "lbp") or not faces.face_alignment_weights_available():
-            self._notice_once(
-                "face-alignment landmarks unavailable (weights not cached); aligning with "
-                "the model's own keypoints instead"
-            )
-            return None
+            return None  # the model's keypoints align instead (README, Faces)
         detector = self.detector("face-alignment")
         return detector if detector.supports_landmarks else None
 
@@ -287,7 +286,9 @@ class AnimationPipeline:
         in a string output asks for a folder of PNG frames)."""
         started = time.perf_counter()
         source_path, driving_path = Path(source_path), Path(driving_path)
-        media.check_output_path(output, overwrite=options.overwrite)
+        media.check_output_path(
+            output, overwrite=options.overwrite, inputs=(source_path, driving_path)
+        )
         stages: dict[str, float] = {}
         clock = time.perf_counter()
 
@@ -305,7 +306,7 @@ class AnimationPipeline:
         lap("align")
         session = self.animator.session(
             frames_to_tensor(source.model_input),
-            mode=options.mode,
+            mode=MotionMode(options.mode),
             adapt_scale=options.adapt_scale,
             initial=alignment.keypoints,
         )

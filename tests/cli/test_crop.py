@@ -268,3 +268,17 @@ def test_scan_examines_every_nth_and_the_last_frame(videos: Videos) -> None:
     assert (result.frames, result.detected, result.tubes) == (40, 7, [])
     assert result.detector == "recorder"
     assert seen == [0, 7, 14, 21, 28, 35, 39]
+
+
+def test_a_failed_write_leaves_no_empty_folder(
+    videos: Videos, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def encoder_fails(*args: object, **kwargs: object) -> None:
+        raise crop.MediaError("encoding failed: out of memory")
+
+    monkeypatch.setattr(crop, "write_clip", encoder_fails)
+    outdir = tmp_path / "faces"
+    code, _, stderr = invoke(videos.pan, "-o", outdir, *FAST)
+    assert code == 1
+    assert one_line_error(stderr) == "error: encoding failed: out of memory"
+    assert list(tmp_path.iterdir()) == []  # the folder this run created is gone again

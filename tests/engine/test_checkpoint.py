@@ -217,7 +217,7 @@ def test_malicious_pickle_is_refused_and_nothing_runs(
     path = tmp_path / "evil.pth.tar"
     with path.open("wb") as handle:
         pickle.dump({"kp_detector": {}, "generator": _Exploit()}, handle)
-    with pytest.raises(CheckpointError, match="refusing to load"):
+    with pytest.raises(CheckpointError, match=r"imports (posix|os)\.system, which could run code"):
         load_checkpoint(path)
     assert not (tmp_path / "pwned-by-checkpoint").exists()
 
@@ -225,7 +225,7 @@ def test_malicious_pickle_is_refused_and_nothing_runs(
 @pytest.mark.parametrize(
     ("content", "match"),
     [
-        (b"this is not a checkpoint", "not a readable"),
+        (b"this is not a checkpoint", "not a PyTorch checkpoint"),
         (None, "not found"),
     ],
 )

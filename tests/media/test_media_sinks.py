@@ -167,7 +167,7 @@ def test_output_file_respects_umask(tmp_path: Path) -> None:
 def test_exception_inside_with_leaves_no_trace(
     tmp_path: Path, target: str, error: type[BaseException]
 ) -> None:
-    with pytest.raises(error), open_sink(tmp_path / target, 64, 48, 25) as sink:
+    with pytest.raises(error), open_sink(f"{tmp_path}/{target}", 64, 48, 25) as sink:
         for frame in _random_frames(3):
             sink.write(frame)
         raise error("stop")
@@ -179,12 +179,15 @@ def test_a_swallowed_ctrl_c_still_stops_the_output(tmp_path: Path, target: str) 
     with recording_interrupts():
         with contextlib.suppress(KeyboardInterrupt):  # lost, as in a finaliser
             signal.raise_signal(signal.SIGINT)
-        with pytest.raises(KeyboardInterrupt), open_sink(tmp_path / target, 64, 48, 25) as sink:
+        with (
+            pytest.raises(KeyboardInterrupt),
+            open_sink(f"{tmp_path}/{target}", 64, 48, 25) as sink,
+        ):
             for frame in _random_frames(3):
                 sink.write(frame)
     assert list(tmp_path.iterdir()) == []
     # Outside the CLI's run the record is gone: outputs commit again.
-    with open_sink(tmp_path / target, 64, 48, 25) as sink:
+    with open_sink(f"{tmp_path}/{target}", 64, 48, 25) as sink:
         sink.write(_random_frames(1)[0])
     assert (tmp_path / target).exists()
 
@@ -195,7 +198,10 @@ def test_abort_and_empty_close_leave_no_trace(tmp_path: Path) -> None:
     sink.abort()
     sink.abort()  # idempotent
     for target in ("b.mp4", "b.gif", "b/"):
-        with pytest.raises(MediaError, match="no frames"), open_sink(tmp_path / target, 64, 48, 25):
+        with (
+            pytest.raises(MediaError, match="no frames"),
+            open_sink(f"{tmp_path}/{target}", 64, 48, 25),
+        ):
             pass
     assert list(tmp_path.iterdir()) == []
 
@@ -221,8 +227,9 @@ def test_check_output_path_kinds(tmp_path: Path) -> None:
     assert check_output_path(tmp_path / "a.webm") is OutputKind.VIDEO
     assert check_output_path(tmp_path / "a.gif") is OutputKind.GIF
     assert check_output_path(f"{tmp_path}/frames/") is OutputKind.PNG_DIR
-    assert check_output_path(tmp_path / "frames") is OutputKind.PNG_DIR  # no extension
     assert check_output_path(tmp_path) is OutputKind.PNG_DIR  # existing, empty folder
+    with pytest.raises(InputError, match="has no extension"):  # a video or a folder? ask
+        check_output_path(tmp_path / "frames")
     with pytest.raises(InputError, match=r"unsupported extension '\.avi'") as info:
         check_output_path(tmp_path / "a.avi")
     assert not isinstance(info.value, OutputError) and "a.avi" in str(info.value)

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import functools
 import os
-import pickle
 import re
 import tempfile
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,6 +36,7 @@ from .config import (
     official_config,
 )
 from .model import FommModel
+from .safe_load import describe_unloadable
 
 FORMAT_TAG = "animatecli-checkpoint"
 FORMAT_VERSION = 1
@@ -84,19 +85,12 @@ def read_checkpoint_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     if path.is_dir():
         raise CheckpointError(f"checkpoint is a directory, not a file: {path}")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if "weights only" in str(exc).lower():
-            raise CheckpointError(
-                f"refusing to load {path}: it contains pickled Python objects other than "
-                "tensors, and unpickling it could run code"
-            ) from None
-        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint") from None
-    except Exception as exc:  # torch raises several types for truncated/foreign files
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CheckpointError(
-            f"{path} is not a readable PyTorch checkpoint (truncated or another format: {reason})"
-        ) from None
+        with warnings.catch_warnings():
+            # torch warns about the pickle protocol of files it then refuses; we say why.
+            warnings.simplefilter("ignore", UserWarning)
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # torch raises several types for foreign, truncated or unsafe files
+        raise CheckpointError(f"cannot load {path}: {describe_unloadable(path)}") from None
     if not isinstance(obj, Mapping):
         raise CheckpointError(f"{path} is not an FOMM checkpoint: it holds a {type(obj).__name__}")
     return dict(obj)

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import re
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Literal
 
-from animatecli.errors import InputError, MediaError
+from animatecli.errors import MediaError
 
 StreamKind = Literal["video", "audio", "subtitle", "data", "attachment"]
 
@@ -208,15 +206,3 @@ def parse_input_listing(stderr: str) -> InputListing:
             pending["tag_duration"] = _seconds(m)
     flush()
     return listing
-
-
-def check_input_file(path: str | os.PathLike[str], what: str) -> Path:
-    """Fail with a one-line `InputError` unless `path` is an existing, readable file."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"{what} {p} does not exist")
-    if p.is_dir():
-        raise InputError(f"{what} {p} is a folder, not a file")
-    if not os.access(p, os.R_OK):
-        raise InputError(f"{what} {p} is not readable")
-    return p

@@ -17,9 +17,9 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from animatecli.atomic import temp_sibling
 from animatecli.errors import InputError, OutputError
-from animatecli.media._ffmpeg import check_input_file
-from animatecli.media._fs import temp_sibling
+from animatecli.paths import check_input_file
 
 __all__ = [
     "ALPHA_BACKGROUND",

@@ -13,7 +13,6 @@ before any expensive work starts; `open_sink` runs it and picks the sink.
 from __future__ import annotations
 
 import contextlib
-import enum
 import os
 import shutil
 import subprocess
@@ -25,7 +24,8 @@ from typing import IO, Protocol, TypeVar, runtime_checkable
 import cv2
 import numpy as np
 
-from animatecli.errors import InputError, MediaError, OutputError
+from animatecli.atomic import commit, remove_stale_temporaries, temp_sibling
+from animatecli.errors import InputError, MediaError, OutputError, OutputExistsError
 from animatecli.interrupts import raise_if_interrupted
 from animatecli.media._ffmpeg import (
     error_reason,
@@ -34,8 +34,9 @@ from animatecli.media._ffmpeg import (
     run_ffmpeg,
     stop_process,
 )
-from animatecli.media._fs import temp_sibling
 from animatecli.media.video import probe_audio_codec, snap_fps
+from animatecli.options import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
+from animatecli.paths import VIDEO_EXTENSIONS, OutputKind, check_output_path, output_kind
 
 __all__ = [
     "AUDIO_BITRATE",
@@ -44,6 +45,7 @@ __all__ = [
     "X264_PRESETS",
     "FrameSink",
     "GifSink",
+    "OutputExistsError",
     "OutputKind",
     "PngDirSink",
     "VideoFileSink",
@@ -52,19 +54,6 @@ __all__ = [
     "output_kind",
 ]
 
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm")
-X264_PRESETS = (
-    "ultrafast",
-    "superfast",
-    "veryfast",
-    "faster",
-    "fast",
-    "medium",
-    "slow",
-    "slower",
-    "veryslow",
-    "placebo",
-)
 FRAME_NAME_FORMAT = "frame_{:06d}.png"
 AUDIO_BITRATE = "192k"  # AAC re-encode bitrate; Opus (WebM) gets OPUS_BITRATE
 OPUS_BITRATE = "128k"
@@ -92,14 +81,6 @@ _VP9_CPU_USED = {
 }
 
 
-class OutputKind(enum.Enum):
-    """What an output path asks for."""
-
-    VIDEO = "video"
-    GIF = "gif"
-    PNG_DIR = "png_dir"
-
-
 @runtime_checkable
 class FrameSink(Protocol):
     """Consumes H×W×3 uint8 RGB frames; atomic: nothing appears at the target before close()."""
@@ -122,74 +103,6 @@ class FrameSink(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
-
-
-def output_kind(path: str | os.PathLike[str]) -> OutputKind:
-    """Classify a target: video by extension, `.gif`, or a folder of PNGs.
-
-    A folder is a path ending in '/', an existing folder (unless it is named like a video
-    or GIF, which `check_output_path` then rejects) or a name without any extension, so
-    that `Path("out/")`, which drops the slash, still means a folder. Any other
-    extension -> `InputError`.
-    """
-    raw = os.fspath(path)
-    p = Path(raw)
-    suffix = p.suffix.lower()
-    if raw.endswith(("/", os.sep)):
-        return OutputKind.PNG_DIR
-    if suffix in VIDEO_EXTENSIONS:
-        return OutputKind.VIDEO
-    if suffix == ".gif":
-        return OutputKind.GIF
-    if p.is_dir() or not suffix:
-        return OutputKind.PNG_DIR
-    raise InputError(
-        f"output {raw} has an unsupported extension '{suffix}'; "
-        "use .mp4, .mov, .mkv, .webm, .gif or a folder"
-    )
-
-
-def _is_frame_dir(p: Path) -> bool:
-    """True if every entry of folder `p` looks like a frame this sink would write."""
-    return all(
-        e.is_file() and e.name.startswith("frame_") and e.suffix == ".png" for e in p.iterdir()
-    )
-
-
-def check_output_path(path: str | os.PathLike[str], overwrite: bool = False) -> OutputKind:
-    """Validate an output target before any work starts; return its kind.
-
-    Raises `InputError` for an unknown kind and `OutputError` (one line) when the target
-    exists without `overwrite`, is the wrong kind of thing, or its parent folder is
-    missing / not a folder / not writable. (The writability check uses `os.access`, which
-    root always passes; the write itself still fails cleanly in that case.)
-    """
-    kind = output_kind(path)
-    p = Path(path)
-    if kind is OutputKind.PNG_DIR:
-        if p.exists() and not p.is_dir():
-            raise OutputError(f"output {p} exists and is not a folder")
-        if p.is_dir() and any(p.iterdir()):
-            if not overwrite:
-                raise OutputError(f"output folder {p} is not empty; pass --overwrite to replace it")
-            if not _is_frame_dir(p):
-                # --overwrite replaces the whole folder: never wipe unrelated files.
-                raise OutputError(
-                    f"output folder {p} contains files other than frame_*.png; "
-                    "refusing to replace it"
-                )
-    elif p.is_dir():
-        raise OutputError(f"output {p} is a folder")
-    elif p.exists() and not overwrite:
-        raise OutputError(f"output {p} exists; pass --overwrite to replace it")
-    parent = Path(os.path.abspath(p)).parent
-    if not parent.exists():
-        raise OutputError(f"cannot write {p}: folder {parent} does not exist")
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {p}: {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write {p}: folder {parent} is not writable")
-    return kind
 
 
 def _unlink(path: Path | None) -> None:
@@ -255,19 +168,31 @@ class _AtomicSink:
     def _commit(self, temp: Path) -> None:
         """Move the finished temp file onto the target (the only visible step)."""
         raise_if_interrupted()
-        if self.path.exists() and not self.overwrite:
-            # The target appeared while we were working; do not clobber it silently.
-            raise OutputError(f"output {self.path} exists; pass --overwrite to replace it")
-        try:
-            os.replace(temp, self.path)
-        except OSError as exc:
-            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+        commit(temp, self.path, overwrite=self.overwrite)
 
     def close(self) -> None:
         raise NotImplementedError
 
     def abort(self) -> None:
         raise NotImplementedError
+
+
+_SPACE_CHECK_EVERY = 25  # frames between two looks at the free space
+_MIN_FREE_BYTES = 256 * 1024
+
+
+def free_bytes(folder: Path) -> int:
+    """Bytes this process may still write in ``folder``'s file system."""
+    stats = os.statvfs(folder)
+    return stats.f_bavail * stats.f_frsize
+
+
+def _check_free_space(target: Path) -> None:
+    """`MediaError` once the disk is full: ffmpeg goes on encoding after its writes fail,
+    and would only report it at the end of the run."""
+    folder = Path(os.path.abspath(target)).parent
+    if free_bytes(folder) < _MIN_FREE_BYTES:
+        raise MediaError(f"encoding {target} failed: no space left on the device of {folder}")
 
 
 class _FfmpegPipe:
@@ -284,9 +209,13 @@ class _FfmpegPipe:
         self.proc: subprocess.Popen[bytes] | None
         self.stderr: IO[bytes] | None
         self.proc, self.stderr = popen_ffmpeg(args, stdin=subprocess.PIPE, stdout=None)
+        self.frames = 0
 
     def write(self, data: np.ndarray, target: Path) -> None:
         assert self.proc is not None and self.proc.stdin is not None
+        self.frames += 1
+        if self.frames % _SPACE_CHECK_EVERY == 0:
+            _check_free_space(target)
         try:
             self.proc.stdin.write(memoryview(data).cast("B"))
         except OSError as exc:  # BrokenPipeError: ffmpeg died (disk full, bad args...)
@@ -347,8 +276,8 @@ class VideoFileSink(_AtomicSink):
         width: int,
         height: int,
         fps: Fraction | int | float,
-        crf: int = 18,
-        preset: str = "medium",
+        crf: int = DEFAULT_CRF,
+        preset: str = DEFAULT_PRESET,
         audio_from: str | os.PathLike[str] | None = None,
         *,
         overwrite: bool = False,
@@ -698,8 +627,8 @@ def open_sink(
     height: int,
     fps: Fraction,
     *,
-    crf: int = 18,
-    preset: str = "medium",
+    crf: int = DEFAULT_CRF,
+    preset: str = DEFAULT_PRESET,
     audio_from: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
 ) -> FrameSink:
@@ -709,6 +638,8 @@ def open_sink(
     `audio_from` applies to video files only (GIFs and PNGs carry no sound).
     """
     kind = check_output_path(path, overwrite)
+    # Leftovers of killed runs into the same target; live runs' files are kept.
+    remove_stale_temporaries(Path(os.path.abspath(path)))
     if kind is OutputKind.PNG_DIR:
         return PngDirSink(path, overwrite=overwrite)
     if kind is OutputKind.GIF:

@@ -29,7 +29,6 @@ import numpy as np
 
 from animatecli.errors import InputError, MediaError
 from animatecli.media._ffmpeg import (
-    check_input_file,
     error_lines,
     error_reason,
     parse_input_listing,
@@ -38,6 +37,7 @@ from animatecli.media._ffmpeg import (
     run_ffmpeg,
     stop_process,
 )
+from animatecli.paths import check_input_file
 
 __all__ = [
     "StreamTiming",
