@@ -287,3 +287,11 @@ def test_official_names_listed() -> None:
         "bair-256",
         "fashion-256",
     }
+
+
+def test_fomm_has_no_avd_mode(tmp_path: Path) -> None:
+    from animatecli.engine import Animator, UnsupportedMode
+
+    model = FommModel(tiny_config()).eval()
+    with pytest.raises(UnsupportedMode, match="modes: relative, absolute"):
+        Animator(model).session(torch.rand(3, 64, 64), mode="avd")
