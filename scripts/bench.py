@@ -1,11 +1,11 @@
 """``make bench``: engine and end-to-end throughput on this machine, as a table.
 
-Engine rows use the official vox-256 architecture at 256×256 with random weights:
-(a) the naive path of the original demo (the generator re-encodes the source for every
-frame), (b) our Animator (source cached, channels-last) at several batch sizes and, on
-CUDA, in fp32, fp16 and bf16 autocast. End-to-end rows run ``animate`` on generated
-driving videos with the bundled model (decode + align + animate + encode + mux) and
-report peak RSS. ``--device cuda`` benchmarks the GPU path (`make cuda-check`).
+Engine rows use the official vox-256 architectures of both families (FOMM and TPSMM) at
+256×256 with random weights: (a) the naive path of the original demos (the source is
+re-encoded for every frame, batch 1), (b) our Animator (source cached, channels-last) at
+several batch sizes and, on CUDA, in fp32, fp16 and bf16 autocast. End-to-end rows run
+``animate`` on generated driving videos with the bundled model (decode + align + animate
++ encode + mux) and report peak RSS. ``--device cuda`` benchmarks the GPU path (`make cuda-check`).
 """
 
 from __future__ import annotations
@@ -25,13 +25,16 @@ from rich.table import Table
 
 from animatecli.engine import (
     Animator,
-    FommModel,
+    MotionMode,
+    MotionModel,
     frames_to_tensor,
     load_checkpoint,
-    official_config,
+    movement_scale,
     official_container,
 )
-from animatecli.engine.motion import normalize_keypoints
+from animatecli.engine.fomm import FommModel, official_config
+from animatecli.engine.tpsmm import OFFICIAL_CONFIGS as TPSMM_CONFIGS
+from animatecli.engine.tpsmm import TpsmmModel
 from animatecli.models import resolve_checkpoint
 from animatecli.training import synthetic
 
@@ -44,24 +47,25 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def engine_naive(model: FommModel, source: torch.Tensor, frames: torch.Tensor) -> float:
-    """Frames/s of the original demo's loop (batch 1, source re-encoded per frame)."""
+def engine_naive(model: MotionModel, source: torch.Tensor, frames: torch.Tensor) -> float:
+    """Frames/s of the original demos' loop (batch 1, source re-encoded per frame)."""
     model = model.to(source.device).eval()
+    relative = MotionMode.RELATIVE
     with torch.inference_mode():
-        kp_source = model.kp_detector(source)
-        kp_initial = model.kp_detector(frames[:1])
+        kp_source = model.detect(source)
+        kp_initial = model.detect(frames[:1])
+        scale = movement_scale(kp_source, kp_initial)
         synchronize(source.device)
         start = time.perf_counter()
         for frame in frames:
-            kp = model.kp_detector(frame[None])
-            norm = normalize_keypoints(kp_source, kp, kp_initial, adapt_movement_scale=True)
-            model.generator(source, norm, kp_source)
+            kp = model.transfer(kp_source, model.detect(frame[None]), kp_initial, relative, scale)
+            model.generate(model.encode_source(source), kp, kp_source)
         synchronize(source.device)
         return len(frames) / (time.perf_counter() - start)
 
 
 def engine_animator(
-    model: FommModel,
+    model: MotionModel,
     source: torch.Tensor,
     frames: torch.Tensor,
     batch: int,
@@ -154,6 +158,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--skip-e2e", action="store_true")
     parser.add_argument("--skip-engine", action="store_true")
+    parser.add_argument("--families", nargs="+", default=["fomm", "tpsmm"], help="engine rows")
     parser.add_argument("--e2e-frames", type=int, nargs="+", default=[60, 600])
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -167,7 +172,8 @@ def main() -> None:
         if not on_gpu:
             load_table(console)
             data_table(console)
-        engine_table(args.frames or (64 if on_gpu else 6), device, console)
+        for family in args.families:
+            engine_table(family, args.frames or (64 if on_gpu else 6), device, console)
     if not args.skip_e2e:
         e2e_table(args.e2e_frames, device, console)
 
@@ -186,7 +192,13 @@ def load_table(console: Console) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "vox-cpk.pth.tar"
         torch.save(official_container(FommModel(official_config("vox-256"))), path)
-        table.add_row("vox-256, official layout, random weights", f"{load_seconds(path):.2f}")
+        table.add_row("FOMM vox-256, official layout, random weights", f"{load_seconds(path):.2f}")
+        path.unlink()
+        path = Path(tmp) / "vox.pth.tar"
+        tpsmm = TpsmmModel(TPSMM_CONFIGS["vox-256"][0], with_avd=True)
+        torch.save(official_container(tpsmm), path)
+        del tpsmm
+        table.add_row("TPSMM vox-256 (with AVD), official layout", f"{load_seconds(path):.2f}")
     console.print(table)
 
 
@@ -213,11 +225,15 @@ def data_table(console: Console) -> None:
     console.print(table)
 
 
-def engine_table(count: int, device: torch.device, console: Console) -> None:
-    model = FommModel(official_config("vox-256")).eval()
+def engine_table(family: str, count: int, device: torch.device, console: Console) -> None:
+    if family == "fomm":
+        model: MotionModel = FommModel(official_config("vox-256")).eval()
+    else:
+        model = TpsmmModel(TPSMM_CONFIGS["vox-256"][0]).eval()
     source = torch.rand(1, 3, 256, 256, device=device)
     frames = torch.rand(count, 3, 256, 256, device=device)
-    table = Table(title=f"engine, vox-256 architecture, 256x256, random weights, {device}")
+    title = f"engine, {family.upper()} vox-256 architecture, 256x256, random weights, {device}"
+    table = Table(title=title)
     table.add_column("path")
     table.add_column("frames/s", justify="right")
     table.add_column("vs naive", justify="right")

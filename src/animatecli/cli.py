@@ -40,7 +40,7 @@ class DefaultCommandGroup(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-HELP = """Animate a still image with the motion of a driving video (First Order Motion Model).
+HELP = """Animate a still image with the motion of a driving video (FOMM or TPSMM models).
 
 [bold]Usage:[/]
 
@@ -113,7 +113,12 @@ def emit_json(payload: dict[str, Any]) -> None:
 # Options shared by run and batch ------------------------------------------------------
 
 ModeOpt = Annotated[
-    MotionMode, typer.Option("--mode", help="relative: transfer motion; absolute: copy poses.")
+    MotionMode,
+    typer.Option(
+        "--mode",
+        help="relative: transfer motion; absolute (or standard): copy poses; avd: TPSMM's "
+        "learned re-posing (checkpoints with an AVD network).",
+    ),
 ]
 AdaptOpt = Annotated[
     bool,
@@ -142,12 +147,14 @@ CheckpointOpt = Annotated[
     Path | None,
     typer.Option(
         "--checkpoint",
-        help="Official FOMM .pth.tar or animatecli checkpoint [env: ANIMATE_CHECKPOINT; "
+        help="Official FOMM/TPSMM .pth.tar or animatecli checkpoint (the family is "
+        "recognised) [env: ANIMATE_CHECKPOINT; "
         "default: the bundled model].",
     ),
 ]
 ConfigOpt = Annotated[
-    str | None, typer.Option("--config", help="Official config name, e.g. vox-256.")
+    str | None,
+    typer.Option("--config", help="Official config name, e.g. vox-256 or (TPSMM) ted-384."),
 ]
 CrfOpt = Annotated[int, typer.Option("--crf", min=0, max=51, help="x264 quality (lower=better).")]
 PresetOpt = Annotated[str, typer.Option("--preset", help="x264 preset.")]
@@ -287,7 +294,7 @@ def run_command(
         if verbose:
             described = pipeline.describe_checkpoint()
             stderr_console.print(
-                f"model: {described['path']} ({described['origin']}, "
+                f"model: {described['path']} ({described['origin']}, {described['family'].upper()} "
                 f"{described['config_name'] or 'custom config'}, {described['config_source']}); "
                 f"device: {pipeline.device}",
                 highlight=False,
@@ -459,6 +466,7 @@ def batch_command(
         display = BatchDisplay(show_progress=not json_output, quiet=quiet)
         try:
             pipeline = AnimationPipeline(model_options, display)
+            pipeline.check(options)
 
             def animate(pair: batch.Pair, job_options: AnimateOptions) -> int:
                 pair.output.parent.mkdir(parents=True, exist_ok=True)
