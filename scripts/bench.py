@@ -84,7 +84,9 @@ def engine_animator(
     return len(frames) / (time.perf_counter() - start)
 
 
-def end_to_end(frames: int, workdir: Path, device_args: list[str]) -> dict[str, float]:
+def end_to_end(
+    frames: int, workdir: Path, device_args: list[str], checkpoint: Path
+) -> dict[str, float]:
     """Run the CLI in a fresh process on a synthetic driving video; fps and peak RSS."""
     driving = workdir / f"driving-{frames}.mp4"
     if not driving.exists():
@@ -127,6 +129,8 @@ def end_to_end(frames: int, workdir: Path, device_args: list[str]) -> dict[str, 
             "--json",
             "--align",
             "best",
+            "--checkpoint",
+            str(checkpoint),
             *device_args,
         ],
         capture_output=True,
@@ -143,9 +147,11 @@ def end_to_end(frames: int, workdir: Path, device_args: list[str]) -> dict[str, 
     }
 
 
-def bundled_engine_fps(device: torch.device, precision: str, batch: int, frames: int = 64) -> float:
-    """Engine-only frames/s of the bundled model (the reference for end-to-end)."""
-    loaded = load_checkpoint(resolve_checkpoint(None)[0])
+def engine_fps(
+    checkpoint: Path, device: torch.device, precision: str, batch: int, frames: int
+) -> float:
+    """Engine-only frames/s of a checkpoint's model (the reference for end-to-end)."""
+    loaded = load_checkpoint(checkpoint)
     size = loaded.config.frame_shape
     pixels = np.random.default_rng(0).integers(0, 255, (frames, *size, 3), np.uint8)
     clip = frames_to_tensor(pixels, device)
@@ -160,6 +166,13 @@ def main() -> None:
     parser.add_argument("--skip-engine", action="store_true")
     parser.add_argument("--families", nargs="+", default=["fomm", "tpsmm"], help="engine rows")
     parser.add_argument("--e2e-frames", type=int, nargs="+", default=[60, 600])
+    parser.add_argument(
+        "--e2e-model",
+        choices=["bundled", "tpsmm-vox-256"],
+        default="bundled",
+        help="end-to-end rows with the bundled model, or a TPSMM vox-256 file in the "
+        "official layout with random weights",
+    )
     args = parser.parse_args()
     torch.manual_seed(0)
     device = torch.device(args.device)
@@ -175,7 +188,7 @@ def main() -> None:
         for family in args.families:
             engine_table(family, args.frames or (64 if on_gpu else 6), device, console)
     if not args.skip_e2e:
-        e2e_table(args.e2e_frames, device, console)
+        e2e_table(args.e2e_frames, device, console, args.e2e_model)
 
 
 def load_seconds(path: Path) -> float:
@@ -252,9 +265,9 @@ def engine_table(family: str, count: int, device: torch.device, console: Console
     console.print(table)
 
 
-def e2e_table(counts: list[int], device: torch.device, console: Console) -> None:
+def e2e_table(counts: list[int], device: torch.device, console: Console, model: str) -> None:
     e2e = Table(
-        title=f"end to end (bundled model, {device}): decode + align + animate + encode + mux"
+        title=f"end to end ({model} model, {device}): decode + align + animate + encode + mux"
     )
     columns = (
         "driving frames",
@@ -271,18 +284,27 @@ def e2e_table(counts: list[int], device: torch.device, console: Console) -> None
     batch = 8 if device.type == "cuda" else 1
     precisions = ["fp32", "fp16"] if device.type == "cuda" else ["fp32"]
     with tempfile.TemporaryDirectory() as tmp:
+        checkpoint = resolve_checkpoint(None)[0]
+        # The engine-only reference: 64 frames, fewer for the slow CPU TPSMM.
+        reference_frames = 64
+        if model == "tpsmm-vox-256":
+            checkpoint = Path(tmp) / "vox.pth.tar"
+            tpsmm = TpsmmModel(TPSMM_CONFIGS["vox-256"][0], with_avd=True)
+            torch.save(official_container(tpsmm), checkpoint)
+            del tpsmm
+            reference_frames = 64 if device.type == "cuda" else 8
         for precision in precisions:
-            engine_fps = bundled_engine_fps(device, precision, batch)
+            reference = engine_fps(checkpoint, device, precision, batch, reference_frames)
             device_args = ["--device", str(device)] + (["--fp16"] if precision == "fp16" else [])
             for count in counts:
-                row = end_to_end(count, Path(tmp), device_args)
+                row = end_to_end(count, Path(tmp), device_args, checkpoint)
                 e2e.add_row(
                     str(count),
                     precision,
                     f"{row['fps']:.2f}",
                     f"{row['animate_fps']:.2f}",
-                    f"{engine_fps:.2f}",
-                    f"{row['animate_fps'] / engine_fps:.2f}",
+                    f"{reference:.2f}",
+                    f"{row['animate_fps'] / reference:.2f}",
                     f"{row['rss']:.0f}",
                 )
     console.print(e2e)
