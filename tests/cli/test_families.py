@@ -137,3 +137,19 @@ def test_doctor_shows_family_config_and_modes(tpsmm_file: Path) -> None:
     table = runner.invoke(app, ["doctor", "--checkpoint", str(tpsmm_file)])
     assert "TPSMM (official)" in table.stdout
     assert "relative, absolute, avd" in table.stdout
+
+
+def test_batch_refuses_avd_for_a_model_without_it_before_any_pair(
+    samples: Samples, face_png: Path, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(face_png, folder / "face.png")
+    shutil.copy(samples.v25, folder / "talk.mp4")
+    result = runner.invoke(
+        app, ["batch", str(folder), "--mode", "avd", "--checkpoint", str(tiny_checkpoint)]
+    )
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--mode avd is not available for this FOMM model" in lines[0]
+    assert not any((folder / "animated").glob("*.mp4"))
