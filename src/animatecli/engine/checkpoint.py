@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from ..errors import CheckpointError
-from .protocol import Family, MotionModel, StateDict
+from .protocol import Family, FamilyConfig, MotionModel, StateDict
 from .registry import FAMILIES, family_named, recognise
 from .shapes import shapes
 
@@ -46,7 +46,7 @@ class LoadedCheckpoint:
     """
 
     model: MotionModel
-    config: Any
+    config: FamilyConfig
     path: Path
     kind: str  # "official" or "animatecli"
     config_source: str
