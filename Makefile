@@ -40,7 +40,7 @@ bench: setup
 # The CUDA path, where a GPU is: its tests (skipped without one) and the GPU bench. Set up
 # with a CUDA build of torch there, e.g. `make cuda-check TORCH_PIN=torch` in a fresh clone.
 cuda-check: setup
-	$(BIN)/python -m pytest -q -rs tests/engine/test_cuda.py tests/cli/test_cuda.py
+	$(BIN)/python -m pytest -q -rs tests/engine/fomm/test_cuda.py tests/engine/tpsmm/test_cuda.py tests/cli/test_cuda.py
 	$(BIN)/python scripts/bench.py --device cuda
 
 demo: setup

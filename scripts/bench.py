@@ -1,21 +1,23 @@
 """``make bench``: engine and end-to-end throughput on this machine, as a table.
 
-Engine rows use the official vox-256 architecture at 256×256 with random weights:
-(a) the naive path of the original demo (the generator re-encodes the source for every
-frame), (b) our Animator (source cached, channels-last) at several batch sizes and, on
-CUDA, in fp32, fp16 and bf16 autocast. End-to-end rows run ``animate`` on generated
-driving videos with the bundled model (decode + align + animate + encode + mux) and
-report peak RSS. ``--device cuda`` benchmarks the GPU path (`make cuda-check`).
+Engine rows use the official vox-256 architectures of both families (FOMM and TPSMM) at
+256×256 with random weights: (a) the naive path of the original demos (the source is
+re-encoded for every frame, batch 1), (b) our Animator (source cached, channels-last) at
+several batch sizes and, on CUDA, in fp32, fp16 and bf16 autocast. End-to-end rows run
+``animate`` on generated driving videos with the bundled model (decode + align + animate
++ encode + mux) and report peak RSS. ``--device cuda`` benchmarks the GPU path (`make cuda-check`).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,13 +27,16 @@ from rich.table import Table
 
 from animatecli.engine import (
     Animator,
-    FommModel,
+    MotionMode,
+    MotionModel,
     frames_to_tensor,
     load_checkpoint,
-    official_config,
+    movement_scale,
     official_container,
 )
-from animatecli.engine.motion import normalize_keypoints
+from animatecli.engine.fomm import FommModel, official_config
+from animatecli.engine.tpsmm import OFFICIAL_CONFIGS as TPSMM_CONFIGS
+from animatecli.engine.tpsmm import TpsmmModel
 from animatecli.models import resolve_checkpoint
 from animatecli.training import synthetic
 
@@ -44,43 +49,70 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def engine_naive(model: FommModel, source: torch.Tensor, frames: torch.Tensor) -> float:
-    """Frames/s of the original demo's loop (batch 1, source re-encoded per frame)."""
+Runner = Callable[[torch.Tensor], None]
+
+
+def naive_runner(model: MotionModel, source: torch.Tensor, initial: torch.Tensor) -> Runner:
+    """The original demos' loop: batch 1, the source re-encoded for every frame."""
     model = model.to(source.device).eval()
+    relative = MotionMode.RELATIVE
     with torch.inference_mode():
-        kp_source = model.kp_detector(source)
-        kp_initial = model.kp_detector(frames[:1])
-        synchronize(source.device)
-        start = time.perf_counter()
+        kp_source = model.detect(source)
+        kp_initial = model.detect(initial)
+        scale = movement_scale(kp_source, kp_initial)
+
+    @torch.inference_mode()
+    def run(frames: torch.Tensor) -> None:
         for frame in frames:
-            kp = model.kp_detector(frame[None])
-            norm = normalize_keypoints(kp_source, kp, kp_initial, adapt_movement_scale=True)
-            model.generator(source, norm, kp_source)
-        synchronize(source.device)
-        return len(frames) / (time.perf_counter() - start)
+            kp = model.transfer(kp_source, model.detect(frame[None]), kp_initial, relative, scale)
+            model.generate(model.encode_source(source), kp, kp_source)
+
+    return run
 
 
-def engine_animator(
-    model: FommModel,
+def animator_runner(
+    model: MotionModel,
     source: torch.Tensor,
-    frames: torch.Tensor,
+    initial: torch.Tensor,
     batch: int,
     precision: str = "fp32",
-) -> float:
-    device = frames.device
-    animator = Animator(model, device=device, precision=precision, channels_last=True)
-    session = animator.session(source[0], initial=frames[:1])
+) -> Runner:
+    """Our Animator on a copy of ``model`` (it takes its model over: channels-last)."""
+    device = source.device
+    animator = Animator(
+        copy.deepcopy(model), device=device, precision=precision, channels_last=True
+    )
+    session = animator.session(source[0], initial=initial)
     for _ in range(2):  # warm-up (cuDNN picks its kernels per shape on first use)
-        session.animate_batch(frames[:batch])
-    synchronize(device)
-    start = time.perf_counter()
-    for chunk in frames.split(batch):
-        session.animate_batch(chunk)
-    synchronize(device)
-    return len(frames) / (time.perf_counter() - start)
+        session.animate_batch(initial.expand(batch, -1, -1, -1))
+
+    def run(frames: torch.Tensor) -> None:
+        for chunk in frames.split(batch):
+            session.animate_batch(chunk)
+
+    return run
 
 
-def end_to_end(frames: int, workdir: Path, device_args: list[str]) -> dict[str, float]:
+def interleaved_fps(
+    runners: dict[str, Runner], frames: torch.Tensor, unit: int
+) -> dict[str, float]:
+    """Frames/s of each runner, taking turns ``unit`` frames at a time, so that a varying
+    load on the machine (other processes) falls on every runner alike."""
+    device = frames.device
+    seconds = dict.fromkeys(runners, 0.0)
+    for chunk in frames.split(unit):
+        for name, run in runners.items():
+            synchronize(device)
+            start = time.perf_counter()
+            run(chunk)
+            synchronize(device)
+            seconds[name] += time.perf_counter() - start
+    return {name: len(frames) / total for name, total in seconds.items()}
+
+
+def end_to_end(
+    frames: int, workdir: Path, device_args: list[str], checkpoint: Path
+) -> dict[str, float]:
     """Run the CLI in a fresh process on a synthetic driving video; fps and peak RSS."""
     driving = workdir / f"driving-{frames}.mp4"
     if not driving.exists():
@@ -123,6 +155,8 @@ def end_to_end(frames: int, workdir: Path, device_args: list[str]) -> dict[str, 
             "--json",
             "--align",
             "best",
+            "--checkpoint",
+            str(checkpoint),
             *device_args,
         ],
         capture_output=True,
@@ -139,22 +173,33 @@ def end_to_end(frames: int, workdir: Path, device_args: list[str]) -> dict[str, 
     }
 
 
-def bundled_engine_fps(device: torch.device, precision: str, batch: int, frames: int = 64) -> float:
-    """Engine-only frames/s of the bundled model (the reference for end-to-end)."""
-    loaded = load_checkpoint(resolve_checkpoint(None)[0])
+def engine_fps(
+    checkpoint: Path, device: torch.device, precision: str, batch: int, frames: int
+) -> float:
+    """Engine-only frames/s of a checkpoint's model (the reference for end-to-end)."""
+    loaded = load_checkpoint(checkpoint)
     size = loaded.config.frame_shape
     pixels = np.random.default_rng(0).integers(0, 255, (frames, *size, 3), np.uint8)
     clip = frames_to_tensor(pixels, device)
-    return engine_animator(loaded.model, clip[:1], clip, batch, precision)
+    runner = animator_runner(loaded.model, clip[:1], clip[:1], batch, precision)
+    return interleaved_fps({"animator": runner}, clip, batch)["animator"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--frames", type=int, help="frames per engine row (6 CPU, 64 CUDA)")
+    parser.add_argument("--frames", type=int, help="frames per engine row (8 CPU, 64 CUDA)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--skip-e2e", action="store_true")
     parser.add_argument("--skip-engine", action="store_true")
+    parser.add_argument("--families", nargs="+", default=["fomm", "tpsmm"], help="engine rows")
     parser.add_argument("--e2e-frames", type=int, nargs="+", default=[60, 600])
+    parser.add_argument(
+        "--e2e-model",
+        choices=["bundled", "tpsmm-vox-256"],
+        default="bundled",
+        help="end-to-end rows with the bundled model, or a TPSMM vox-256 file in the "
+        "official layout with random weights",
+    )
     args = parser.parse_args()
     torch.manual_seed(0)
     device = torch.device(args.device)
@@ -167,9 +212,10 @@ def main() -> None:
         if not on_gpu:
             load_table(console)
             data_table(console)
-        engine_table(args.frames or (64 if on_gpu else 6), device, console)
+        for family in args.families:
+            engine_table(family, args.frames or (64 if on_gpu else 8), device, console)
     if not args.skip_e2e:
-        e2e_table(args.e2e_frames, device, console)
+        e2e_table(args.e2e_frames, device, console, args.e2e_model)
 
 
 def load_seconds(path: Path) -> float:
@@ -186,7 +232,13 @@ def load_table(console: Console) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "vox-cpk.pth.tar"
         torch.save(official_container(FommModel(official_config("vox-256"))), path)
-        table.add_row("vox-256, official layout, random weights", f"{load_seconds(path):.2f}")
+        table.add_row("FOMM vox-256, official layout, random weights", f"{load_seconds(path):.2f}")
+        path.unlink()
+        path = Path(tmp) / "vox.pth.tar"
+        tpsmm = TpsmmModel(TPSMM_CONFIGS["vox-256"][0], with_avd=True)
+        torch.save(official_container(tpsmm), path)
+        del tpsmm
+        table.add_row("TPSMM vox-256 (with AVD), official layout", f"{load_seconds(path):.2f}")
     console.print(table)
 
 
@@ -213,32 +265,38 @@ def data_table(console: Console) -> None:
     console.print(table)
 
 
-def engine_table(count: int, device: torch.device, console: Console) -> None:
-    model = FommModel(official_config("vox-256")).eval()
+def engine_table(family: str, count: int, device: torch.device, console: Console) -> None:
+    if family == "fomm":
+        model: MotionModel = FommModel(official_config("vox-256")).eval()
+    else:
+        model = TpsmmModel(TPSMM_CONFIGS["vox-256"][0]).eval()
     source = torch.rand(1, 3, 256, 256, device=device)
     frames = torch.rand(count, 3, 256, 256, device=device)
-    table = Table(title=f"engine, vox-256 architecture, 256x256, random weights, {device}")
+    title = f"engine, {family.upper()} vox-256 architecture, 256x256, random weights, {device}"
+    table = Table(title=title)
     table.add_column("path")
     table.add_column("frames/s", justify="right")
     table.add_column("vs naive", justify="right")
-    naive = engine_naive(model, source, frames)
-    table.add_row("naive per-frame (original demo loop)", f"{naive:.3f}", "1.00x")
     if device.type == "cuda":
         rows = [("fp32", b) for b in (1, 8, 16)] + [
             (p, b) for p in ("fp16", "bf16") for b in (8, 16)
         ]
     else:
         rows = [("fp32", 1), ("fp32", 4)]
+    naive = "naive per-frame (original demo loop)"
+    runners = {naive: naive_runner(model, source, frames[:1])}
     for precision, batch in rows:
-        fps = engine_animator(model, source, frames, batch, precision)
         label = f"Animator, cached source, channels-last, {precision}, batch {batch}"
-        table.add_row(label, f"{fps:.3f}", f"{fps / naive:.2f}x")
+        runners[label] = animator_runner(model, source, frames[:1], batch, precision)
+    fps = interleaved_fps(runners, frames, unit=max(batch for _, batch in rows))
+    for label, value in fps.items():
+        table.add_row(label, f"{value:.3f}", f"{value / fps[naive]:.2f}x")
     console.print(table)
 
 
-def e2e_table(counts: list[int], device: torch.device, console: Console) -> None:
+def e2e_table(counts: list[int], device: torch.device, console: Console, model: str) -> None:
     e2e = Table(
-        title=f"end to end (bundled model, {device}): decode + align + animate + encode + mux"
+        title=f"end to end ({model} model, {device}): decode + align + animate + encode + mux"
     )
     columns = (
         "driving frames",
@@ -255,18 +313,27 @@ def e2e_table(counts: list[int], device: torch.device, console: Console) -> None
     batch = 8 if device.type == "cuda" else 1
     precisions = ["fp32", "fp16"] if device.type == "cuda" else ["fp32"]
     with tempfile.TemporaryDirectory() as tmp:
+        checkpoint = resolve_checkpoint(None)[0]
+        # The engine-only reference: 64 frames, fewer for the slow CPU TPSMM.
+        reference_frames = 64
+        if model == "tpsmm-vox-256":
+            checkpoint = Path(tmp) / "vox.pth.tar"
+            tpsmm = TpsmmModel(TPSMM_CONFIGS["vox-256"][0], with_avd=True)
+            torch.save(official_container(tpsmm), checkpoint)
+            del tpsmm
+            reference_frames = 64 if device.type == "cuda" else 8
         for precision in precisions:
-            engine_fps = bundled_engine_fps(device, precision, batch)
+            reference = engine_fps(checkpoint, device, precision, batch, reference_frames)
             device_args = ["--device", str(device)] + (["--fp16"] if precision == "fp16" else [])
             for count in counts:
-                row = end_to_end(count, Path(tmp), device_args)
+                row = end_to_end(count, Path(tmp), device_args, checkpoint)
                 e2e.add_row(
                     str(count),
                     precision,
                     f"{row['fps']:.2f}",
                     f"{row['animate_fps']:.2f}",
-                    f"{engine_fps:.2f}",
-                    f"{row['animate_fps'] / engine_fps:.2f}",
+                    f"{reference:.2f}",
+                    f"{row['animate_fps'] / reference:.2f}",
                     f"{row['rss']:.0f}",
                 )
     console.print(e2e)

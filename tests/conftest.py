@@ -106,8 +106,8 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> Samples:
 
 def tiny_model_config(num_kp: int = 5):
     """A few-thousand-parameter model config (64×64 frames) for fast tests."""
-    from animatecli.engine import ModelConfig
-    from animatecli.engine.config import (
+    from animatecli.engine.fomm import ModelConfig
+    from animatecli.engine.fomm.config import (
         DenseMotionConfig,
         GeneratorConfig,
         KeypointDetectorConfig,
@@ -132,7 +132,8 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tests, which check media plumbing rather than animation quality."""
     import torch
 
-    from animatecli.engine import FommModel, save_checkpoint
+    from animatecli.engine import save_checkpoint
+    from animatecli.engine.fomm import FommModel
 
     torch.manual_seed(0)
     config = tiny_model_config()

@@ -95,7 +95,7 @@ class DefaultCommandGroup(TyperGroup):
             return super().invoke(ctx)
 
 
-HELP = """Animate a still image with the motion of a driving video (First Order Motion Model).
+HELP = """Animate a still image with the motion of a driving video (FOMM or TPSMM models).
 
 [bold]Usage:[/]
 
@@ -179,14 +179,17 @@ CheckpointOpt = Annotated[
     Path | None,
     typer.Option(
         "--checkpoint",
-        help="Official FOMM .pth.tar or animatecli checkpoint \\[env: ANIMATE_CHECKPOINT; "
-        "default: the bundled model, animatecli-synthetic-128.pt].",
+        help="Official FOMM or TPSMM .pth.tar, or an animatecli checkpoint (the family is "
+        "recognised) \\[env: ANIMATE_CHECKPOINT; default: the bundled model, "
+        "animatecli-synthetic-128.pt].",
         show_default=False,
     ),
 ]
 ConfigOpt = Annotated[
     str | None,
-    typer.Option("--config", metavar="NAME", help="Official config name, e.g. vox-256."),
+    typer.Option(
+        "--config", metavar="NAME", help="Official config name, e.g. vox-256 or (TPSMM) ted-384."
+    ),
 ]
 CrfOpt = Annotated[
     int,
@@ -213,7 +216,11 @@ class Job:
 def job_options(
     mode: Annotated[
         MotionModeName,
-        typer.Option("--mode", help="relative: transfer motion; absolute: copy poses."),
+        typer.Option(
+            "--mode",
+            help="relative: transfer motion; absolute (or standard): copy poses; avd: TPSMM's "
+            "learned re-posing (checkpoints with an AVD network).",
+        ),
     ] = _ANIMATE.mode,
     adapt_scale: Annotated[
         bool,
@@ -395,7 +402,7 @@ def run_command(
         if verbose:
             described = pipeline.describe_checkpoint()
             stderr_console.print(
-                f"model: {described['path']} ({described['origin']}, "
+                f"model: {described['path']} ({described['origin']}, {described['family'].upper()} "
                 f"{described['config_name'] or 'custom config'}, {described['config_source']}); "
                 f"device: {pipeline.device}",
                 highlight=False,
@@ -545,6 +552,7 @@ def batch_command(
         display = BatchDisplay(show_progress=not job.json_output, quiet=job.quiet)
         try:
             pipeline = AnimationPipeline(job.model, display)
+            pipeline.check(job.animate)
 
             def animate(pair: batch.Pair, job_options: AnimateOptions) -> int:
                 pair.output.parent.mkdir(parents=True, exist_ok=True)

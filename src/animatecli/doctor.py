@@ -101,8 +101,11 @@ def render(report: dict[str, Any], console: Console) -> None:
         table.add_row("checkpoint", f"{ckpt['path']} ({ckpt['origin']})")
         warp = "align_corners " + ("on" if ckpt["align_corners"] else "off")
         table.add_row(
-            "model", f"{ckpt['kind']}, config {name} ({ckpt['config_source']}), {shape}, {warp}"
+            "model",
+            f"{ckpt['family'].upper()} ({ckpt['kind']}), config {name} "
+            f"({ckpt['config_source']}), {shape}, {warp}",
         )
+        table.add_row("modes", ", ".join(ckpt["modes"]))
     else:
         table.add_row("checkpoint", f"[red]{ckpt['error']}")
     fa = report["face_alignment"]

@@ -32,7 +32,7 @@ class InputError(AnimateError):
 
 
 class CheckpointError(InputError):
-    """A checkpoint file is not a loadable FOMM / animatecli checkpoint."""
+    """A checkpoint file is not a loadable official or animatecli checkpoint."""
 
 
 class MediaError(AnimateError):

@@ -16,7 +16,9 @@ from .errors import InputError
 
 # Each choice is declared once, as a Literal type: the CLI shows and checks its values
 # from the type, and the tuples below serve the validation here.
-MotionModeName = Literal["relative", "absolute"]  # the engine's MotionMode values
+# The engine's MotionMode values: "standard" is TPSMM's name for absolute, "avd" needs a
+# model with an AVD network (checked once the model is loaded).
+MotionModeName = Literal["relative", "absolute", "standard", "avd"]
 FitMode = Literal["crop", "pad", "stretch"]
 DetectorKind = Literal["auto", "face-alignment", "opencv", "lbp"]
 CropSourceMode = Literal["auto", "off"]

@@ -123,6 +123,11 @@ class AnimationPipeline:
     def describe_checkpoint(self) -> dict[str, Any]:
         return {**self.loaded.describe(), "origin": self.checkpoint_origin}
 
+    def check(self, options: AnimateOptions) -> None:
+        """Refuse options the loaded model cannot honour (``--mode avd`` without an AVD
+        network) before any work is done."""
+        self.animator.model.check_mode(MotionMode(options.mode))
+
     # -- source ----------------------------------------------------------------------
 
     def prepare_source(self, path: Path, options: AnimateOptions) -> PreparedImage:
@@ -167,8 +172,9 @@ class AnimationPipeline:
         self, source: PreparedImage, driving: media.VideoInfo, options: AnimateOptions
     ) -> Alignment:
         """Pick the driving frame whose pose best matches the source (spec §7.1)."""
-        if MotionMode(options.mode) is MotionMode.ABSOLUTE:
-            return Alignment(0, "none (absolute motion)")
+        mode = MotionMode(options.mode)
+        if mode.canonical is not MotionMode.RELATIVE:
+            return Alignment(0, f"none ({mode.value} motion)")
         if options.align == "first":
             return Alignment(0, "first frame")
         fixed = options.alignment_index()
@@ -286,6 +292,7 @@ class AnimationPipeline:
         in a string output asks for a folder of PNG frames)."""
         started = time.perf_counter()
         source_path, driving_path = Path(source_path), Path(driving_path)
+        self.check(options)
         media.check_output_path(
             output, overwrite=options.overwrite, inputs=(source_path, driving_path)
         )

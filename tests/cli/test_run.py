@@ -156,6 +156,7 @@ def _bad_inputs(samples: Samples, source_png: Path, tmp_path: Path) -> dict[str,
         "cuda device that is not there": (source_png, samples.v25, ["--device", "cuda:99"]),
         "fp16 on the CPU": (source_png, samples.v25, ["--device", "cpu", "--fp16"]),
         "bad align": (source_png, samples.v25, ["--align", "sideways"]),
+        "avd with a FOMM model": (source_png, samples.v25, ["--mode", "avd"]),
         "align past the end": (source_png, samples.v25, ["--align", "999"]),
     }
 
@@ -175,6 +176,7 @@ BAD_CASES = [
     "cuda device that is not there",
     "fp16 on the CPU",
     "bad align",
+    "avd with a FOMM model",
     "align past the end",
 ]
 

@@ -48,7 +48,7 @@ def test_training_pairs_use_train_seeds_only(monkeypatch: pytest.MonkeyPatch) ->
         used.append(seed)
         return real(seed)
 
-    monkeypatch.setattr(syn, "style_for_seed", spy)
+    monkeypatch.setattr(syn.videos, "style_for_seed", spy)
     rng = np.random.default_rng(0)
     for _ in range(5):
         syn.sample_training_pair(rng, size=32)

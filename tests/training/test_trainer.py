@@ -13,7 +13,8 @@ from conftest import tiny_model_config
 from typer.testing import CliRunner
 
 from animatecli.cli import app
-from animatecli.engine import FommModel, load_checkpoint
+from animatecli.engine import load_checkpoint
+from animatecli.engine.fomm import FommModel
 from animatecli.models import CHECKPOINT_DIR, DEFAULT_CHECKPOINT_NAME
 from animatecli.training.evaluate import evaluate_reconstruction
 from animatecli.training.trainer import (

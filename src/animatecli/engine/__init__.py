@@ -1,5 +1,9 @@
-"""Our FOMM inference engine: pure torch, no I/O, nothing imported from the rest of the
-package except the error types."""
+"""Our motion-model engine: pure torch, no I/O, nothing imported from the rest of the
+package except the error types.
+
+Family-blind at this level (the protocol, the registry, the Animator, checkpoints);
+each family lives in its own subpackage: :mod:`.fomm` and :mod:`.tpsmm`.
+"""
 
 from .animator import (
     AnimationSession,
@@ -10,34 +14,31 @@ from .animator import (
 )
 from .checkpoint import (
     LoadedCheckpoint,
-    build_model,
-    infer_config,
     load_checkpoint,
     official_container,
     save_checkpoint,
 )
-from .config import OFFICIAL_CONFIGS, ModelConfig, official_config
 from .keypoints import Keypoints
-from .model import FommModel
 from .motion import MotionMode, movement_scale, normalize_keypoints
+from .protocol import Family, MotionModel, UnsupportedMode
+from .registry import FAMILIES, family_named
 
 __all__ = [
-    "OFFICIAL_CONFIGS",
+    "FAMILIES",
     "AnimationSession",
     "Animator",
-    "FommModel",
+    "Family",
     "Keypoints",
     "LoadedCheckpoint",
-    "ModelConfig",
     "MotionMode",
+    "MotionModel",
     "PreparedSource",
-    "build_model",
+    "UnsupportedMode",
+    "family_named",
     "frames_to_tensor",
-    "infer_config",
     "load_checkpoint",
     "movement_scale",
     "normalize_keypoints",
-    "official_config",
     "official_container",
     "save_checkpoint",
     "tensor_to_frames",

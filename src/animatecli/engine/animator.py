@@ -1,8 +1,9 @@
 """The inference API: prepare a source once, then stream driving frames through it.
 
-Everything that depends on the source alone (its keypoints, the generator's encoder
-features, the dense motion network's downscaled copy) is computed once per source;
-driving frames go through in batches and nothing accumulates across frames.
+Family-blind: it calls only the :class:`~.protocol.MotionModel` interface. Everything
+that depends on the source alone (its keypoints and whatever the family's
+``encode_source`` caches: encoder features, a downscaled copy) is computed once per
+source; driving frames go through in batches and nothing accumulates across frames.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
-from .generator import Generated, SourceEncoding
 from .keypoints import Keypoints
-from .model import FommModel
-from .motion import MotionMode, movement_scale, normalize_keypoints
+from .motion import MotionMode, movement_scale
+from .protocol import Generated, MotionModel
 
 _AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -46,14 +47,15 @@ def tensor_to_frames(images: torch.Tensor) -> np.ndarray:
 
 @dataclass
 class PreparedSource:
-    """A source image with its cached keypoints and encoder outputs (batch 1)."""
+    """A source image with its cached keypoints and the family's encoding (batch 1)."""
 
     keypoints: Keypoints
-    encoding: SourceEncoding
+    encoding: Any
 
 
 class Animator:
-    """Owns an eval-mode :class:`FommModel` on a device and runs inference with it.
+    """Owns an eval-mode :class:`MotionModel` of any family on a device and runs
+    inference with it.
 
     The model is taken over in place: moved to ``device``, put in eval mode and its
     parameters stop requiring gradients (pass a copy to keep training the original).
@@ -66,7 +68,7 @@ class Animator:
 
     def __init__(
         self,
-        model: FommModel,
+        model: MotionModel,
         *,
         device: str | torch.device = "cpu",
         precision: str = "fp32",
@@ -120,14 +122,14 @@ class Animator:
         """Detect keypoints in ``B×3×H×W`` images in ``[0, 1]`` (the detector always runs
         in float32, see `float32_forward`)."""
         with self._precision():
-            return self.model.kp_detector(self._input(images))
+            return self.model.detect(self._input(images))
 
     @torch.inference_mode()
     def prepare_source(self, source: torch.Tensor) -> PreparedSource:
         """Keypoints and encoder outputs of one ``3×H×W`` (or ``1×3×H×W``) source."""
         image = self._input(source)
         with self._precision():
-            encoding = self.model.generator.encode_source(image)
+            encoding = self.model.encode_source(image)
         return PreparedSource(self.keypoints(image), encoding)
 
     def session(
@@ -136,24 +138,25 @@ class Animator:
         *,
         mode: MotionMode | str = MotionMode.RELATIVE,
         adapt_scale: bool = True,
-        relative_jacobian: bool = True,
         initial: torch.Tensor | Keypoints | None = None,
         with_deformed: bool = False,
     ) -> AnimationSession:
         """Start animating ``source``.
 
         ``initial`` is the driving frame (or its keypoints) that corresponds to the
-        source pose in relative mode; by default the first frame passed in.
+        source pose in relative mode; by default the first frame passed in. A mode the
+        model does not support raises :class:`~.protocol.UnsupportedMode` before any work.
         """
+        mode = MotionMode(mode)
+        self.model.check_mode(mode)
         prepared = source if isinstance(source, PreparedSource) else self.prepare_source(source)
         if isinstance(initial, torch.Tensor):
             initial = self.keypoints(initial)
         return AnimationSession(
             self,
             prepared,
-            mode=MotionMode(mode),
+            mode=mode,
             adapt_scale=adapt_scale,
-            relative_jacobian=relative_jacobian,
             initial=initial,
             with_deformed=with_deformed,
         )
@@ -169,7 +172,6 @@ class AnimationSession:
         *,
         mode: MotionMode,
         adapt_scale: bool,
-        relative_jacobian: bool,
         initial: Keypoints | None,
         with_deformed: bool,
     ):
@@ -177,7 +179,6 @@ class AnimationSession:
         self.source = source
         self.mode = mode
         self.adapt_scale = adapt_scale
-        self.relative_jacobian = relative_jacobian
         self.with_deformed = with_deformed
         self.initial: Keypoints | None = None
         self.scale = 1.0
@@ -194,22 +195,17 @@ class AnimationSession:
         if self.initial is None:
             self._set_initial(kp_driving)
         assert self.initial is not None
-        return normalize_keypoints(
-            self.source.keypoints,
-            kp_driving,
-            self.initial,
-            relative=self.mode is MotionMode.RELATIVE,
-            relative_jacobian=self.relative_jacobian,
-            scale=self.scale,
+        return self.animator.model.transfer(
+            self.source.keypoints, kp_driving, self.initial, self.mode, self.scale
         )
 
     @torch.inference_mode()
     def animate_batch_details(self, frames: torch.Tensor) -> Generated:
-        """Animate ``B×3×H×W`` driving frames; full generator output for diagnostics."""
+        """Animate ``B×3×H×W`` driving frames; the family's full output for diagnostics."""
         animator = self.animator
         kp_driving = self.normalized(animator.keypoints(frames))
         with animator._precision():
-            return animator.model.generator.decode(
+            return animator.model.generate(
                 self.source.encoding,
                 kp_driving,
                 self.source.keypoints,

@@ -1,5 +1,6 @@
-"""Building blocks shared by the FOMM networks: conv blocks, hourglass, anti-aliased
-downsampling, coordinate grids, Gaussian heatmaps and warps.
+"""Building blocks shared by the families' networks: conv blocks (batch norm for FOMM,
+instance norm for TPSMM), hourglass, anti-aliased downsampling, coordinate grids,
+Gaussian heatmaps and warps.
 
 Pure torch, no I/O. Every tensor is channel-first (``B×C×H×W``) unless stated.
 """
@@ -18,6 +19,17 @@ from torch import nn
 KP_VARIANCE = 0.01
 
 Forward = TypeVar("Forward", bound=Callable[..., Any])
+Norm = Callable[[int], nn.Module]
+
+
+def batch_norm(features: int) -> nn.Module:
+    """FOMM's normalisation: running statistics at inference (5 state-dict entries)."""
+    return nn.BatchNorm2d(features, affine=True)
+
+
+def instance_norm(features: int) -> nn.Module:
+    """TPSMM's: per-sample statistics also at inference, affine (2 entries, no buffers)."""
+    return nn.InstanceNorm2d(features, affine=True)
 
 
 def _as_float32(value: Any) -> Any:
@@ -105,36 +117,43 @@ def resize_field(
 
 
 class SameBlock(nn.Module):
-    """conv → BN → ReLU, spatial size unchanged."""
+    """conv → norm → ReLU, spatial size unchanged."""
 
-    def __init__(self, in_features: int, out_features: int, kernel_size: int, padding: int):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        kernel_size: int,
+        padding: int,
+        norm: Norm = batch_norm,
+    ):
         super().__init__()
         self.conv = nn.Conv2d(in_features, out_features, kernel_size, padding=padding)
-        self.norm = nn.BatchNorm2d(out_features, affine=True)
+        self.norm = norm(out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(self.norm(self.conv(x)))
 
 
 class DownBlock(nn.Module):
-    """conv 3×3 → BN → ReLU → 2×2 average pool (halves H and W)."""
+    """conv 3×3 → norm → ReLU → 2×2 average pool (halves H and W)."""
 
-    def __init__(self, in_features: int, out_features: int):
+    def __init__(self, in_features: int, out_features: int, norm: Norm = batch_norm):
         super().__init__()
         self.conv = nn.Conv2d(in_features, out_features, 3, padding=1)
-        self.norm = nn.BatchNorm2d(out_features, affine=True)
+        self.norm = norm(out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.avg_pool2d(F.relu(self.norm(self.conv(x))), kernel_size=2)
 
 
 class UpBlock(nn.Module):
-    """nearest ×2 upsample → conv 3×3 → BN → ReLU (doubles H and W)."""
+    """nearest ×2 upsample → conv 3×3 → norm → ReLU (doubles H and W)."""
 
-    def __init__(self, in_features: int, out_features: int):
+    def __init__(self, in_features: int, out_features: int, norm: Norm = batch_norm):
         super().__init__()
         self.conv = nn.Conv2d(in_features, out_features, 3, padding=1)
-        self.norm = nn.BatchNorm2d(out_features, affine=True)
+        self.norm = norm(out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.interpolate(x, scale_factor=2, mode="nearest")
@@ -142,14 +161,14 @@ class UpBlock(nn.Module):
 
 
 class ResBlock(nn.Module):
-    """Pre-activation residual block: ``x + conv2(relu(bn2(conv1(relu(bn1(x))))))``."""
+    """Pre-activation residual block: ``x + conv2(relu(n2(conv1(relu(n1(x))))))``."""
 
-    def __init__(self, features: int):
+    def __init__(self, features: int, norm: Norm = batch_norm):
         super().__init__()
         self.conv1 = nn.Conv2d(features, features, 3, padding=1)
         self.conv2 = nn.Conv2d(features, features, 3, padding=1)
-        self.norm1 = nn.BatchNorm2d(features, affine=True)
-        self.norm2 = nn.BatchNorm2d(features, affine=True)
+        self.norm1 = norm(features)
+        self.norm2 = norm(features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.conv1(F.relu(self.norm1(x)))
@@ -164,7 +183,14 @@ def _channels(block_expansion: int, max_features: int, level: int) -> int:
 class Encoder(nn.Module):
     """Hourglass encoder: returns ``[x, e_0, …, e_{N−1}]``."""
 
-    def __init__(self, block_expansion: int, in_features: int, num_blocks: int, max_features: int):
+    def __init__(
+        self,
+        block_expansion: int,
+        in_features: int,
+        num_blocks: int,
+        max_features: int,
+        norm: Norm = batch_norm,
+    ):
         super().__init__()
         blocks = []
         for i in range(num_blocks):
@@ -172,6 +198,7 @@ class Encoder(nn.Module):
                 DownBlock(
                     in_features if i == 0 else _channels(block_expansion, max_features, i),
                     _channels(block_expansion, max_features, i + 1),
+                    norm,
                 )
             )
         self.down_blocks = nn.ModuleList(blocks)
@@ -186,36 +213,64 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     """Hourglass decoder: upsample, then concatenate ``[upsampled, skip]`` at each level."""
 
-    def __init__(self, block_expansion: int, in_features: int, num_blocks: int, max_features: int):
+    def __init__(
+        self,
+        block_expansion: int,
+        in_features: int,
+        num_blocks: int,
+        max_features: int,
+        norm: Norm = batch_norm,
+    ):
         super().__init__()
         blocks = []
         for i in reversed(range(num_blocks)):
             in_ch = (1 if i == num_blocks - 1 else 2) * _channels(
                 block_expansion, max_features, i + 1
             )
-            blocks.append(UpBlock(in_ch, _channels(block_expansion, max_features, i)))
+            blocks.append(UpBlock(in_ch, _channels(block_expansion, max_features, i), norm))
         self.up_blocks = nn.ModuleList(blocks)
         self.out_features = block_expansion + in_features
+        # Channels of every stage output, deepest first (the last is ``out_features``).
+        self.stage_features = [
+            2 * _channels(block_expansion, max_features, i) if i else self.out_features
+            for i in reversed(range(num_blocks))
+        ]
 
-    def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
+    def stages(self, features: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Every stage's ``[upsampled, skip]`` output, deepest first (the last is the
+        hourglass output at input resolution)."""
         skips = list(features)
         out = skips.pop()
+        outputs = []
         for block in self.up_blocks:
             out = block(out)
             out = torch.cat([out, skips.pop()], dim=1)
-        return out
+            outputs.append(out)
+        return outputs
+
+    def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
+        return self.stages(features)[-1]
 
 
 class Hourglass(nn.Module):
     """U-Net: ``B×in×H×W`` → ``B×(block_expansion+in)×H×W`` (H, W divisible by 2^N)."""
 
     def __init__(
-        self, block_expansion: int, in_features: int, num_blocks: int = 3, max_features: int = 256
+        self,
+        block_expansion: int,
+        in_features: int,
+        num_blocks: int = 3,
+        max_features: int = 256,
+        norm: Norm = batch_norm,
     ):
         super().__init__()
-        self.encoder = Encoder(block_expansion, in_features, num_blocks, max_features)
-        self.decoder = Decoder(block_expansion, in_features, num_blocks, max_features)
+        self.encoder = Encoder(block_expansion, in_features, num_blocks, max_features, norm)
+        self.decoder = Decoder(block_expansion, in_features, num_blocks, max_features, norm)
         self.out_features = self.decoder.out_features
+
+    def stages(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """All decoder stage outputs, deepest first (see :meth:`Decoder.stages`)."""
+        return self.decoder.stages(self.encoder(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.encoder(x))

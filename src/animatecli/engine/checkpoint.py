@@ -1,10 +1,12 @@
-"""Checkpoint loading and saving.
+"""Checkpoint loading and saving, for every registered family.
 
-Accepts the official FOMM container (a dict with ``kp_detector`` and ``generator`` state
-dicts, possibly with discriminator/optimizer entries and ``epoch``) and our own format
-(the same two state dicts plus a JSON-able ``config`` and ``metadata``, written with
-``torch.save``). Every file is read with ``torch.load(weights_only=True)``: a file whose
-unpickling would construct arbitrary Python objects is refused before anything runs.
+Accepts a family's official container (a dict of its networks' state dicts, possibly
+with discriminator/optimizer entries and ``epoch``; the registry recognises the family
+from the entries present) and our own format (the same state dicts plus the family
+name, a JSON-able ``config`` and ``metadata``, written with ``torch.save``; files
+written before families existed carry no name and are FOMM). Every file is read with
+``torch.load(weights_only=True)``: a file whose unpickling would construct arbitrary
+Python objects is refused before anything runs.
 
 We keep our own format a plain weights-only torch file rather than safetensors: it needs
 no extra dependency, loads through the same safe path as official files, and carries
@@ -13,50 +15,39 @@ nested metadata natively.
 
 from __future__ import annotations
 
-import functools
 import os
-import re
 import tempfile
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..errors import CheckpointError
-from .blocks import antialias_kernel_size
-from .config import (
-    OFFICIAL_CONFIGS,
-    DenseMotionConfig,
-    GeneratorConfig,
-    KeypointDetectorConfig,
-    ModelConfig,
-    official_config,
-)
-from .model import FommModel
+from .protocol import Family, FamilyConfig, MotionModel, StateDict
+from .registry import FAMILIES, family_named, recognise
 from .safe_load import describe_unloadable
+from .shapes import shapes
 
 FORMAT_TAG = "animatecli-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the family is recorded (version 1 files are FOMM)
 _DATA_PARALLEL_PREFIX = "module."
-_KNOWN_SCALES = (1.0, 0.5, 0.25, 0.125)
-
-StateDict = dict[str, torch.Tensor]
 
 
 @dataclass
 class LoadedCheckpoint:
     """A loaded model with where its configuration came from.
 
-    ``config_source`` is ``"inferred"`` (from the tensor shapes), ``"file"`` (our format
-    carries it) or ``"override"`` (given by the caller); ``config_name`` names the
-    official configuration the shapes match, if any.
+    ``family`` names the model family (``"fomm"``, ``"tpsmm"``); ``config_source`` is
+    ``"inferred"`` (from the tensor shapes), ``"file"`` (our format carries it) or
+    ``"override"`` (given by the caller); ``config_name`` names the official
+    configuration the shapes match, if any.
     """
 
-    model: FommModel
-    config: ModelConfig
+    model: MotionModel
+    config: FamilyConfig
     path: Path
     kind: str  # "official" or "animatecli"
     config_source: str
@@ -64,14 +55,20 @@ class LoadedCheckpoint:
     metadata: dict[str, Any] = field(default_factory=dict)
     align_corners: bool = False
 
+    @property
+    def family(self) -> str:
+        return self.model.family
+
     def describe(self) -> dict[str, Any]:
         """JSON-able summary for ``--json`` and ``animate doctor``."""
         return {
             "path": str(self.path),
+            "family": self.family,
             "kind": self.kind,
             "config_source": self.config_source,
             "config_name": self.config_name,
             "config": self.config.to_dict(),
+            "modes": [mode.value for mode in self.model.modes],
             "align_corners": self.align_corners,
             "metadata": self.metadata,
         }
@@ -92,16 +89,37 @@ def read_checkpoint_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     except Exception:  # torch raises several types for foreign, truncated or unsafe files
         raise CheckpointError(f"cannot load {path}: {describe_unloadable(path)}") from None
     if not isinstance(obj, Mapping):
-        raise CheckpointError(f"{path} is not an FOMM checkpoint: it holds a {type(obj).__name__}")
+        raise CheckpointError(f"{path} is not a model checkpoint: it holds a {type(obj).__name__}")
     return dict(obj)
 
 
-def _state_dict(container: Mapping[str, Any], name: str, path: Path) -> StateDict:
+def _found(container: Mapping[str, Any]) -> str:
+    return ", ".join(sorted(map(str, container))[:8]) or "nothing"
+
+
+def _family_of(container: Mapping[str, Any], path: Path) -> Family:
+    if container.get("format") == FORMAT_TAG:
+        name = container.get("family", "fomm")
+        try:
+            return family_named(name)
+        except KeyError:
+            raise CheckpointError(f"{path}: unknown model family '{name}'") from None
+    family = recognise(container)
+    if family is None:
+        expected = "; ".join(f"{f.title}: {', '.join(f.required_parts)}" for f in FAMILIES)
+        raise CheckpointError(
+            f"{path} is not a checkpoint of a known model family (found: {_found(container)}; "
+            f"expected the entries of {expected})"
+        )
+    return family
+
+
+def _state_dict(container: Mapping[str, Any], name: str, family: Family, path: Path) -> StateDict:
     entry = container.get(name)
     if not isinstance(entry, Mapping):
-        found = ", ".join(sorted(map(str, container))[:8]) or "nothing"
         raise CheckpointError(
-            f"{path} is not an FOMM checkpoint: no '{name}' state dict (found: {found})"
+            f"{path} is not a {family.title} checkpoint: no '{name}' state dict "
+            f"(found: {_found(container)})"
         )
     state: StateDict = {}
     for key, value in entry.items():
@@ -110,117 +128,6 @@ def _state_dict(container: Mapping[str, Any], name: str, path: Path) -> StateDic
         # DataParallel saves prefix every key with "module.".
         state[key.removeprefix(_DATA_PARALLEL_PREFIX)] = value
     return state
-
-
-def _indices(state: Mapping[str, torch.Tensor], prefix: str) -> list[int]:
-    pattern = re.compile(re.escape(prefix) + r"(\d+)\.")
-    return sorted({int(m.group(1)) for k in state if (m := pattern.match(k))})
-
-
-def _scale_from_kernel(state: Mapping[str, torch.Tensor], key: str) -> float:
-    if key not in state:
-        return 1.0
-    size = state[key].shape[-1]
-    for scale in _KNOWN_SCALES[1:]:
-        if antialias_kernel_size(scale) == size:
-            return scale
-    raise CheckpointError(f"unsupported anti-alias kernel size {size} in '{key}'")
-
-
-def _hourglass_params(state: Mapping[str, torch.Tensor], prefix: str) -> tuple[int, int, int]:
-    """(block_expansion, num_blocks, max_features) of an hourglass under ``prefix``."""
-    downs = _indices(state, prefix + "encoder.down_blocks.")
-    if not downs:
-        raise KeyError(prefix + "encoder.down_blocks")
-    num_blocks = len(downs)
-    block_expansion = state[f"{prefix}decoder.up_blocks.{num_blocks - 1}.conv.weight"].shape[0]
-    widest = max(state[f"{prefix}encoder.down_blocks.{i}.conv.weight"].shape[0] for i in downs)
-    return int(block_expansion), num_blocks, int(widest)
-
-
-def infer_config(kp_state: Mapping[str, torch.Tensor], gen_state: Mapping[str, torch.Tensor]):
-    """Derive a :class:`ModelConfig` from the two state dicts' tensor shapes.
-
-    Not recoverable from tensors, and taken from the official defaults: the heatmap
-    temperature (0.1), the detector padding (0), the keypoint variance (0.01) and the
-    frame shape (256×256). ``max_features`` is taken as the widest layer seen, which
-    builds the same network as any larger cap.
-    """
-    try:
-        kp_be, kp_blocks, kp_mf = _hourglass_params(kp_state, "predictor.")
-        num_kp = int(kp_state["kp.weight"].shape[0])
-        num_channels = int(kp_state["predictor.encoder.down_blocks.0.conv.weight"].shape[1])
-        jac = kp_state.get("jacobian.weight")
-        single_map = jac is not None and jac.shape[0] == 4 and num_kp != 1
-        dm_be, dm_blocks, dm_mf = _hourglass_params(gen_state, "dense_motion_network.hourglass.")
-        gen_be = int(gen_state["first.conv.weight"].shape[0])
-        num_down = len(_indices(gen_state, "down_blocks."))
-        num_bottleneck = len(_indices(gen_state, "bottleneck.r"))
-        bottleneck_width = int(gen_state["bottleneck.r0.conv1.weight"].shape[0])
-    except KeyError as exc:
-        raise CheckpointError(
-            f"cannot infer the model configuration: missing tensor {exc.args[0]!r}"
-        ) from None
-    return ModelConfig(
-        num_kp=num_kp,
-        num_channels=num_channels,
-        estimate_jacobian=jac is not None,
-        kp_detector=KeypointDetectorConfig(
-            block_expansion=kp_be,
-            max_features=kp_mf,
-            num_blocks=kp_blocks,
-            scale_factor=_scale_from_kernel(kp_state, "down.weight"),
-            single_jacobian_map=single_map,
-        ),
-        generator=GeneratorConfig(
-            block_expansion=gen_be,
-            max_features=max(bottleneck_width, gen_be),
-            num_down_blocks=num_down,
-            num_bottleneck_blocks=num_bottleneck,
-            estimate_occlusion_map="dense_motion_network.occlusion.weight" in gen_state,
-            dense_motion=DenseMotionConfig(
-                block_expansion=dm_be,
-                max_features=dm_mf,
-                num_blocks=dm_blocks,
-                scale_factor=_scale_from_kernel(gen_state, "dense_motion_network.down.weight"),
-            ),
-        ),
-    )
-
-
-def _shapes(module: torch.nn.Module) -> dict[str, tuple[int, ...]]:
-    return {k: tuple(v.shape) for k, v in module.state_dict().items()}
-
-
-def build_model(config: ModelConfig, *, meta: bool = False) -> FommModel:
-    """Build the networks; ``meta=True`` skips weight initialisation (to load into)."""
-    if meta:
-        with torch.device("meta"):
-            return FommModel(config)
-    return FommModel(config)
-
-
-@functools.cache
-def _official_shapes(name: str) -> dict[str, tuple[int, ...]]:
-    return _shapes(build_model(official_config(name), meta=True))
-
-
-def matching_official_config(config: ModelConfig) -> str | None:
-    """Name of the first official config whose tensor shapes equal ``config``'s."""
-    base = official_config("vox-256")
-    if (config.num_kp, config.kp_detector.block_expansion, config.generator.block_expansion) != (
-        base.num_kp,
-        base.kp_detector.block_expansion,
-        base.generator.block_expansion,
-    ):
-        return None  # cheap rejection: no need to build anything
-    shapes = _shapes(build_model(config, meta=True))
-    for name, (official, _) in OFFICIAL_CONFIGS.items():
-        if official.kp_detector.single_jacobian_map != config.kp_detector.single_jacobian_map:
-            continue
-        if _official_shapes(name) == shapes:
-            return name
-    return None
 
 
 def _fill_batch_counters(state: StateDict, expected: Mapping[str, tuple[int, ...]]) -> None:
@@ -236,6 +143,7 @@ def _check_keys(
     expected: Mapping[str, tuple[int, ...]],
     path: Path,
     config_source: str,
+    family: Family,
 ) -> None:
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
@@ -259,13 +167,13 @@ def _check_keys(
     if mismatched:
         problems.append(f"shape mismatches: {listing(mismatched)}")
     if len(missing) == len(expected):
-        cause = "this does not look like an FOMM checkpoint"
+        cause = f"this does not look like a {family.title} checkpoint"
     elif mismatched and config_source == "override":
         cause = "the --config given does not fit this file; try without it"
     elif missing and not unexpected and not mismatched:
         cause = "the file looks truncated or partial"
     else:
-        cause = "the file is not an FOMM checkpoint of a supported layout"
+        cause = f"the file is not a {family.title} checkpoint of a supported layout"
     raise CheckpointError(
         f"{path}: {part} weights do not fit the model ({'; '.join(problems)}); likely cause: "
         f"{cause}"
@@ -273,72 +181,98 @@ def _check_keys(
 
 
 def _load_part(
-    module: torch.nn.Module, state: StateDict, part: str, path: Path, config_source: str
+    module: torch.nn.Module,
+    state: StateDict,
+    part: str,
+    path: Path,
+    config_source: str,
+    family: Family,
 ) -> None:
-    expected = _shapes(module)
+    expected = shapes(module)
     _fill_batch_counters(state, expected)
-    _check_keys(part, state, expected, path, config_source)
+    _check_keys(part, state, expected, path, config_source, family)
     # Stored fp16 weights (our shipped model) are promoted back to float32.
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     module.load_state_dict(state, strict=True, assign=True)
 
 
+def _resolve_config(
+    family: Family,
+    config: str | Any | None,
+    container: Mapping[str, Any],
+    parts: Mapping[str, StateDict],
+    is_ours: bool,
+) -> tuple[Any, str, str | None]:
+    """(config, where it came from, official name when given by name)."""
+    if isinstance(config, str):
+        try:
+            return family.official_config(config), "override", config
+        except KeyError:
+            known = ", ".join(family.official_configs)
+            elsewhere = [f.title for f in FAMILIES if config in f.official_configs]
+            hint = f"; {config} is a {elsewhere[0]} config" if elsewhere else ""
+            raise CheckpointError(
+                f"unknown config '{config}' for this {family.title} checkpoint "
+                f"(known: {known}{hint})"
+            ) from None
+    if config is not None:
+        return config, "override", None
+    if is_ours:
+        return family.config_from_dict(container["config"]), "file", None
+    try:
+        return family.infer_config(parts), "inferred", None
+    except KeyError as exc:
+        raise CheckpointError(
+            f"cannot infer the {family.title} model configuration: missing tensor {exc.args[0]!r}"
+        ) from None
+
+
 def load_checkpoint(
     path: str | os.PathLike[str],
     *,
-    config: str | ModelConfig | None = None,
+    config: str | Any | None = None,
     device: str | torch.device = "cpu",
     align_corners: bool | None = None,
 ) -> LoadedCheckpoint:
-    """Load an official or animatecli checkpoint into an eval-mode :class:`FommModel`.
+    """Load an official or animatecli checkpoint of any registered family into an
+    eval-mode :class:`MotionModel`.
 
-    ``config`` overrides the configuration (an official name like ``"vox-256"`` or a
-    :class:`ModelConfig`); by default it comes from the file (our format) or is inferred
-    from the tensor shapes (official files). ``align_corners`` overrides the warp
-    convention; by default our files carry the one they were trained with and official
-    files get False (what the reference numbers use).
+    ``config`` overrides the configuration (an official name of the file's family like
+    ``"vox-256"`` or ``"ted-384"``, or a config object); by default it comes from the
+    file (our format) or is inferred from the tensor shapes (official files).
+    ``align_corners`` overrides the warp convention; by default our files carry the one
+    they were trained with and official files get their family's (FOMM: False, what the
+    reference numbers use; TPSMM: True, what its code always passes).
     """
     path = Path(path)
     container = read_checkpoint_file(path)
-    kp_state = _state_dict(container, "kp_detector", path)
-    gen_state = _state_dict(container, "generator", path)
+    family = _family_of(container, path)
     is_ours = container.get("format") == FORMAT_TAG
     metadata = dict(container.get("metadata") or {}) if is_ours else {}
-
-    name: str | None = None
-    if config is not None:
-        if isinstance(config, str):
-            try:
-                resolved = official_config(config)
-            except KeyError:
-                known = ", ".join(OFFICIAL_CONFIGS)
-                raise CheckpointError(f"unknown config '{config}' (known: {known})") from None
-            name = config
-        else:
-            resolved = config
-        source = "override"
-    elif is_ours:
-        resolved = ModelConfig.from_dict(container["config"])
-        source = "file"
-    else:
-        resolved = infer_config(kp_state, gen_state)
-        source = "inferred"
+    present = [n for n in family.optional_parts if isinstance(container.get(n), Mapping)]
+    parts = {
+        name: _state_dict(container, name, family, path)
+        for name in (*family.required_parts, *present)
+    }
+    resolved, source, name = _resolve_config(family, config, container, parts, is_ours)
 
     # A plain CPU build: the meta device would skip weight init but costs a one-time
     # ~1 s lazy import inside torch, more than initialising even the vox-256 networks.
-    model = build_model(resolved)
-    _load_part(model.kp_detector, kp_state, "keypoint detector", path, source)
-    _load_part(model.generator, gen_state, "generator", path, source)
+    model = family.build(resolved, present)
+    for part, module in model.checkpoint_parts().items():
+        _load_part(module, parts[part], part, path, source, family)
     if align_corners is None:
-        align_corners = bool(container.get("align_corners", False)) if is_ours else False
+        default = family.default_align_corners
+        align_corners = bool(container.get("align_corners", default)) if is_ours else default
     model.set_align_corners(align_corners)
     model.eval().requires_grad_(False)
     model.to(device)
     if name is None:
-        name = matching_official_config(resolved)
+        name = family.matching_official_config(resolved, path.name)
         if name is not None and source == "inferred":
-            # Report the official config exactly (its max_features caps are not inferable).
-            resolved = replace(official_config(name), frame_shape=resolved.frame_shape)
+            # Report the official config exactly (e.g. max_features caps and frame sizes
+            # are not inferable from tensors).
+            resolved = family.official_config(name)
             model.config = resolved
     return LoadedCheckpoint(
         model=model,
@@ -352,17 +286,14 @@ def load_checkpoint(
     )
 
 
-def official_container(model: FommModel) -> dict[str, Any]:
-    """The official container layout (``kp_detector`` / ``generator`` state dicts)."""
-    return {
-        "kp_detector": model.kp_detector.state_dict(),
-        "generator": model.generator.state_dict(),
-    }
+def official_container(model: MotionModel) -> dict[str, Any]:
+    """The official container layout of the model's family (one state dict per network)."""
+    return {name: module.state_dict() for name, module in model.checkpoint_parts().items()}
 
 
 def save_checkpoint(
     path: str | os.PathLike[str],
-    model: FommModel,
+    model: MotionModel,
     metadata: Mapping[str, Any] | None = None,
     *,
     half: bool = False,
@@ -383,12 +314,12 @@ def save_checkpoint(
     payload = {
         "format": FORMAT_TAG,
         "version": FORMAT_VERSION,
+        "family": model.family,
         "config": model.config.to_dict(),
         # The warp convention is part of what the weights learned (see set_align_corners).
-        "align_corners": model.generator.align_corners,
+        "align_corners": model.align_corners,
         "metadata": dict(metadata or {}),
-        "kp_detector": convert(model.kp_detector.state_dict()),
-        "generator": convert(model.generator.state_dict()),
+        **{name: convert(state) for name, state in official_container(model).items()},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

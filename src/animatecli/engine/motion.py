@@ -1,4 +1,5 @@
-"""Motion transfer: re-express driving keypoints relative to the source (FOMM §5.3)."""
+"""Motion transfer shared by the families: re-express driving keypoints relative to the
+source (FOMM §5.3; TPSMM's relative mode is the same without Jacobians)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,13 @@ class MotionMode(str, Enum):
 
     RELATIVE = "relative"  # driving displacement from the initial frame, applied to the source
     ABSOLUTE = "absolute"  # driving keypoints used as they are
+    STANDARD = "standard"  # TPSMM's name for absolute
+    AVD = "avd"  # a learned network re-poses the source's keypoints (TPSMM, when present)
+
+    @property
+    def canonical(self) -> MotionMode:
+        """The mode this one means (``standard`` is ``absolute``)."""
+        return MotionMode.ABSOLUTE if self is MotionMode.STANDARD else self
 
 
 def convex_hull_area(points: torch.Tensor) -> float:

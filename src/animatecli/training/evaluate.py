@@ -1,4 +1,4 @@
-"""FOMM's reconstruction protocol on held-out synthetic videos.
+"""FOMM's reconstruction protocol on held-out synthetic videos, for a model of any family.
 
 For each video: source = frame 0; for every frame t, predict it from the source with
 the frame's own (absolute) keypoints. Reported: mean L1 of the predictions, mean L1 of
@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from ..engine import Animator, FommModel, MotionMode, frames_to_tensor
+from ..engine import Animator, MotionMode, MotionModel, frames_to_tensor
 from .synthetic import heldout_videos
 
 
@@ -37,7 +37,7 @@ class ReconstructionScores:
 
 
 def evaluate_reconstruction(
-    model: FommModel,
+    model: MotionModel,
     *,
     videos: int = 8,
     frames: int = 100,

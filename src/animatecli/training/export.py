@@ -9,7 +9,8 @@ from pathlib import Path
 import torch
 
 from .. import __version__
-from ..engine import FommModel, load_checkpoint, save_checkpoint
+from ..engine import load_checkpoint, save_checkpoint
+from ..engine.fomm import FommModel
 from .evaluate import evaluate_reconstruction
 from .trainer import TrainConfig, load_state
 
@@ -55,7 +56,7 @@ def export_demo_model(
     save_checkpoint(output, model, metadata, half=True)
     reloaded = load_checkpoint(output)
     assert reloaded.config == model.config
-    assert reloaded.align_corners == model.generator.align_corners
+    assert reloaded.align_corners == model.align_corners
     print(
         f"wrote {output} ({output.stat().st_size / 1e6:.1f} MB): L1 {scores.l1:.4f} vs "
         f"copy-source {scores.copy_source_l1:.4f} (ratio {scores.ratio:.2f}), "

@@ -1,5 +1,8 @@
-"""Training of our engine's networks on procedural talking heads (FOMM objective
-without the VGG term: multi-scale L1 reconstruction plus equivariance losses)."""
+"""Training of FOMM networks on procedural talking heads (FOMM objective without the VGG
+term: multi-scale L1 reconstruction plus equivariance losses, the Jacobian one included).
+
+The objective is FOMM's, so this module works with :mod:`animatecli.engine.fomm` directly;
+evaluation and export go through the family-blind engine."""
 
 from __future__ import annotations
 
@@ -14,9 +17,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..engine import FommModel, ModelConfig, frames_to_tensor
+from ..engine import frames_to_tensor
 from ..engine.blocks import AntiAliasDownsample
-from ..engine.config import DenseMotionConfig, GeneratorConfig, KeypointDetectorConfig
+from ..engine.fomm import FommModel, ModelConfig
+from ..engine.fomm.config import DenseMotionConfig, GeneratorConfig, KeypointDetectorConfig
 from .synthetic import sample_training_pair
 from .transforms import RandomTps
 

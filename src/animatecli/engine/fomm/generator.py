@@ -9,10 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .blocks import DownBlock, ResBlock, SameBlock, UpBlock, resize_field, warp
+from ..blocks import DownBlock, ResBlock, SameBlock, UpBlock, resize_field, warp
+from ..keypoints import Keypoints
 from .config import GeneratorConfig
 from .dense_motion import DenseMotion, DenseMotionNetwork
-from .keypoints import Keypoints
 
 
 @dataclass

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import torch
 
-from animatecli.engine import FommModel, ModelConfig
+from animatecli.engine.fomm import FommModel, ModelConfig
 
-REFERENCE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "fomm-reference"
+REFERENCE_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "fomm-reference"
 
 
 def reference_file(name: str) -> Path:

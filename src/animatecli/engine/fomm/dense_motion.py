@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .blocks import (
+from ..blocks import (
     AntiAliasDownsample,
     Hourglass,
     coordinate_grid,
@@ -17,8 +17,8 @@ from .blocks import (
     keypoint_heatmaps,
     warp,
 )
+from ..keypoints import Keypoints
 from .config import DenseMotionConfig
-from .keypoints import Keypoints
 
 
 @dataclass

@@ -9,17 +9,19 @@ from pathlib import Path
 import pytest
 import torch
 
-from animatecli.engine import (
+from animatecli.engine import load_checkpoint, official_container, save_checkpoint
+from animatecli.engine.fomm import (
     OFFICIAL_CONFIGS,
     FommModel,
     ModelConfig,
     build_model,
-    load_checkpoint,
     official_config,
-    official_container,
-    save_checkpoint,
 )
-from animatecli.engine.config import DenseMotionConfig, GeneratorConfig, KeypointDetectorConfig
+from animatecli.engine.fomm.config import (
+    DenseMotionConfig,
+    GeneratorConfig,
+    KeypointDetectorConfig,
+)
 from animatecli.errors import CheckpointError
 
 from .conftest import REFERENCE_DIR, reference_file
@@ -246,11 +248,27 @@ def test_truncated_file(tmp_path: Path) -> None:
         load_checkpoint(path)
 
 
-def test_foreign_container_is_not_fomm(tmp_path: Path) -> None:
+def test_foreign_container_is_no_known_family(tmp_path: Path) -> None:
     path = tmp_path / "resnet.pth"
     torch.save({"state_dict": {"conv1.weight": torch.zeros(1)}}, path)
-    with pytest.raises(CheckpointError, match="not an FOMM checkpoint"):
+    with pytest.raises(CheckpointError, match="not a checkpoint of a known model family") as err:
         load_checkpoint(path)
+    assert "FOMM: kp_detector, generator" in str(err.value)
+
+
+def test_files_saved_before_families_load_as_fomm(tmp_path: Path) -> None:
+    """Our format's version 1 recorded no family: such files are FOMM."""
+    model = FommModel(tiny_config()).eval()
+    path = tmp_path / "v1.pt"
+    save_checkpoint(path, model)
+    payload = torch.load(path, weights_only=True)
+    assert payload["family"] == "fomm"
+    del payload["family"]
+    payload["version"] = 1
+    torch.save(payload, path)
+    loaded = load_checkpoint(path)
+    assert loaded.family == "fomm"
+    assert loaded.config == model.config
 
 
 def test_directory_is_refused(tmp_path: Path) -> None:
@@ -269,3 +287,11 @@ def test_official_names_listed() -> None:
         "bair-256",
         "fashion-256",
     }
+
+
+def test_fomm_has_no_avd_mode(tmp_path: Path) -> None:
+    from animatecli.engine import Animator, UnsupportedMode
+
+    model = FommModel(tiny_config()).eval()
+    with pytest.raises(UnsupportedMode, match="modes: relative, absolute"):
+        Animator(model).session(torch.rand(3, 64, 64), mode="avd")

@@ -22,7 +22,7 @@ from .test_parity import ATOL_DEFORMED, ATOL_KP, ATOL_MOTION, ATOL_PREDICTION, a
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "examples"
 
 
 @pytest.fixture
