@@ -1,11 +1,13 @@
 """``make bench``: engine and end-to-end throughput on this machine, as a table.
 
-Engine rows use the official vox-256 architectures of both families (FOMM and TPSMM) at
-256×256 with random weights: (a) the naive path of the original demos (the source is
-re-encoded for every frame, batch 1), (b) our Animator (source cached, channels-last) at
-several batch sizes and, on CUDA, in fp32, fp16 and bf16 autocast. End-to-end rows run
-``animate`` on generated driving videos with the bundled model (decode + align + animate
-+ encode + mux) and report peak RSS. ``--device cuda`` benchmarks the GPU path (`make cuda-check`).
+Engine rows use the official vox-256 architecture of every registered family (FOMM and
+TPSMM today) at 256×256 with random weights: (a) the naive path of the original demos
+(the source is re-encoded for every frame, batch 1), (b) our Animator (source cached,
+channels-last) at several batch sizes and, on CUDA, in fp32, fp16 and bf16 autocast.
+End-to-end rows run ``animate`` on generated driving videos (decode + align + animate +
+encode + mux) with the bundled model or, with ``--e2e-model FAMILY``, a random vox-256
+file of that family in the official layout, and report peak RSS. ``--device cuda``
+benchmarks the GPU path (`make cuda-check`).
 """
 
 from __future__ import annotations
@@ -26,21 +28,21 @@ from rich.console import Console
 from rich.table import Table
 
 from animatecli.engine import (
+    FAMILIES,
     Animator,
     MotionMode,
     MotionModel,
+    family_named,
     frames_to_tensor,
     load_checkpoint,
     movement_scale,
     official_container,
 )
-from animatecli.engine.fomm import FommModel, official_config
-from animatecli.engine.tpsmm import OFFICIAL_CONFIGS as TPSMM_CONFIGS
-from animatecli.engine.tpsmm import TpsmmModel
 from animatecli.models import resolve_checkpoint
 from animatecli.training import synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
+BENCH_CONFIG = "vox-256"
 
 
 def synchronize(device: torch.device) -> None:
@@ -191,13 +193,18 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--skip-e2e", action="store_true")
     parser.add_argument("--skip-engine", action="store_true")
-    parser.add_argument("--families", nargs="+", default=["fomm", "tpsmm"], help="engine rows")
+    parser.add_argument(
+        "--families",
+        nargs="+",
+        default=[f.name for f in FAMILIES if BENCH_CONFIG in f.official_configs],
+        help="engine rows: every registered family with a vox-256 config by default",
+    )
     parser.add_argument("--e2e-frames", type=int, nargs="+", default=[60, 600])
     parser.add_argument(
         "--e2e-model",
-        choices=["bundled", "tpsmm-vox-256"],
+        choices=["bundled", *(f.name for f in FAMILIES)],
         default="bundled",
-        help="end-to-end rows with the bundled model, or a TPSMM vox-256 file in the "
+        help="end-to-end rows with the bundled model, or a family's vox-256 file in the "
         "official layout with random weights",
     )
     args = parser.parse_args()
@@ -210,7 +217,7 @@ def main() -> None:
 
     if not args.skip_engine:
         if not on_gpu:
-            load_table(console)
+            load_table(args.families, console)
             data_table(console)
         for family in args.families:
             engine_table(family, args.frames or (64 if on_gpu else 8), device, console)
@@ -224,21 +231,26 @@ def load_seconds(path: Path) -> float:
     return time.perf_counter() - start
 
 
-def load_table(console: Console) -> None:
+def random_official_file(family: str, folder: Path) -> Path:
+    """A vox-256 model of ``family`` with random weights (every optional network
+    included), saved in its official container under the released file's name."""
+    record = family_named(family)
+    config, file_name = record.official_configs[BENCH_CONFIG]
+    path = folder / file_name
+    torch.save(official_container(record.build(config, record.optional_parts)), path)
+    return path
+
+
+def load_table(families: list[str], console: Console) -> None:
     table = Table(title="checkpoint load time (file read + build + weights)")
     table.add_column("checkpoint")
     table.add_column("seconds", justify="right")
     table.add_row("bundled model", f"{load_seconds(resolve_checkpoint(None)[0]):.2f}")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "vox-cpk.pth.tar"
-        torch.save(official_container(FommModel(official_config("vox-256"))), path)
-        table.add_row("FOMM vox-256, official layout, random weights", f"{load_seconds(path):.2f}")
-        path.unlink()
-        path = Path(tmp) / "vox.pth.tar"
-        tpsmm = TpsmmModel(TPSMM_CONFIGS["vox-256"][0], with_avd=True)
-        torch.save(official_container(tpsmm), path)
-        del tpsmm
-        table.add_row("TPSMM vox-256 (with AVD), official layout", f"{load_seconds(path):.2f}")
+    for family in families:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = random_official_file(family, Path(tmp))
+            label = f"{family.upper()} {BENCH_CONFIG}, official layout, random weights"
+            table.add_row(label, f"{load_seconds(path):.2f}")
     console.print(table)
 
 
@@ -266,10 +278,8 @@ def data_table(console: Console) -> None:
 
 
 def engine_table(family: str, count: int, device: torch.device, console: Console) -> None:
-    if family == "fomm":
-        model: MotionModel = FommModel(official_config("vox-256")).eval()
-    else:
-        model = TpsmmModel(TPSMM_CONFIGS["vox-256"][0]).eval()
+    record = family_named(family)
+    model = record.build(record.official_config(BENCH_CONFIG), ()).eval()
     source = torch.rand(1, 3, 256, 256, device=device)
     frames = torch.rand(count, 3, 256, 256, device=device)
     title = f"engine, {family.upper()} vox-256 architecture, 256x256, random weights, {device}"
@@ -314,13 +324,10 @@ def e2e_table(counts: list[int], device: torch.device, console: Console, model: 
     precisions = ["fp32", "fp16"] if device.type == "cuda" else ["fp32"]
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = resolve_checkpoint(None)[0]
-        # The engine-only reference: 64 frames, fewer for the slow CPU TPSMM.
+        # The engine-only reference: 64 frames, fewer for a full-size model on the CPU.
         reference_frames = 64
-        if model == "tpsmm-vox-256":
-            checkpoint = Path(tmp) / "vox.pth.tar"
-            tpsmm = TpsmmModel(TPSMM_CONFIGS["vox-256"][0], with_avd=True)
-            torch.save(official_container(tpsmm), checkpoint)
-            del tpsmm
+        if model != "bundled":
+            checkpoint = random_official_file(model, Path(tmp))
             reference_frames = 64 if device.type == "cuda" else 8
         for precision in precisions:
             reference = engine_fps(checkpoint, device, precision, batch, reference_frames)
