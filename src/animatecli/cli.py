@@ -23,7 +23,7 @@ from . import __version__
 from .engine import MotionMode
 from .errors import AnimateError, ExitCode
 from .interrupts import recording_interrupts
-from .options import AnimateOptions, ModelOptions
+from .options import DETECTOR_KINDS, AnimateOptions, ModelOptions
 from .reporting import QuietReporter, RichReporter, stderr_console
 
 DEFAULT_COMMAND = "run"
@@ -165,7 +165,12 @@ CompareOpt = Annotated[
     bool, typer.Option("--compare", help="Output source | driving | result side by side.")
 ]
 DetectorOpt = Annotated[
-    str, typer.Option("--detector", help="Face detector: auto, face-alignment or opencv.")
+    str,
+    typer.Option(
+        "--detector",
+        help="Face detector: auto (face-alignment if its weights are cached, else dlib, else "
+        "opencv), face-alignment, dlib or opencv (LBP cascade, boxes only).",
+    ),
 ]
 AlignCornersOpt = Annotated[
     bool | None,
@@ -218,7 +223,7 @@ def build_options(
         crop_source=_choice(crop_source, ("auto", "off"), "--crop-source"),  # type: ignore[arg-type]
         paste_back=paste_back,
         compare=compare,
-        detector=_choice(detector, ("auto", "face-alignment", "opencv", "lbp"), "--detector"),  # type: ignore[arg-type]
+        detector=_choice(detector, DETECTOR_KINDS, "--detector"),  # type: ignore[arg-type]
     )
 
 
@@ -333,6 +338,23 @@ def crop_command(
             "none for face-alignment].",
         ),
     ] = None,
+    min_face: Annotated[
+        float | None,
+        typer.Option(
+            "--min-face",
+            min=8.0,
+            help="Smallest face kept, px \\[default: 1/8 of the short side]; "
+            "lower it for small faces in wide shots (slower with dlib).",
+        ),
+    ] = None,
+    track: Annotated[
+        str,
+        typer.Option(
+            "--track",
+            help="static: one fixed crop per clip (FOMM); follow: the crop moves with the "
+            "face, smoothed; auto: static unless the face moves more than half its size.",
+        ),
+    ] = "auto",
     increase: Annotated[
         float, typer.Option("--increase", min=0.0, help="Margin around the face, each side.")
     ] = 0.1,
@@ -349,7 +371,7 @@ def crop_command(
     """Cut square face clips (with their audio) out of VIDEO, one per face tube."""
     from .crop import CropOptions, crop_video, resolve_detector_device
 
-    detector = _choice(detector, ("auto", "face-alignment", "opencv", "lbp"), "--detector")
+    detector = _choice(detector, DETECTOR_KINDS, "--detector")
     reporter = make_reporter(quiet, json_output)
     with user_errors():
         options = CropOptions(
@@ -358,6 +380,8 @@ def crop_command(
             increase=increase,
             size=size,
             min_score=min_score,
+            min_face=min_face,
+            track=track,
             detector=detector,
             device=resolve_detector_device(detector, device),
             overwrite=overwrite,
@@ -371,7 +395,8 @@ def crop_command(
         for clip in result.clips:
             stderr_console.print(
                 f"[green]wrote[/] {clip.path} (frames {clip.start_frame}-{clip.end_frame}, "
-                f"{clip.frames / float(result.fps):.2f} s, box {','.join(map(str, clip.box))})",
+                f"{clip.frames / float(result.fps):.2f} s, {clip.track} crop, "
+                f"box {','.join(map(str, clip.box))})",
                 highlight=False,
             )
         stderr_console.print(

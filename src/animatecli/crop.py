@@ -6,20 +6,24 @@ use. This module does the same job end to end:
 
 1. **Scan** (one streaming pass, `media.VideoReader`, one frame in memory): faces are
    detected on every Nth frame (``every``; default: 5 detections per second of video, i.e.
-   every 5th frame at 25 fps, every 6th at 30 fps) and on the last frame. The offline LBP
-   detector costs ~90 ms per frame here and about three times that on frames without a
-   confident face (it retries rotated copies), so per-frame detection would run several
-   times slower than real time; at 5 per second the scan stays faster than playback. The
-   frames in between are not examined: a tube spans from its first to its last detected
+   every 5th frame at 25 fps, every 6th at 30 fps) and on the last frame, and linked into
+   tubes that follow moving faces (`faces.FaceTracker`). Faces smaller than ``min_face`` are
+   ignored; the dlib detector runs on a copy scaled so that ``min_face`` is its 80-px window.
+   The frames in between are not examined: a tube spans from its first to its last detected
    frame, so its ends are known to within ``every - 1`` frames (0.2 s at the default).
-2. **Select**: a tube becomes a clip when it lasts at least ``min_seconds`` (FOMM used 150
-   frames) and its best detection reaches ``min_score`` (see `default_min_score`).
+2. **Select**: tubes that do not behave like a face (`faces.tube_rejection`: few
+   detections, found on few examined frames, flickering size) or whose best detection stays
+   below ``min_score`` are dropped. Each remaining tube gets a crop (``track``): ``static``
+   cuts it into FOMM's fixed-crop segments (`faces.fomm_segments`), ``follow`` moves a square
+   with the face (`faces.following_path`), ``auto`` keeps one fixed square while the face
+   wanders less than half its size and follows it otherwise. Crops lasting at least
+   ``min_seconds`` become clips.
 3. **Cut**: one ffmpeg run per clip over the source file: an accurate input seek to a
    quarter frame before the start, then ``fps`` (the probed exact rate) → ``trim`` to the
-   exact frame count → ``crop`` of one square box (`faces.square_crop_box` of the tube's
-   union box, slid inside the frame) → ``scale`` to ``size``; the audio is cut to the same
-   seconds with ``atrim``. H.264 (yuv420p, CRF 18) + AAC, written to a hidden temporary file
-   and renamed, plus a JSON sidecar describing the clip.
+   exact frame count → ``crop`` (one square, or for a following crop one square per frame set
+   through ``sendcmd``) → ``scale`` to ``size``; the audio is cut to the same seconds with
+   ``atrim``. H.264 (yuv420p, CRF 18) + AAC, written to a hidden temporary file and renamed,
+   plus a JSON sidecar describing the clip.
 
 Frame numbers are those of `media.VideoReader` (frame n at n/fps); for the usual
 constant-rate sources they are the file's own frames.
@@ -31,6 +35,7 @@ import contextlib
 import json
 import math
 import os
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -49,6 +54,10 @@ from .progress import Reporter, SilentReporter
 
 # Detections per second of video when ``every`` is not given (every 5th frame at 25 fps).
 DETECTIONS_PER_SECOND = 5
+TRACK_MODES = ("auto", "static", "follow")
+# ``auto`` follows a face whose tube's union box grows past this multiple of the face size:
+# beyond it a fixed crop would show the face at under ~2/3 of the clip.
+STATIC_SPREAD = 1.5
 
 
 def default_min_score(detector_name: str) -> float:
@@ -67,6 +76,16 @@ def default_every(fps: Fraction) -> int:
     return max(1, round(float(fps) / DETECTIONS_PER_SECOND))
 
 
+def default_min_face(width: int, height: int) -> float:
+    """Smallest face kept by default, px: 1/8 of the frame's short side.
+
+    It sets dlib's detection copy at 640 px on the short side whatever the resolution
+    (80-px window / (short / 8)), fast enough for real time at 5 detections per second; a
+    wide shot of small faces needs an explicit ``--min-face``.
+    """
+    return min(width, height) / 8.0
+
+
 def default_output_dir(video: Path) -> Path:
     """``<video stem>_faces`` in the current directory."""
     return Path(f"{Path(video).stem}_faces")
@@ -81,6 +100,9 @@ class CropOptions:
     increase: float = 0.1  # margin around the tube's union box, each side (FOMM's)
     size: int = 256  # side of the square clips, even (yuv420p)
     min_score: float | None = None  # None: `default_min_score` of the detector
+    min_face: float | None = None  # px; None: `default_min_face` of the video
+    track: str = "auto"  # auto | static | follow
+    smooth_seconds: float = 1.0  # moving-average length of a following crop
     detector: str = "auto"
     device: str = "cpu"  # torch device for face-alignment
     overwrite: bool = False
@@ -95,6 +117,10 @@ class CropOptions:
             raise InputError(f"--min-seconds must be 0 or more, got {self.min_seconds}")
         if not (self.increase >= 0 and math.isfinite(self.increase)):
             raise InputError(f"--increase must be 0 or more, got {self.increase}")
+        if self.min_face is not None and not (self.min_face >= 8 and math.isfinite(self.min_face)):
+            raise InputError(f"--min-face must be at least 8 px, got {self.min_face}")
+        if self.track not in TRACK_MODES:
+            raise InputError(f"--track must be one of {', '.join(TRACK_MODES)}, got {self.track}")
         if self.size < 16 or self.size % 2:
             raise InputError(f"--size must be an even number of at least 16, got {self.size}")
         if not 0 <= self.crf <= 51:
@@ -107,19 +133,35 @@ class CropOptions:
 
 @dataclass(frozen=True)
 class FaceClip:
-    """One face tube cut into a clip: frames ``start_frame..end_frame`` inclusive."""
+    """One face crop cut into a clip: frames ``start_frame..end_frame`` inclusive."""
 
     index: int  # 1-based, in order of appearance
     path: Path
     sidecar: Path
-    box: tuple[int, int, int, int]  # (x0, y0, x1, y1) half-open square, source pixels
-    face_box: tuple[float, float, float, float]  # the tube's union of detections
-    start_frame: int
-    end_frame: int
+    crop: faces.CropPath  # the square of every frame, source pixels
+    face_box: tuple[float, float, float, float]  # the union of the face's detections
     fps: Fraction
     size: int
     score: float  # best detection score of the tube (backend units)
-    detections: int  # detected frames in the tube
+    detections: int  # detected frames in the clip
+
+    @property
+    def track(self) -> str:
+        """``"follow"`` when the crop moves with the face, else ``"static"``."""
+        return "follow" if self.crop.follows else "static"
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        """The first frame's square ``(x0, y0, x1, y1)`` (a static clip's only one)."""
+        return self.crop.box_at(self.start_frame)
+
+    @property
+    def start_frame(self) -> int:
+        return self.crop.start_frame
+
+    @property
+    def end_frame(self) -> int:
+        return self.crop.end_frame
 
     @property
     def frames(self) -> int:
@@ -134,11 +176,16 @@ class FaceClip:
         """End of the last frame, i.e. ``(end_frame + 1) / fps``."""
         return float((self.end_frame + 1) / self.fps)
 
+    def frame_boxes(self) -> list[tuple[int, int, int, int]]:
+        """The square of every frame of the clip."""
+        return [self.crop.box_at(i) for i in range(self.start_frame, self.end_frame + 1)]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "index": self.index,
             "path": str(self.path),
             "sidecar": str(self.sidecar),
+            "track": self.track,
             "box": list(self.box),
             "face_box": [round(v, 2) for v in self.face_box],
             "start_frame": self.start_frame,
@@ -163,9 +210,12 @@ class CropResult:
     height: int
     every: int
     min_score: float
+    min_face: float
+    track: str
     frames_scanned: int
     frames_detected: int
-    tubes: int  # all tubes found, before the length and score rules
+    tubes: int  # all tubes found, before the face, length and score rules
+    rejected: int  # tubes dropped as not a face (see `faces.tube_rejection`)
     clips: list[FaceClip] = field(default_factory=list)
     has_audio: bool = False
     seconds: float = 0.0
@@ -180,9 +230,12 @@ class CropResult:
             "height": self.height,
             "every": self.every,
             "min_score": self.min_score,
+            "min_face": self.min_face,
+            "track": self.track,
             "frames_scanned": self.frames_scanned,
             "frames_detected": self.frames_detected,
             "tubes": self.tubes,
+            "rejected": self.rejected,
             "has_audio": self.has_audio,
             "seconds": round(self.seconds, 3),
             "clips": [c.to_dict() for c in self.clips],
@@ -204,7 +257,7 @@ def resolve_detector_device(detector: str, device: str) -> str:
 
     Avoids importing torch (seconds) when the offline detector is going to run anyway.
     """
-    if detector in ("opencv", "lbp"):
+    if detector in ("opencv", "lbp", "dlib"):
         return "cpu"
     if detector == "auto" and not faces.face_alignment_weights_available():
         return "cpu"
@@ -233,31 +286,37 @@ def scan_faces(
     detector: faces.FaceDetector,
     every: int,
     reporter: Reporter | None = None,
+    min_face: float = 0.0,
 ) -> ScanResult:
     """Stream the video once; detect on every ``every``-th frame and on the last one.
 
     Frames are decoded one at a time; only the previous frame is kept, so the last frame can
     be examined once the stream turns out to have ended on a skipped frame (otherwise a face
-    present to the very end would lose up to ``every - 1`` frames).
+    present to the very end would lose up to ``every - 1`` frames). Faces smaller than
+    ``min_face`` px are ignored.
     """
     reporter = reporter or SilentReporter()
-    tracker = faces.TubeTracker()
+    tracker = faces.FaceTracker()
     frames = detected = 0
     last: np.ndarray | None = None
+
+    def examine(index: int, frame: np.ndarray) -> None:
+        nonlocal detected
+        tracker.update(index, [b for b in detector.detect(frame) if b.side >= min_face])
+        detected += 1
+
     reporter.start("scanning", info.frame_count_hint)
     with media.VideoReader(info.path, info=info) as reader:
         for index, frame in enumerate(reader):
             frames = index + 1
             if index % every == 0:
-                tracker.update(index, detector.detect(frame))
-                detected += 1
+                examine(index, frame)
                 last = None
             else:
                 last = frame
             reporter.advance(1)
     if last is not None:
-        tracker.update(frames - 1, detector.detect(last))
-        detected += 1
+        examine(frames - 1, last)
     reporter.finish()
     return ScanResult(tracker.finish(), frames, detected, detector.name)
 
@@ -272,45 +331,71 @@ def clip_name(stem: str, index: int, start: int, end: int) -> str:
     return f"{stem}_face{index}_{start:06d}-{end:06d}.mp4"
 
 
+def crop_paths(
+    tube: faces.FaceTube, info: media.VideoInfo, options: CropOptions
+) -> list[tuple[faces.FaceTube, faces.CropPath]]:
+    """The crops of one face's tube under ``options.track`` (with the part each covers)."""
+    frame_hw = (info.height, info.width)
+    follow = options.track == "follow" or (
+        options.track == "auto" and tube.union_box.side > STATIC_SPREAD * tube.median_side
+    )
+    if follow:
+        path = faces.following_path(
+            tube, options.increase, frame_hw, float(info.fps), options.smooth_seconds
+        )
+        return [(tube, path)]
+    return [
+        (part, faces.fixed_path(part, options.increase, frame_hw, part.start_frame, part.end_frame))
+        for part in faces.fomm_segments(tube)
+    ]
+
+
 def plan_clips(
     tubes: Sequence[faces.FaceTube],
     info: media.VideoInfo,
     output_dir: Path,
     options: CropOptions,
     min_score: float,
+    every: int,
 ) -> list[FaceClip]:
-    """The tubes that qualify (length and score), as clips with their square crop boxes."""
+    """The tubes that are faces and qualify (score, length), as clips with their crops."""
     min_frames = max(1, math.ceil(options.min_seconds * info.fps - Fraction(1, 10**6)))
     stem = Path(info.path).stem
     clips: list[FaceClip] = []
     for tube in tubes:
-        if tube.num_frames < min_frames or tube.union_box.score < min_score:
+        if tube.union_box.score < min_score or faces.tube_rejection(tube, every) is not None:
             continue
-        box = faces.square_crop_box(tube.union_box, options.increase, (info.height, info.width))
-        index = len(clips) + 1
-        path = output_dir / clip_name(stem, index, tube.start_frame, tube.end_frame)
-        clips.append(
-            FaceClip(
-                index=index,
-                path=path,
-                sidecar=path.with_suffix(".json"),
-                box=box,
-                face_box=tube.union_box.as_tuple(),
-                start_frame=tube.start_frame,
-                end_frame=tube.end_frame,
-                fps=info.fps,
-                size=options.size,
-                score=float(tube.union_box.score),
-                detections=len(tube.boxes),
+        for part, crop in crop_paths(tube, info, options):
+            if crop.end_frame - crop.start_frame + 1 < min_frames:
+                continue
+            index = len(clips) + 1
+            path = output_dir / clip_name(stem, index, crop.start_frame, crop.end_frame)
+            clips.append(
+                FaceClip(
+                    index=index,
+                    path=path,
+                    sidecar=path.with_suffix(".json"),
+                    crop=crop,
+                    face_box=part.union_box.as_tuple(),
+                    fps=info.fps,
+                    size=options.size,
+                    score=float(part.union_box.score),
+                    detections=len(part.boxes),
+                )
             )
-        )
     return clips
 
 
 def _no_clip_error(
-    video: Path, scan: ScanResult, info: media.VideoInfo, options: CropOptions, min_score: float
+    video: Path,
+    scan: ScanResult,
+    info: media.VideoInfo,
+    options: CropOptions,
+    min_score: float,
+    every: int,
 ) -> NoFaceError:
     scored = [t for t in scan.tubes if t.union_box.score >= min_score]
+    scored = [t for t in scored if faces.tube_rejection(t, every) is None]
     if not scored:
         return NoFaceError(
             f"no face found in {video} ({scan.frames} frames, {scan.detected} examined "
@@ -328,8 +413,28 @@ def _no_clip_error(
 # ---------------------------------------------------------------------------------------
 
 
+def crop_commands(clip: FaceClip) -> str:
+    """``sendcmd`` lines moving the ``crop@face`` filter to each frame's square.
+
+    Times are on the clip's own timeline (frame k at k/fps) and half a frame early, so each
+    command is in force when its frame arrives; unchanged positions send nothing.
+    """
+    lines = []
+    previous = clip.box
+    for k, box in enumerate(clip.frame_boxes()):
+        if box[:2] != previous[:2]:
+            at = _seconds_text((Fraction(k) - Fraction(1, 2)) / clip.fps)
+            lines.append(f"{at} crop@face x {box[0]}, crop@face y {box[1]};")
+        previous = box
+    return "\n".join(lines) + "\n"
+
+
 def clip_command(
-    clip: FaceClip, info: media.VideoInfo, options: CropOptions, out: Path
+    clip: FaceClip,
+    info: media.VideoInfo,
+    options: CropOptions,
+    out: Path,
+    commands: Path | None = None,
 ) -> list[str]:
     """ffmpeg arguments that cut ``clip`` out of ``info.path`` into ``out``.
 
@@ -344,6 +449,9 @@ def clip_command(
     stream to the video keyframe, which drops audio when that keyframe lies after the seek
     point) and cut with ``atrim`` to ``[start_frame, end_frame + 1) / fps`` on the file's
     timeline; decoding audio from the start is cheap.
+
+    A following crop (``clip.track == "follow"``) reads its per-frame positions from the
+    `crop_commands` file ``commands``; its size is fixed.
     """
     fps = info.fps
     start = Fraction(clip.start_frame) / fps
@@ -353,10 +461,16 @@ def clip_command(
     x0, y0, x1, y1 = clip.box
     width, height = x1 - x0, y1 - y0  # equal: the box is square
     flags = "area" if width > clip.size else "bicubic"
+    if clip.crop.follows:
+        if commands is None:
+            raise ValueError("a following crop needs its commands file")
+        mover = f"sendcmd=f={commands},"
+    else:
+        mover = ""
     video_chain = (
         f"[0:V:0]fps=fps={_fps_text(fps)}:start_time={_seconds_text(offset)},"
         f"trim=start_frame=0:end_frame={clip.frames},"
-        f"setpts=PTS-STARTPTS,crop=w={width}:h={height}:x={x0}:y={y0}:exact=1,"
+        f"setpts=PTS-STARTPTS,{mover}crop@face=w={width}:h={height}:x={x0}:y={y0}:exact=1,"
         f"scale={clip.size}:{clip.size}:flags={flags},setsar=1,format=yuv420p[v]"
     )
     graph = [video_chain]
@@ -391,7 +505,10 @@ def sidecar_payload(clip: FaceClip, info: media.VideoInfo, detector: str) -> dic
     return {
         "clip": clip.path.name,
         "source": str(Path(info.path).resolve()),
+        "track": clip.track,
         "box": list(clip.box),
+        # A following crop lists every frame's square (x0, y0, x1, y1), in clip order.
+        "boxes": [list(b) for b in clip.frame_boxes()] if clip.crop.follows else None,
         "face_box": [round(v, 2) for v in clip.face_box],
         "start_frame": clip.start_frame,
         "end_frame": clip.end_frame,
@@ -420,8 +537,15 @@ def write_clip(clip: FaceClip, info: media.VideoInfo, options: CropOptions, dete
     """Encode one clip and its sidecar, each through a temporary file and a rename."""
     temp = temp_sibling(clip.path, ".mp4")
     side_temp = temp_sibling(clip.sidecar, ".json")
+    commands: Path | None = None
     try:
-        proc = run_ffmpeg(clip_command(clip, info, options, temp))
+        if clip.crop.follows:
+            # In the system temp folder: its path needs no escaping inside a filter graph.
+            handle, name = tempfile.mkstemp(prefix="animate-crop-", suffix=".cmd")
+            os.close(handle)
+            commands = Path(name)
+            commands.write_text(crop_commands(clip))
+        proc = run_ffmpeg(clip_command(clip, info, options, temp, commands))
         if proc.returncode != 0:
             reason = error_reason(proc.stderr.decode("utf-8", errors="replace"))
             raise MediaError(f"cutting {clip.path.name} from {info.path} failed: {reason}")
@@ -431,9 +555,10 @@ def write_clip(clip: FaceClip, info: media.VideoInfo, options: CropOptions, dete
     except OSError as exc:
         raise OutputError(f"cannot write {clip.path}: {exc.strerror or exc}") from exc
     finally:
-        for path in (temp, side_temp):
-            with contextlib.suppress(OSError):
-                path.unlink()
+        for path in (temp, side_temp, commands):
+            if path is not None:
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
 
 def _check_output_dir(output_dir: Path) -> None:
@@ -480,20 +605,19 @@ def crop_video(
     target_dir = Path(output_dir) if output_dir is not None else default_output_dir(path)
     _check_output_dir(target_dir)
     info = media.probe_video(path)
+    min_face = options.min_face or default_min_face(info.width, info.height)
     if detector is None:
         detector = faces.make_detector(
-            options.detector,  # type: ignore[arg-type]
-            device=options.device,
-            notify=reporter.notice,
+            options.detector, device=options.device, notify=reporter.notice, min_face=min_face
         )
     every = options.every or default_every(info.fps)
     min_score = (
         options.min_score if options.min_score is not None else (default_min_score(detector.name))
     )
-    scan = scan_faces(info, detector, every, reporter)
-    clips = plan_clips(scan.tubes, info, target_dir, options, min_score)
+    scan = scan_faces(info, detector, every, reporter, min_face)
+    clips = plan_clips(scan.tubes, info, target_dir, options, min_score, every)
     if not clips:
-        raise _no_clip_error(path, scan, info, options, min_score)
+        raise _no_clip_error(path, scan, info, options, min_score, every)
     _check_targets(clips, options.overwrite)
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
@@ -513,9 +637,12 @@ def crop_video(
         height=info.height,
         every=every,
         min_score=min_score,
+        min_face=min_face,
+        track=options.track,
         frames_scanned=scan.frames,
         frames_detected=scan.detected,
         tubes=len(scan.tubes),
+        rejected=sum(faces.tube_rejection(t, every) is not None for t in scan.tubes),
         clips=clips,
         has_audio=info.has_audio,
         seconds=time.perf_counter() - started,

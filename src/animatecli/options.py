@@ -9,7 +9,8 @@ from typing import Literal
 from .engine import MotionMode
 
 FitMode = Literal["crop", "pad", "stretch"]
-DetectorKind = Literal["auto", "face-alignment", "opencv"]
+DetectorKind = Literal["auto", "face-alignment", "dlib", "opencv", "lbp"]
+DETECTOR_KINDS: tuple[str, ...] = ("auto", "face-alignment", "dlib", "opencv", "lbp")
 CropSourceMode = Literal["auto", "off"]
 
 

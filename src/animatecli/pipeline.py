@@ -187,14 +187,24 @@ class AnimationPipeline:
         return Alignment(index, "given", self.animator.keypoints(frames_to_tensor(last)))
 
     def _landmark_detector(self, options: AnimateOptions) -> faces.FaceDetector | None:
-        if options.detector in ("opencv", "lbp") or not faces.face_alignment_weights_available():
+        """The detector whose 68 landmarks drive the best-frame search, None for keypoints.
+
+        ``--detector auto`` picks the best landmark backend available (face-alignment when
+        its weights are cached, else dlib); a named landmark backend is used as asked; the
+        LBP cascade has no landmarks, so the model's keypoints are used then.
+        """
+        kind = options.detector
+        if kind == "auto":
+            kind = next(
+                (s.name for s in faces.backend_statuses() if s.usable and s.landmarks), "lbp"
+            )
+        if kind in ("opencv", "lbp"):
             self._notice_once(
-                "face-alignment landmarks unavailable (weights not cached); aligning with "
+                "no face landmark backend (face-alignment weights or dlib); aligning with "
                 "the model's own keypoints instead"
             )
             return None
-        detector = self.detector("face-alignment")
-        return detector if detector.supports_landmarks else None
+        return self.detector(kind)
 
     def _best_frame(
         self, source: PreparedImage, driving: media.VideoInfo, options: AnimateOptions
@@ -243,7 +253,11 @@ class AnimationPipeline:
             if pending:
                 flush()
         self.reporter.finish()
-        method = "face landmarks" if use_landmarks else "model keypoints"
+        method = (
+            f"{landmarker.name} face landmarks"  # type: ignore[union-attr]
+            if use_landmarks
+            else "model keypoints"
+        )
         if search.best_index is None:
             self._notice_once("no face found in any driving frame; aligning to the first frame")
             return Alignment(0, "first frame (no face found)")

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from animatecli import crop
 from animatecli.cli import app
-from animatecli.faces import FaceBox, LbpCascadeBackend
+from animatecli.faces import CropPath, FaceBox, LbpCascadeBackend
 from animatecli.media import VideoReader, probe_streams, probe_video
 
 runner = CliRunner()
@@ -226,9 +226,9 @@ def test_clip_cutting_is_frame_exact(videos: Videos, tmp_path: Path, start: int,
     info = probe_video(videos.counter)
     path = tmp_path / "c.mp4"
     clip = crop.FaceClip(
-        index=1, path=path, sidecar=path.with_suffix(".json"), box=(16, 0, 112, 96),
-        face_box=(20.0, 4.0, 108.0, 92.0), start_frame=start, end_frame=end, fps=info.fps,
-        size=64, score=10.0, detections=1,
+        index=1, path=path, sidecar=path.with_suffix(".json"),
+        crop=CropPath(start, np.tile([64.0, 48.0], (end - start + 1, 1)), 96, follows=False),
+        face_box=(20.0, 4.0, 108.0, 92.0), fps=info.fps, size=64, score=10.0, detections=1,
     )  # fmt: skip
     crop.write_clip(clip, info, crop.CropOptions(preset="ultrafast"), "lbp")
     with VideoReader(path) as reader:
