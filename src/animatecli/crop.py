@@ -426,7 +426,7 @@ def crop_commands(clip: FaceClip) -> str:
             at = _seconds_text((Fraction(k) - Fraction(1, 2)) / clip.fps)
             lines.append(f"{at} crop@face x {box[0]}, crop@face y {box[1]};")
         previous = box
-    return "\n".join(lines) + "\n"
+    return "".join(f"{line}\n" for line in lines)
 
 
 def clip_command(
@@ -450,8 +450,8 @@ def clip_command(
     point) and cut with ``atrim`` to ``[start_frame, end_frame + 1) / fps`` on the file's
     timeline; decoding audio from the start is cheap.
 
-    A following crop (``clip.track == "follow"``) reads its per-frame positions from the
-    `crop_commands` file ``commands``; its size is fixed.
+    A following crop reads its per-frame positions from ``commands`` (a `crop_commands`
+    file; None when the square never moves); its size is fixed.
     """
     fps = info.fps
     start = Fraction(clip.start_frame) / fps
@@ -461,12 +461,7 @@ def clip_command(
     x0, y0, x1, y1 = clip.box
     width, height = x1 - x0, y1 - y0  # equal: the box is square
     flags = "area" if width > clip.size else "bicubic"
-    if clip.crop.follows:
-        if commands is None:
-            raise ValueError("a following crop needs its commands file")
-        mover = f"sendcmd=f={commands},"
-    else:
-        mover = ""
+    mover = f"sendcmd=f={commands}," if commands is not None else ""
     video_chain = (
         f"[0:V:0]fps=fps={_fps_text(fps)}:start_time={_seconds_text(offset)},"
         f"trim=start_frame=0:end_frame={clip.frames},"
@@ -539,12 +534,13 @@ def write_clip(clip: FaceClip, info: media.VideoInfo, options: CropOptions, dete
     side_temp = temp_sibling(clip.sidecar, ".json")
     commands: Path | None = None
     try:
-        if clip.crop.follows:
+        moves = crop_commands(clip)
+        if moves:
             # In the system temp folder: its path needs no escaping inside a filter graph.
             handle, name = tempfile.mkstemp(prefix="animate-crop-", suffix=".cmd")
             os.close(handle)
             commands = Path(name)
-            commands.write_text(crop_commands(clip))
+            commands.write_text(moves)
         proc = run_ffmpeg(clip_command(clip, info, options, temp, commands))
         if proc.returncode != 0:
             reason = error_reason(proc.stderr.decode("utf-8", errors="replace"))

@@ -5,7 +5,8 @@ centre linearly between examined frames, then smooths it with two passes of a ce
 average about ``smooth_seconds`` long (a triangular kernel): detection noise of a few pixels
 on a still face moves the crop by a small fraction of a pixel per frame, while a steady pan
 is followed with a lag-free, straight path. The side is fixed per tube (the median face size
-plus the margin) so the face does not pulse in size.
+plus the margin) so the face does not pulse in size. The ends are padded by odd reflection,
+so the path neither lags nor leads at the first and last frames of a pan.
 """
 
 from __future__ import annotations
@@ -53,8 +54,11 @@ class CropPath:
         y0 = math.floor(cy - self.side / 2.0 + 0.5)
         return x0, y0, x0 + self.side, y0 + self.side
 
-    def jitter(self) -> float:
-        """Largest frame-to-frame movement of the centre, px (0 for a fixed crop)."""
+    def max_step(self) -> float:
+        """Largest frame-to-frame movement of the centre on either axis, px (0 when fixed).
+
+        On a still face this is the crop's jitter.
+        """
         if len(self.centers) < 2:
             return 0.0
         return float(np.abs(np.diff(self.centers, axis=0)).max())
@@ -70,13 +74,16 @@ def fixed_path(
 
 
 def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
-    """Centred moving average of N×K ``values`` along axis 0, edges held (window odd)."""
+    """Centred moving average of N×K ``values`` along axis 0 (``window`` odd).
+
+    The ends are padded by odd reflection (``2·v[0] - v[k]``), which continues a linear trend:
+    a steady pan is reproduced exactly up to the first and last frame instead of being pulled
+    towards the middle, as holding the end values would.
+    """
     if window <= 1 or len(values) < 2:
         return values
     half = window // 2
-    padded = np.concatenate(
-        [np.repeat(values[:1], half, 0), values, np.repeat(values[-1:], half, 0)]
-    )
+    padded = np.pad(values, ((half, half), (0, 0)), mode="reflect", reflect_type="odd")
     sums = np.cumsum(np.concatenate([np.zeros((1, values.shape[1])), padded]), axis=0)
     return (sums[window:] - sums[:-window]) / window
 

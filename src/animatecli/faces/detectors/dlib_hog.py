@@ -30,10 +30,12 @@ from animatecli.faces.types import (
 # Side of the HOG detector's window: its smallest detectable face, in the pixels it sees.
 HOG_WINDOW = 80
 # Without a ``min_face``, detect on a copy with this longest side (faces of at least
-# 80/640 = 1/8 of the frame's longest side are found).
+# 80/640 = 1/8 of the image's longest side are found), enlarging model-sized face crops
+# (64-256 px) by up to `MAX_CROP_UPSCALE`.
 DEFAULT_WORK_SIDE = 640
-# Enlarging the image past twice its size costs four times the time for faces too blurry to
-# animate anyway.
+MAX_CROP_UPSCALE = 4.0
+# With a ``min_face``: enlarging a video frame past twice its size costs four times the time
+# for faces too blurry to animate anyway.
 MAX_UPSCALE = 2.0
 _PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
 
@@ -70,10 +72,10 @@ def detection_scale(image_hw: tuple[int, int], min_face: float | None) -> float:
 
     With ``min_face`` (px in the caller's image) the factor maps that size onto the HOG
     window, at most `MAX_UPSCALE`; without, the longest side becomes `DEFAULT_WORK_SIDE`
-    (never enlarged).
+    (a small face crop is enlarged at most `MAX_CROP_UPSCALE` times).
     """
     if min_face is None:
-        return min(1.0, DEFAULT_WORK_SIDE / max(image_hw))
+        return min(MAX_CROP_UPSCALE, DEFAULT_WORK_SIDE / max(image_hw))
     if min_face <= 0:
         raise ValueError(f"min_face must be positive, got {min_face}")
     return min(MAX_UPSCALE, HOG_WINDOW / min_face)
