@@ -5,7 +5,9 @@ Engine rows use the official vox-256 architecture at 256×256 with random weight
 frame), (b) our Animator (source cached, channels-last) at several batch sizes and, on
 CUDA, in fp32, fp16 and bf16 autocast. End-to-end rows run ``animate`` on generated
 driving videos with the bundled model (decode + align + animate + encode + mux) and
-report peak RSS. ``--device cuda`` benchmarks the GPU path (`make cuda-check`).
+report peak RSS. ``--device cuda`` benchmarks the GPU path (`make cuda-check`). Crop rows
+run ``animate crop`` (scan + cut) on a face panning across generated 640×360, 1280×720 and
+1920×1080 30-fps videos, per usable face detector backend.
 """
 
 from __future__ import annotations
@@ -155,6 +157,8 @@ def main() -> None:
     parser.add_argument("--skip-e2e", action="store_true")
     parser.add_argument("--skip-engine", action="store_true")
     parser.add_argument("--e2e-frames", type=int, nargs="+", default=[60, 600])
+    parser.add_argument("--skip-crop", action="store_true")
+    parser.add_argument("--crop-seconds", type=float, default=4.0, help="length of crop videos")
     args = parser.parse_args()
     torch.manual_seed(0)
     device = torch.device(args.device)
@@ -170,6 +174,8 @@ def main() -> None:
         engine_table(args.frames or (64 if on_gpu else 6), device, console)
     if not args.skip_e2e:
         e2e_table(args.e2e_frames, device, console)
+    if not args.skip_crop and not on_gpu:
+        crop_table(args.crop_seconds, console)
 
 
 def load_seconds(path: Path) -> float:
@@ -270,6 +276,70 @@ def e2e_table(counts: list[int], device: torch.device, console: Console) -> None
                     f"{row['rss']:.0f}",
                 )
     console.print(e2e)
+
+
+def panning_face_video(path: Path, width: int, height: int, seconds: float) -> Path:
+    """A 30-fps H.264 video of skimage's astronaut (face 1/3 of the height) crossing a
+    textured frame, with an AAC tone."""
+    import cv2
+    from skimage import data
+
+    frames = round(30 * seconds)
+    rng = np.random.default_rng(0)
+    canvas = cv2.GaussianBlur(rng.integers(0, 256, (height, width, 3), dtype=np.uint8), (0, 0), 3)
+    # Her head and shoulders; the face spans rows 62..168 of the photo (106 px).
+    head = data.astronaut()[0:330, 60:400]
+    scale = height / 3 / 106
+    head = cv2.resize(head, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    hh, hw = head.shape[:2]
+    hh = min(hh, height)
+    cmd = [
+        sys.executable, "-c", "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())"
+    ]  # fmt: skip
+    ffmpeg = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+    encoder = subprocess.Popen(
+        [ffmpeg, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+         "-s", f"{width}x{height}", "-framerate", "30", "-i", "-",
+         "-f", "lavfi", "-i", "sine=frequency=440", "-t", f"{seconds}",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+         str(path)],
+        stdin=subprocess.PIPE,
+    )  # fmt: skip
+    assert encoder.stdin is not None
+    for i in range(frames):
+        x = round((width - hw) * i / max(1, frames - 1))
+        frame = canvas.copy()
+        frame[:hh, x : x + hw] = head[:hh]
+        encoder.stdin.write(frame.tobytes())
+    encoder.stdin.close()
+    if encoder.wait() != 0:
+        raise RuntimeError("encoding the crop benchmark video failed")
+    return path
+
+
+def crop_table(seconds: float, console: Console) -> None:
+    """``animate crop`` wall seconds per second of video, per resolution and backend."""
+    from animatecli.crop import CropOptions, crop_video
+    from animatecli.faces import backend_statuses
+
+    backends = [s.name for s in backend_statuses() if s.usable]
+    table = Table(title=f"animate crop, {seconds:g} s at 30 fps, face panning (1/3 of height)")
+    for column in ("video", "backend", "s per video s", "clips", "examined frames"):
+        table.add_column(column, justify="right")
+    with tempfile.TemporaryDirectory() as tmp:
+        for width, height in ((640, 360), (1280, 720), (1920, 1080)):
+            video = panning_face_video(Path(tmp) / f"pan{height}.mp4", width, height, seconds)
+            for backend in backends:
+                options = CropOptions(detector=backend, overwrite=True)
+                start = time.perf_counter()
+                try:
+                    result = crop_video(video, Path(tmp) / f"out{height}{backend}", options)
+                    clips, examined = str(len(result.clips)), str(result.frames_detected)
+                except Exception as exc:  # a backend finding nothing is a row, not a crash
+                    clips, examined = f"error: {exc}"[:40], "-"
+                per_second = (time.perf_counter() - start) / seconds
+                table.add_row(f"{width}x{height}", backend, f"{per_second:.2f}", clips, examined)
+    console.print(table)
 
 
 if __name__ == "__main__":
