@@ -157,6 +157,15 @@ OverwriteOpt = Annotated[
 CropSourceOpt = Annotated[
     str, typer.Option("--crop-source", help="auto: crop the face out of a larger photo; off.")
 ]
+CropDrivingOpt = Annotated[
+    str,
+    typer.Option(
+        "--crop-driving",
+        help="auto: feed the model the driving video's face crop (found in the alignment "
+        "pass, following the face if it moves) unless it already is one; off: whole frames "
+        "fitted by --fit.",
+    ),
+]
 PasteBackOpt = Annotated[
     bool,
     typer.Option("--paste-back", help="Composite the animated face into the full-size photo."),
@@ -203,6 +212,7 @@ def build_options(
     preset: str,
     overwrite: bool,
     crop_source: str,
+    crop_driving: str,
     paste_back: bool,
     compare: bool,
     detector: str,
@@ -221,6 +231,7 @@ def build_options(
         preset=preset,
         overwrite=overwrite,
         crop_source=_choice(crop_source, ("auto", "off"), "--crop-source"),  # type: ignore[arg-type]
+        crop_driving=_choice(crop_driving, ("auto", "off"), "--crop-driving"),  # type: ignore[arg-type]
         paste_back=paste_back,
         compare=compare,
         detector=_choice(detector, DETECTOR_KINDS, "--detector"),  # type: ignore[arg-type]
@@ -257,6 +268,7 @@ def run_command(
     preset: PresetOpt = "medium",
     overwrite: OverwriteOpt = False,
     crop_source: CropSourceOpt = "auto",
+    crop_driving: CropDrivingOpt = "auto",
     paste_back: PasteBackOpt = False,
     compare: CompareOpt = False,
     detector: DetectorOpt = "auto",
@@ -278,6 +290,7 @@ def run_command(
         preset=preset,
         overwrite=overwrite,
         crop_source=crop_source,
+        crop_driving=crop_driving,
         paste_back=paste_back,
         compare=compare,
         detector=detector,
@@ -306,6 +319,7 @@ def run_command(
             f"{float(result.fps):.3f} fps, {result.size[0]}x{result.size[1]}, "
             f"{'with' if result.audio_kept else 'without'} audio; aligned on frame "
             f"{result.alignment.index} by {result.alignment.method}; "
+            f"{'driving video cropped to its face; ' if result.driving_crop else ''}"
             f"{result.frames / result.seconds:.2f} frames/s)",
             highlight=False,
         )
@@ -442,6 +456,7 @@ def batch_command(
     preset: PresetOpt = "medium",
     overwrite: OverwriteOpt = False,
     crop_source: CropSourceOpt = "auto",
+    crop_driving: CropDrivingOpt = "auto",
     paste_back: PasteBackOpt = False,
     compare: CompareOpt = False,
     detector: DetectorOpt = "auto",
@@ -466,6 +481,7 @@ def batch_command(
         preset=preset,
         overwrite=overwrite,
         crop_source=crop_source,
+        crop_driving=crop_driving,
         paste_back=paste_back,
         compare=compare,
         detector=detector,

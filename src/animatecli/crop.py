@@ -52,13 +52,6 @@ from .media._fs import temp_sibling
 from .media.sinks import AUDIO_BITRATE, X264_PRESETS
 from .progress import Reporter, SilentReporter
 
-# Detections per second of video when ``every`` is not given (every 5th frame at 25 fps).
-DETECTIONS_PER_SECOND = 5
-TRACK_MODES = ("auto", "static", "follow")
-# ``auto`` follows a face whose tube's union box grows past this multiple of the face size:
-# beyond it a fixed crop would show the face at under ~2/3 of the clip.
-STATIC_SPREAD = 1.5
-
 
 def default_min_score(detector_name: str) -> float:
     """The tube score threshold for a backend: its confident detection score.
@@ -71,21 +64,6 @@ def default_min_score(detector_name: str) -> float:
     return faces.confident_score(detector_name)
 
 
-def default_every(fps: Fraction) -> int:
-    """Detection stride giving `DETECTIONS_PER_SECOND` detections per second of video."""
-    return max(1, round(float(fps) / DETECTIONS_PER_SECOND))
-
-
-def default_min_face(width: int, height: int) -> float:
-    """Smallest face kept by default, px: 1/8 of the frame's short side.
-
-    It sets dlib's detection copy at 640 px on the short side whatever the resolution
-    (80-px window / (short / 8)), fast enough for real time at 5 detections per second; a
-    wide shot of small faces needs an explicit ``--min-face``.
-    """
-    return min(width, height) / 8.0
-
-
 def default_output_dir(video: Path) -> Path:
     """``<video stem>_faces`` in the current directory."""
     return Path(f"{Path(video).stem}_faces")
@@ -95,12 +73,12 @@ def default_output_dir(video: Path) -> Path:
 class CropOptions:
     """How ``animate crop`` finds and writes face clips."""
 
-    every: int | None = None  # None: `default_every` of the video's frame rate
+    every: int | None = None  # None: `faces.default_stride` of the video's frame rate
     min_seconds: float = 1.0
     increase: float = 0.1  # margin around the tube's union box, each side (FOMM's)
     size: int = 256  # side of the square clips, even (yuv420p)
     min_score: float | None = None  # None: `default_min_score` of the detector
-    min_face: float | None = None  # px; None: `default_min_face` of the video
+    min_face: float | None = None  # px; None: `faces.default_min_face` of the video
     track: str = "auto"  # auto | static | follow
     smooth_seconds: float = 1.0  # moving-average length of a following crop
     detector: str = "auto"
@@ -119,8 +97,9 @@ class CropOptions:
             raise InputError(f"--increase must be 0 or more, got {self.increase}")
         if self.min_face is not None and not (self.min_face >= 8 and math.isfinite(self.min_face)):
             raise InputError(f"--min-face must be at least 8 px, got {self.min_face}")
-        if self.track not in TRACK_MODES:
-            raise InputError(f"--track must be one of {', '.join(TRACK_MODES)}, got {self.track}")
+        if self.track not in faces.TRACK_MODES:
+            modes = ", ".join(faces.TRACK_MODES)
+            raise InputError(f"--track must be one of {modes}, got {self.track}")
         if self.size < 16 or self.size % 2:
             raise InputError(f"--size must be an even number of at least 16, got {self.size}")
         if not 0 <= self.crf <= 51:
@@ -331,25 +310,6 @@ def clip_name(stem: str, index: int, start: int, end: int) -> str:
     return f"{stem}_face{index}_{start:06d}-{end:06d}.mp4"
 
 
-def crop_paths(
-    tube: faces.FaceTube, info: media.VideoInfo, options: CropOptions
-) -> list[tuple[faces.FaceTube, faces.CropPath]]:
-    """The crops of one face's tube under ``options.track`` (with the part each covers)."""
-    frame_hw = (info.height, info.width)
-    follow = options.track == "follow" or (
-        options.track == "auto" and tube.union_box.side > STATIC_SPREAD * tube.median_side
-    )
-    if follow:
-        path = faces.following_path(
-            tube, options.increase, frame_hw, float(info.fps), options.smooth_seconds
-        )
-        return [(tube, path)]
-    return [
-        (part, faces.fixed_path(part, options.increase, frame_hw, part.start_frame, part.end_frame))
-        for part in faces.fomm_segments(tube)
-    ]
-
-
 def plan_clips(
     tubes: Sequence[faces.FaceTube],
     info: media.VideoInfo,
@@ -365,7 +325,15 @@ def plan_clips(
     for tube in tubes:
         if tube.union_box.score < min_score or faces.tube_rejection(tube, every) is not None:
             continue
-        for part, crop in crop_paths(tube, info, options):
+        paths = faces.crop_paths(
+            tube,
+            options.track,
+            options.increase,
+            (info.height, info.width),
+            float(info.fps),
+            options.smooth_seconds,
+        )
+        for part, crop in paths:
             if crop.end_frame - crop.start_frame + 1 < min_frames:
                 continue
             index = len(clips) + 1
@@ -601,12 +569,12 @@ def crop_video(
     target_dir = Path(output_dir) if output_dir is not None else default_output_dir(path)
     _check_output_dir(target_dir)
     info = media.probe_video(path)
-    min_face = options.min_face or default_min_face(info.width, info.height)
+    min_face = options.min_face or faces.default_min_face(info.width, info.height)
     if detector is None:
         detector = faces.make_detector(
             options.detector, device=options.device, notify=reporter.notice, min_face=min_face
         )
-    every = options.every or default_every(info.fps)
+    every = options.every or faces.default_stride(info.fps)
     min_score = (
         options.min_score if options.min_score is not None else (default_min_score(detector.name))
     )

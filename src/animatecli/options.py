@@ -12,6 +12,7 @@ FitMode = Literal["crop", "pad", "stretch"]
 DetectorKind = Literal["auto", "face-alignment", "dlib", "opencv", "lbp"]
 DETECTOR_KINDS: tuple[str, ...] = ("auto", "face-alignment", "dlib", "opencv", "lbp")
 CropSourceMode = Literal["auto", "off"]
+CropDrivingMode = Literal["auto", "off"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class AnimateOptions:
     overwrite: bool = False
     crop_source: CropSourceMode = "auto"
     crop_increase: float = 0.1
+    crop_driving: CropDrivingMode = "auto"  # feed the model the driving video's face crop
     paste_back: bool = False
     compare: bool = False  # source | driving | result side by side
     detector: DetectorKind = "auto"

@@ -19,7 +19,7 @@ from conftest import FFMPEG
 from faces.faces_testutil import make_canvas, place_astronaut
 from typer.testing import CliRunner
 
-from animatecli import crop
+from animatecli import crop, faces
 from animatecli.cli import app
 from animatecli.faces import CropPath, FaceBox, LbpCascadeBackend
 from animatecli.media import VideoReader, probe_streams, probe_video
@@ -241,10 +241,10 @@ def test_clip_cutting_is_frame_exact(videos: Videos, tmp_path: Path, start: int,
 
 
 def test_default_stride_and_score(videos: Videos) -> None:
-    assert crop.default_every(Fraction(25)) == 5
-    assert crop.default_every(NTSC) == 6
-    assert crop.default_every(Fraction(10)) == 2
-    assert crop.default_every(Fraction(4)) == 1
+    assert faces.default_stride(Fraction(25)) == 5
+    assert faces.default_stride(NTSC) == 6
+    assert faces.default_stride(Fraction(10)) == 2
+    assert faces.default_stride(Fraction(4)) == 1
     assert crop.default_min_score("lbp") == 8.0
     assert crop.default_output_dir(Path("/x/talk.mov")) == Path("talk_faces")
 

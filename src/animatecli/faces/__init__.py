@@ -4,7 +4,13 @@ Importing this package is cheap: torch (through face-alignment), dlib, scikit-im
 are imported only when a detector is built or a frame is processed.
 """
 
-from animatecli.faces.crop_path import CropPath, fixed_path, following_path
+from animatecli.faces.crop_path import (
+    TRACK_MODES,
+    CropPath,
+    crop_paths,
+    fixed_path,
+    following_path,
+)
 from animatecli.faces.detectors import (
     AUTO_ORDER,
     DETECTOR_KINDS,
@@ -35,6 +41,8 @@ from animatecli.faces.paste import PasteBack
 from animatecli.faces.tracking import (
     FaceTracker,
     TubeTracker,
+    default_min_face,
+    default_stride,
     fomm_segments,
     track_faces,
     tube_rejection,
@@ -51,6 +59,7 @@ __all__ = [
     "AUTO_ORDER",
     "DETECTOR_KINDS",
     "FACE_ALIGNMENT_WEIGHT_URLS",
+    "TRACK_MODES",
     "BackendStatus",
     "BestFrameSearch",
     "BoxLike",
@@ -69,6 +78,9 @@ __all__ = [
     "TubeTracker",
     "backend_statuses",
     "confident_score",
+    "crop_paths",
+    "default_min_face",
+    "default_stride",
     "enlarge_box",
     "face_alignment_checkpoint_dir",
     "face_alignment_weight_paths",

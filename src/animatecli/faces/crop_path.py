@@ -17,7 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from animatecli.faces.geometry import IntBox, square_crop_box
+from animatecli.faces.tracking import fomm_segments
 from animatecli.faces.types import FaceTube
+
+TRACK_MODES = ("auto", "static", "follow")
+# ``auto`` follows a face whose tube's union box grows past this multiple of the face size:
+# beyond it a fixed crop would show the face at under ~2/3 of the clip.
+STATIC_SPREAD = 1.5
 
 
 @dataclass(frozen=True)
@@ -119,3 +125,34 @@ def following_path(
     centers[:, 0] = np.clip(centers[:, 0], half, fw - half)
     centers[:, 1] = np.clip(centers[:, 1], half, fh - half)
     return CropPath(tube.start_frame, centers, side, follows=True)
+
+
+def crop_paths(
+    tube: FaceTube,
+    track: str,
+    increase: float,
+    frame_hw: tuple[int, int],
+    fps: float,
+    smooth_seconds: float = 1.0,
+) -> list[tuple[FaceTube, CropPath]]:
+    """The crops of one face's tube, each with the part of the tube it covers.
+
+    ``track``: ``"static"`` cuts the tube into FOMM's fixed-crop segments (`fomm_segments`),
+    ``"follow"`` gives one `following_path`, ``"auto"`` keeps one fixed crop for the whole
+    tube while the face wanders less than half its size (`STATIC_SPREAD`) and follows it
+    otherwise: a fixed crop keeps the head's own motion in the clip, as FOMM expects, and is
+    only given up when it would show the face too small.
+    """
+    if track not in TRACK_MODES:
+        raise ValueError(f"track must be one of {', '.join(TRACK_MODES)}, got {track!r}")
+    follow = track == "follow" or (
+        track == "auto" and tube.union_box.side > STATIC_SPREAD * tube.median_side
+    )
+    if follow:
+        return [(tube, following_path(tube, increase, frame_hw, fps, smooth_seconds))]
+    if track == "auto":
+        return [(tube, fixed_path(tube, increase, frame_hw, tube.start_frame, tube.end_frame))]
+    return [
+        (part, fixed_path(part, increase, frame_hw, part.start_frame, part.end_frame))
+        for part in fomm_segments(tube)
+    ]

@@ -29,11 +29,31 @@ that is what closes tubes.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from fractions import Fraction
 
 import numpy as np
 
 from animatecli.faces.geometry import iou
 from animatecli.faces.types import FaceBox, FaceTube
+
+# Detections per second of video by default (every 5th frame at 25 fps, every 6th at 30):
+# a tube's ends are then known to within 0.2 s, and detection stays cheaper than playback.
+DETECTIONS_PER_SECOND = 5
+
+
+def default_stride(fps: Fraction | float) -> int:
+    """Detection stride giving `DETECTIONS_PER_SECOND` detections per second of video."""
+    return max(1, round(float(fps) / DETECTIONS_PER_SECOND))
+
+
+def default_min_face(width: int, height: int) -> float:
+    """Smallest face worth tracking by default, px: 1/8 of the frame's short side.
+
+    It sets dlib's detection copy at 640 px on the short side whatever the resolution
+    (80-px window / (short / 8)), fast enough for real time at `DETECTIONS_PER_SECOND`; a
+    wide shot of small faces needs a smaller, explicit value.
+    """
+    return min(width, height) / 8.0
 
 
 def _union(a: FaceBox, b: FaceBox) -> FaceBox:

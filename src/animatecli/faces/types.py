@@ -88,6 +88,10 @@ class FaceDetector(Protocol):
         """
         ...
 
+    def landmarks_for(self, image: np.ndarray, box: FaceBox) -> Landmarks:
+        """68×2 landmarks of the face in ``box`` (no detection run); landmark backends only."""
+        ...
+
 
 @dataclass
 class FaceTube:

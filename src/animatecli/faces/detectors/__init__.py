@@ -76,10 +76,10 @@ def make_detector(
 
     Args:
         kind: ``"auto"`` (the first usable of `AUTO_ORDER`; one notice through ``notify`` when
-            it falls past face-alignment), ``"face-alignment"``, ``"dlib"``, or ``"opencv"`` /
-            ``"lbp"`` (the same LBP cascade).
+            it has to fall back to the LBP cascade, which has no landmarks),
+            ``"face-alignment"``, ``"dlib"``, or ``"opencv"`` / ``"lbp"`` (the same cascade).
         device: torch device for face-alignment.
-        notify: receives one human-readable line when ``auto`` falls back.
+        notify: receives one human-readable line when ``auto`` falls back to LBP.
         flip_input: see `FaceAlignmentBackend`.
         allow_download: let an explicit ``"face-alignment"`` download missing weights.
         min_face: smallest face wanted, px; sets dlib's detection scale.
@@ -108,8 +108,8 @@ def make_detector(
     reasons.append(fa)
     dl = dlib_missing_reason()
     if dl is None:
-        if notify is not None:
-            notify(f"{fa}; using the offline dlib detector")
+        # dlib is a full backend (boxes and landmarks): falling back to it is no loss worth
+        # a notice on every run; `animate doctor` and --json say which backend ran.
         return DlibBackend(min_face=min_face)
     reasons.append(dl)
     if notify is not None:

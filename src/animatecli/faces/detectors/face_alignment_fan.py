@@ -182,6 +182,13 @@ class FaceAlignmentBackend:
         ]
         return sorted(boxes, key=lambda b: -b.score)
 
+    def landmarks_for(self, image: np.ndarray, box: FaceBox) -> Landmarks:
+        """68×2 float64 landmarks (x, y pixels) of the face in ``box``."""
+        check_image(image)
+        detected = [np.array([*box.as_tuple(), box.score], dtype=np.float32)]
+        points = self._fa.get_landmarks_from_image(image, detected_faces=detected)
+        return np.asarray(points[0], dtype=np.float64)[:, :2]
+
     def landmarks(self, image: np.ndarray) -> list[Landmarks]:
         """68×2 float64 landmarks (x, y pixels of ``image``), one per face, best face first."""
         check_image(image)

@@ -228,3 +228,7 @@ class LbpCascadeBackend:
     def landmarks(self, image: np.ndarray) -> list[Landmarks]:
         """Not available: a cascade gives boxes only. Check ``supports_landmarks`` first."""
         raise NotImplementedError("the offline LBP detector does not predict landmarks")
+
+    def landmarks_for(self, image: np.ndarray, box: FaceBox) -> Landmarks:
+        """Not available: a cascade gives boxes only. Check ``supports_landmarks`` first."""
+        raise NotImplementedError("the offline LBP detector does not predict landmarks")
