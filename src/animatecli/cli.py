@@ -50,7 +50,9 @@ HELP = """Animate a still image with the motion of a driving video (First Order 
 
   animate batch FOLDER [-o DIR]               animate every image x video pair in a folder
 
-  animate doctor                              check torch, CUDA, ffmpeg and the model
+  animate doctor                              check torch, CUDA, ffmpeg, the model, face backends
+
+  animate models fetch face-alignment         download the optional face-alignment weights
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage or bad input, 3 no face found,
 4 some batch pairs failed, 130 interrupted.
@@ -553,6 +555,34 @@ def doctor_command(
         emit_json(report)
     else:
         render(report, Console())
+
+
+models_app = typer.Typer(
+    help="Optional model weights: download them on request.", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("fetch")
+def models_fetch_command(
+    model: Annotated[str, typer.Argument(help="What to fetch: face-alignment.")],
+    quiet: QuietOpt = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Download MODEL's weights into their cache (verified by SHA-256, written atomically)."""
+    from .downloads import fetch
+    from .reporting import DownloadReporter
+
+    reporter = DownloadReporter(show_progress=not (quiet or json_output))
+    with user_errors():
+        results = fetch(model, reporter)
+    if json_output:
+        emit_json({"model": model, "files": [{**vars(r), "path": str(r.path)} for r in results]})
+    elif not quiet:
+        for r in results:
+            stderr_console.print(
+                f"[green]{r.status}[/] {r.path} ({r.size / 2**20:.1f} MiB)", highlight=False
+            )
 
 
 @app.command("eval")

@@ -90,7 +90,10 @@ def face_alignment_missing_reason() -> str | None:
     if not face_alignment_installed():
         return "the face-alignment package is not installed"
     if not face_alignment_weights_available():
-        return f"face-alignment weights not found in {face_alignment_checkpoint_dir()}"
+        return (
+            f"face-alignment weights not found in {face_alignment_checkpoint_dir()} "
+            "(animate models fetch face-alignment)"
+        )
     return None
 
 
@@ -119,14 +122,14 @@ class FaceAlignmentBackend:
     ) -> None:
         if not face_alignment_installed():
             raise DetectorUnavailable(
-                "face-alignment is not installed; use the offline detector (opencv) instead"
+                "face-alignment is not installed; use --detector dlib instead"
             )
         if not allow_download and not face_alignment_weights_available():
             missing = [p.name for p in face_alignment_weight_paths() if not p.is_file()]
             raise DetectorUnavailable(
                 f"face-alignment weights not found in {face_alignment_checkpoint_dir()} "
                 f"(missing {', '.join(missing) or 'usable files'}); "
-                "use the offline detector (opencv) instead"
+                "run `animate models fetch face-alignment` or use --detector dlib"
             )
         self.device = device
         self.flip_input = flip_input
