@@ -15,7 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from faces.faces_testutil import box_iou
-from faces.footage import pan, still_noisy, two_faces, write_video
+from faces.footage import (
+    flash_and_tone_seconds,
+    pan,
+    still_noisy,
+    two_faces,
+    write_vfr_flash,
+    write_video,
+)
 from faces.footage import small_in_wide as wide_shot
 from typer.testing import CliRunner
 
@@ -161,3 +168,13 @@ def test_bad_track_and_min_face_are_one_line_errors(footage: Footage, tmp_path: 
     assert code == 2 and "--track" in stderr
     code, _, stderr = invoke(footage.still, "-o", tmp_path, "--min-face", "3")
     assert code == 2 and "--min-face" in stderr
+
+
+def test_variable_frame_rate_clip_keeps_its_sound_in_sync(tmp_path: Path) -> None:
+    video = write_vfr_flash(tmp_path / "vfr.mp4")
+    result = crop.crop_video(video, tmp_path / "out", crop.CropOptions(preset="ultrafast"))
+    (clip,) = result.clips
+    assert result.fps == 30 and clip.start_frame == 0
+    flash, tone = flash_and_tone_seconds(clip.path, 30.0)
+    assert flash == pytest.approx(1.0, abs=1 / 30 + 1e-6)
+    assert tone == pytest.approx(flash, abs=1 / 30)

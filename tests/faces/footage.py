@@ -116,3 +116,45 @@ def small_in_wide(n: int, face: float = 90.0) -> Iterator[np.ndarray]:
     )
     for _ in range(n):
         yield frame
+
+
+def write_vfr_flash(path: Path) -> Path:
+    """A variable-rate phone-style clip: 2.5 s of a still face, 10 fps for the first second
+    and 30 fps after; at exactly 1 s the picture brightens and a 1 kHz tone starts."""
+    frames = list(still_noisy(75))
+    for i in range(30, 75):
+        frames[i] = np.clip(frames[i].astype(np.int16) + 60, 0, 255).astype(np.uint8)
+    h, w = frames[0].shape[:2]
+    cmd = [
+        FFMPEG, "-hide_banner", "-nostdin", "-v", "error", "-y",
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-framerate", "30", "-i", "-",
+        "-f", "lavfi", "-i", "aevalsrc='if(gte(t,1),sin(2*PI*1000*t),0)':s=44100:d=2.5",
+        # Keep every third frame of the first second only: timestamps 0, 0.1, ..., 1.0, 1.033...
+        "-vf", "select='gte(t,1)+not(mod(n,3))'", "-fps_mode", "vfr",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+        str(path),
+    ]  # fmt: skip
+    subprocess.run(cmd, input=b"".join(f.tobytes() for f in frames), check=True)
+    return path
+
+
+def flash_and_tone_seconds(
+    path: Path, fps: float, crop: tuple[int, int] = (0, 0)
+) -> tuple[float, float]:
+    """When the picture brightens and when the tone starts in an encoded file, seconds.
+
+    ``crop``: only columns ``crop[0]:crop[1]`` of each frame count (one panel of a strip);
+    ``(0, 0)`` means the whole frame.
+    """
+    from animatecli.media import VideoReader
+
+    with VideoReader(path) as reader:
+        means = [float((f[:, crop[0] : crop[1]] if crop[1] else f).mean()) for f in reader]
+    flash = (int(np.argmax(np.diff(means))) + 1) / fps
+    pcm = subprocess.run(
+        [FFMPEG, "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", "8000", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    loud = np.abs(np.frombuffer(pcm, np.int16).astype(np.float64)) > 3000
+    return flash, float(np.argmax(loud)) / 8000

@@ -16,7 +16,7 @@ from animatecli.cli import app
 from animatecli.media import VideoReader, probe_streams
 
 from .faces_testutil import astronaut, make_canvas, place_astronaut
-from .footage import scale_for, write_video
+from .footage import flash_and_tone_seconds, scale_for, write_vfr_flash, write_video
 
 runner = CliRunner()
 FACE_CENTRE = (430.0, 170.0)  # off-centre in a 640×360 frame: a centre crop misses it
@@ -102,3 +102,31 @@ def test_a_driving_video_that_is_already_a_face_crop_is_left_whole(
 def test_bad_crop_driving_value_is_a_usage_error(source: Path, driving: Path) -> None:
     result = runner.invoke(app, [str(source), str(driving), "--crop-driving", "maybe"])
     assert result.exit_code == 2 and "--crop-driving" in result.stderr
+
+
+def test_variable_frame_rate_driving_video_keeps_its_sound_in_sync(
+    source: Path, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    video = write_vfr_flash(tmp_path / "vfr.mp4")
+    out = tmp_path / "out.mp4"
+    report = animate(source, video, out, tiny_checkpoint, "--compare", "--align", "first")
+    assert report["driving_crop"] is not None and report["fps"] == 30
+    flash, tone = flash_and_tone_seconds(out, 30.0, crop=(64, 128))  # the driving panel
+    assert flash == pytest.approx(1.0, abs=1 / 30 + 1e-6)
+    assert tone == pytest.approx(flash, abs=1 / 30)
+
+
+def test_rotated_phone_driving_video_is_cropped_upright(
+    source: Path, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    upright = [np.ascontiguousarray(f[:, 140:500]) for f in tilted_frames()]  # 360×360
+    upright = [cv2.copyMakeBorder(f, 140, 140, 0, 0, cv2.BORDER_REFLECT) for f in upright]
+    stored = [np.ascontiguousarray(np.rot90(f, k=-1)) for f in upright]  # 640×360 on disk
+    video = write_video(tmp_path / "phone.mp4", stored, Fraction(5), rotation=90)
+    report = animate(source, video, tmp_path / "o.mp4", tiny_checkpoint)
+    crop = report["driving_crop"]
+    assert crop is not None
+    x0, y0, x1, y1 = crop["box"]
+    # In the upright 360×640 picture her face is at (290, 310).
+    assert x1 <= 360 and x0 < FACE_CENTRE[0] - 140 < x1 and y0 < FACE_CENTRE[1] + 140 < y1
+    assert report["alignment_frame"] == ANGLES.index(0.0)
