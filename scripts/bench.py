@@ -176,6 +176,7 @@ def main() -> None:
         e2e_table(args.e2e_frames, device, console)
     if not args.skip_crop and not on_gpu:
         crop_table(args.crop_seconds, console)
+        recall_table(console)
 
 
 def load_seconds(path: Path) -> float:
@@ -339,6 +340,50 @@ def crop_table(seconds: float, console: Console) -> None:
                     clips, examined = f"error: {exc}"[:40], "-"
                 per_second = (time.perf_counter() - start) / seconds
                 table.add_row(f"{width}x{height}", backend, f"{per_second:.2f}", clips, examined)
+    console.print(table)
+
+
+def recall_table(console: Console) -> None:
+    """What dlib's downscaled detection costs: faces found by size, 1280×720 frames, at the
+    detection scales ``crop`` uses (default ``--min-face``: 1/8 of the short side) and at
+    full size, each face placed at 12 positions; with the milliseconds per frame."""
+    import cv2
+    from skimage import data
+
+    from animatecli.faces import DlibBackend, default_min_face
+
+    head = data.astronaut()[0:330, 60:400]
+    rng = np.random.default_rng(1)
+    canvas = cv2.GaussianBlur(rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8), (0, 0), 3)
+    setups = {
+        "640x360 copy": DlibBackend(),
+        "crop default (min-face 90)": DlibBackend(min_face=default_min_face(1280, 720)),
+        "full size (min-face 80)": DlibBackend(min_face=80),
+        "min-face 60": DlibBackend(min_face=60),
+    }
+    sizes = (50, 70, 90, 110, 150, 220)
+    table = Table(title="dlib recall by face height (forehead to chin), 1280x720")
+    table.add_column("detection copy")
+    for size in sizes:
+        table.add_column(f"{size} px", justify="right")
+    table.add_column("ms/frame", justify="right")
+    for label, detector in setups.items():
+        found, seconds, runs = [], 0.0, 0
+        for size in sizes:
+            scale = size / 106
+            small = cv2.resize(head, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            hits = 0
+            for k in range(12):
+                frame = canvas.copy()
+                y, x = 40 + (k % 3) * 150, 40 + (k // 3) * 250
+                hh, ww = min(small.shape[0], 720 - y), min(small.shape[1], 1280 - x)
+                frame[y : y + hh, x : x + ww] = small[:hh, :ww]
+                start = time.perf_counter()
+                hits += bool(detector.detect(frame))
+                seconds += time.perf_counter() - start
+                runs += 1
+            found.append(f"{hits}/12")
+        table.add_row(label, *found, f"{1000 * seconds / runs:.0f}")
     console.print(table)
 
 
