@@ -239,22 +239,18 @@ class AnimationPipeline:
     def _landmark_detector(self, options: AnimateOptions) -> faces.FaceDetector | None:
         """The detector whose 68 landmarks drive the best-frame search, None for keypoints.
 
-        ``--detector auto`` picks the best landmark backend available (face-alignment when
-        its weights are cached, else dlib); a named landmark backend is used as asked; the
-        LBP cascade has no landmarks, so the model's keypoints are used then.
+        ``--detector auto`` resolves to the best backend available (face-alignment when its
+        weights are cached, else dlib); the LBP cascade has no landmarks, so the model's
+        keypoints are used then.
         """
-        kind = options.detector
-        if kind == "auto":
-            kind = next(
-                (s.name for s in faces.backend_statuses() if s.usable and s.landmarks), "lbp"
-            )
-        if kind in ("opencv", "lbp"):
+        detector = self.detector(options.detector)
+        if not detector.supports_landmarks:
             self._notice_once(
-                "no face landmark backend (face-alignment weights or dlib); aligning with "
-                "the model's own keypoints instead"
+                f"the {detector.name} detector has no face landmarks; aligning with the "
+                "model's own keypoints instead"
             )
             return None
-        return self.detector(kind)
+        return detector
 
     def _best_frame(
         self, source: PreparedImage, driving: media.VideoInfo, options: AnimateOptions

@@ -22,6 +22,7 @@ from faces.footage import (
     two_faces,
     write_vfr_flash,
     write_video,
+    zoom,
 )
 from faces.footage import small_in_wide as wide_shot
 from typer.testing import CliRunner
@@ -42,6 +43,7 @@ class Footage:
     two: Path  # 1.2 s at 25 fps, 640×360, two 110-px faces
     phone: Path  # 1.2 s at 25 fps, stored 640×360 with a 90° rotation flag: upright 360×640
     wide: Path  # 1 s at 10 fps, 1920×1080, one 110-px face
+    zoom: Path  # 2 s at 30 fps, 640×360, a face growing from 110 to 170 px
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +58,7 @@ def footage(tmp_path_factory: pytest.TempPathFactory) -> Footage:
         two=write_video(root / "two.mp4", list(two_faces(30)), Fraction(25)),
         phone=write_video(root / "phone.mp4", stored, Fraction(25), rotation=90),
         wide=write_video(root / "wide.mp4", list(wide_shot(10, face=110.0)), Fraction(10)),
+        zoom=write_video(root / "zoom.mp4", list(zoom(60))),
     )
 
 
@@ -125,6 +128,19 @@ def test_auto_keeps_a_still_face_in_one_fixed_crop(footage: Footage, tmp_path: P
     (clip,) = result["clips"]
     assert clip["track"] == "static" and result["rejected"] == 0
     assert json.loads(Path(clip["sidecar"]).read_text())["boxes"] is None
+
+
+def test_a_zoom_keeps_one_fixed_crop_holding_the_whole_face(
+    footage: Footage, tmp_path: Path, dlib_backend: DlibBackend
+) -> None:
+    code, stdout, stderr = invoke(footage.zoom, "-o", tmp_path, "--json", *FAST)
+    assert code == 0, stderr
+    (clip,) = json.loads(stdout)["clips"]
+    assert clip["track"] == "static" and clip["frames"] >= 54
+    frames = clip_frames(Path(clip["path"]), every=59)
+    small, large = (dlib_backend.detect(f)[0] for f in frames)  # first and last frame
+    assert large.width > 1.3 * small.width >= 0.25 * 256 * 1.3  # the zoom stays in the clip
+    assert large.x1 >= 0 and large.x2 <= 256 and large.y2 <= 256
 
 
 def test_two_faces_give_two_clips(footage: Footage, tmp_path: Path) -> None:

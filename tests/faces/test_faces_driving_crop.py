@@ -92,11 +92,18 @@ def test_crop_driving_off_feeds_whole_frames(
 def test_a_driving_video_that_is_already_a_face_crop_is_left_whole(
     source: Path, tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
-    # Her face fills most of the frame, as in FOMM's own 256×256 driving videos.
-    face = cv2.resize(astronaut()[45:195, 145:295], (128, 128), interpolation=cv2.INTER_AREA)
-    video = write_video(tmp_path / "tight.mp4", [face] * 6, Fraction(5), audio=False)
-    report = animate(source, video, tmp_path / "o.mp4", tiny_checkpoint, "--align", "first")
+    # Her face fills most of each frame, as in FOMM's own 256×256 driving videos.
+    cx, cy = FACE_CENTRE
+    tight = [
+        cv2.resize(f[int(cy) - 80 : int(cy) + 80, int(cx) - 80 : int(cx) + 80], (128, 128))
+        for f in tilted_frames()
+    ]
+    video = write_video(tmp_path / "tight.mp4", tight, Fraction(5), audio=False)
+    report = animate(source, video, tmp_path / "o.mp4", tiny_checkpoint)
     assert report["driving_crop"] is None
+    # Whole-frame best-frame search, on dlib landmarks of the model-sized frames.
+    assert report["alignment_method"] == "best frame by dlib face landmarks"
+    assert report["alignment_frame"] == ANGLES.index(0.0)
 
 
 def test_bad_crop_driving_value_is_a_usage_error(source: Path, driving: Path) -> None:
