@@ -29,11 +29,11 @@ from animatecli.faces.types import (
 
 # Side of the HOG detector's window: its smallest detectable face, in the pixels it sees.
 HOG_WINDOW = 80
-# Without a ``min_face``, detect on a copy with this longest side (faces of at least
-# 80/640 = 1/8 of the image's longest side are found), enlarging model-sized face crops
-# (64-256 px) by up to `MAX_CROP_UPSCALE`.
+# Without a ``min_face``: a photo or frame larger than `DEFAULT_WORK_SIDE` is shrunk to it
+# (faces of at least 1/8 of its longest side are found); a model-sized face crop smaller
+# than `MIN_WORK_SIDE` is enlarged to it, so a face filling a third of it reaches the window.
 DEFAULT_WORK_SIDE = 640
-MAX_CROP_UPSCALE = 4.0
+MIN_WORK_SIDE = 256
 # With a ``min_face``: enlarging a video frame past twice its size costs four times the time
 # for faces too blurry to animate anyway.
 MAX_UPSCALE = 2.0
@@ -71,11 +71,16 @@ def detection_scale(image_hw: tuple[int, int], min_face: float | None) -> float:
     """Factor applied to an image before HOG detection.
 
     With ``min_face`` (px in the caller's image) the factor maps that size onto the HOG
-    window, at most `MAX_UPSCALE`; without, the longest side becomes `DEFAULT_WORK_SIDE`
-    (a small face crop is enlarged at most `MAX_CROP_UPSCALE` times).
+    window, at most `MAX_UPSCALE`; without, the longest side is brought into
+    [`MIN_WORK_SIDE`, `DEFAULT_WORK_SIDE`].
     """
     if min_face is None:
-        return min(MAX_CROP_UPSCALE, DEFAULT_WORK_SIDE / max(image_hw))
+        longest = max(image_hw)
+        return (
+            min(1.0, DEFAULT_WORK_SIDE / longest)
+            if longest >= MIN_WORK_SIDE
+            else (MIN_WORK_SIDE / longest)
+        )
     if min_face <= 0:
         raise ValueError(f"min_face must be positive, got {min_face}")
     return min(MAX_UPSCALE, HOG_WINDOW / min_face)
