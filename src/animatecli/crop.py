@@ -316,14 +316,13 @@ def plan_clips(
     output_dir: Path,
     options: CropOptions,
     min_score: float,
-    every: int,
 ) -> list[FaceClip]:
-    """The tubes that are faces and qualify (score, length), as clips with their crops."""
+    """The face tubes that qualify (score, length), as clips with their crops."""
     min_frames = max(1, math.ceil(options.min_seconds * info.fps - Fraction(1, 10**6)))
     stem = Path(info.path).stem
     clips: list[FaceClip] = []
     for tube in tubes:
-        if tube.union_box.score < min_score or faces.tube_rejection(tube, every) is not None:
+        if tube.union_box.score < min_score:
             continue
         paths = faces.crop_paths(
             tube,
@@ -357,13 +356,12 @@ def plan_clips(
 def _no_clip_error(
     video: Path,
     scan: ScanResult,
+    face_tubes: Sequence[faces.FaceTube],
     info: media.VideoInfo,
     options: CropOptions,
     min_score: float,
-    every: int,
 ) -> NoFaceError:
-    scored = [t for t in scan.tubes if t.union_box.score >= min_score]
-    scored = [t for t in scored if faces.tube_rejection(t, every) is None]
+    scored = [t for t in face_tubes if t.union_box.score >= min_score]
     if not scored:
         return NoFaceError(
             f"no face found in {video} ({scan.frames} frames, {scan.detected} examined "
@@ -579,9 +577,10 @@ def crop_video(
         options.min_score if options.min_score is not None else (default_min_score(detector.name))
     )
     scan = scan_faces(info, detector, every, reporter, min_face)
-    clips = plan_clips(scan.tubes, info, target_dir, options, min_score, every)
+    face_tubes = [t for t in scan.tubes if faces.tube_rejection(t, every) is None]
+    clips = plan_clips(face_tubes, info, target_dir, options, min_score)
     if not clips:
-        raise _no_clip_error(path, scan, info, options, min_score, every)
+        raise _no_clip_error(path, scan, face_tubes, info, options, min_score)
     _check_targets(clips, options.overwrite)
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
@@ -606,7 +605,7 @@ def crop_video(
         frames_scanned=scan.frames,
         frames_detected=scan.detected,
         tubes=len(scan.tubes),
-        rejected=sum(faces.tube_rejection(t, every) is not None for t in scan.tubes),
+        rejected=len(scan.tubes) - len(face_tubes),
         clips=clips,
         has_audio=info.has_audio,
         seconds=time.perf_counter() - started,

@@ -329,9 +329,10 @@ class AnimationPipeline:
         Faces are detected on `faces.default_stride` frames per second and linked into tubes;
         the tube with the most detections that looks like a face is the main one, cropped as
         ``animate crop --track auto`` would. The best-frame search runs on those examined
-        frames: by the detector's landmarks on the full frame (normalised landmarks do not
-        depend on the crop), else by model keypoints of each detection's square. Only the
-        current best frame is kept, to compute its keypoints in the final crop.
+        frames, on each frame's best-scoring face: by its landmarks on the full frame
+        (normalised landmarks do not depend on the crop), else by model keypoints of the
+        face's square. Only the current best frame is kept, to compute its keypoints in the
+        final crop.
 
         Returns ``(None, alignment)`` when the video needs no crop (already a face crop) or
         shows no face; the alignment is then the usual whole-frame one.
