@@ -356,7 +356,8 @@ class AnimationPipeline:
         best_frame: np.ndarray | None = None
         tracker = faces.FaceTracker()
         self.reporter.start("finding the driving face", info.frame_count_estimate)
-        with Prefetcher(self._decoded_frames(info)) as frames:
+        # Full-size frames: a short queue keeps memory small even for 4K input.
+        with Prefetcher(self._decoded_frames(info), depth=2) as frames:
             for index, frame in enumerate(frames):
                 self.reporter.advance(1)
                 if index % every:
