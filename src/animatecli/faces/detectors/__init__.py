@@ -54,12 +54,14 @@ class BackendStatus:
 
 def backend_statuses() -> list[BackendStatus]:
     """Every backend in `AUTO_ORDER`, checked on the file system only (nothing is loaded)."""
-    fa = face_alignment_missing_reason()
-    dl = dlib_missing_reason()
+    reasons = {
+        "face-alignment": face_alignment_missing_reason(),
+        "dlib": dlib_missing_reason(),
+        "lbp": None,  # ships with scikit-image (a dependency of face-alignment)
+    }
     return [
-        BackendStatus("face-alignment", fa is None, True, fa),
-        BackendStatus("dlib", dl is None, True, dl),
-        BackendStatus("lbp", True, False, None),
+        BackendStatus(name, reasons[name] is None, name != "lbp", reasons[name])
+        for name in AUTO_ORDER
     ]
 
 
