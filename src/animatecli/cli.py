@@ -22,8 +22,9 @@ from typer.core import TyperGroup
 from . import __version__
 from .engine import MotionMode
 from .errors import AnimateError, ExitCode
+from .faces import DETECTOR_KINDS
 from .interrupts import recording_interrupts
-from .options import DETECTOR_KINDS, AnimateOptions, ModelOptions
+from .options import AnimateOptions, ModelOptions
 from .reporting import QuietReporter, RichReporter, stderr_console
 
 DEFAULT_COMMAND = "run"

@@ -10,7 +10,6 @@ from .engine import MotionMode
 
 FitMode = Literal["crop", "pad", "stretch"]
 DetectorKind = Literal["auto", "face-alignment", "dlib", "opencv", "lbp"]
-DETECTOR_KINDS: tuple[str, ...] = ("auto", "face-alignment", "dlib", "opencv", "lbp")
 CropSourceMode = Literal["auto", "off"]
 CropDrivingMode = Literal["auto", "off"]
 
