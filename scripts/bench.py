@@ -8,6 +8,8 @@ End-to-end rows run ``animate`` on generated driving videos (decode + align + an
 encode + mux) with the bundled model or, with ``--e2e-model FAMILY``, a random vox-256
 file of that family in the official layout, and report peak RSS. ``--device cuda``
 benchmarks the GPU path (`make cuda-check`).
+Crop rows run ``animate crop`` (scan + cut) on a face panning across generated 640×360,
+1280×720 and 1920×1080 30-fps videos, per usable face detector backend.
 """
 
 from __future__ import annotations
@@ -207,6 +209,8 @@ def main() -> None:
         help="end-to-end rows with the bundled model, or a family's vox-256 file in the "
         "official layout with random weights",
     )
+    parser.add_argument("--skip-crop", action="store_true")
+    parser.add_argument("--crop-seconds", type=float, default=4.0, help="length of crop videos")
     args = parser.parse_args()
     torch.manual_seed(0)
     device = torch.device(args.device)
@@ -223,6 +227,9 @@ def main() -> None:
             engine_table(family, args.frames or (64 if on_gpu else 8), device, console)
     if not args.skip_e2e:
         e2e_table(args.e2e_frames, device, console, args.e2e_model)
+    if not args.skip_crop and not on_gpu:
+        crop_table(args.crop_seconds, console)
+        recall_table(console)
 
 
 def load_seconds(path: Path) -> float:
@@ -344,6 +351,114 @@ def e2e_table(counts: list[int], device: torch.device, console: Console, model: 
                     f"{row['rss']:.0f}",
                 )
     console.print(e2e)
+
+
+def panning_face_video(path: Path, width: int, height: int, seconds: float) -> Path:
+    """A 30-fps H.264 video of skimage's astronaut (face 1/3 of the height) crossing a
+    textured frame, with an AAC tone."""
+    import cv2
+    from skimage import data
+
+    frames = round(30 * seconds)
+    rng = np.random.default_rng(0)
+    canvas = cv2.GaussianBlur(rng.integers(0, 256, (height, width, 3), dtype=np.uint8), (0, 0), 3)
+    # Her head and shoulders; the face spans rows 62..168 of the photo (106 px).
+    head = data.astronaut()[0:330, 60:400]
+    scale = height / 3 / 106
+    head = cv2.resize(head, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    hh, hw = head.shape[:2]
+    hh = min(hh, height)
+    cmd = [
+        sys.executable, "-c", "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())"
+    ]  # fmt: skip
+    ffmpeg = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+    encoder = subprocess.Popen(
+        [ffmpeg, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+         "-s", f"{width}x{height}", "-framerate", "30", "-i", "-",
+         "-f", "lavfi", "-i", "sine=frequency=440", "-t", f"{seconds}",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+         str(path)],
+        stdin=subprocess.PIPE,
+    )  # fmt: skip
+    assert encoder.stdin is not None
+    for i in range(frames):
+        x = round((width - hw) * i / max(1, frames - 1))
+        frame = canvas.copy()
+        frame[:hh, x : x + hw] = head[:hh]
+        encoder.stdin.write(frame.tobytes())
+    encoder.stdin.close()
+    if encoder.wait() != 0:
+        raise RuntimeError("encoding the crop benchmark video failed")
+    return path
+
+
+def crop_table(seconds: float, console: Console) -> None:
+    """``animate crop`` wall seconds per second of video, per resolution and backend."""
+    from animatecli.crop import CropOptions, crop_video
+    from animatecli.faces import backend_statuses
+
+    backends = [s.name for s in backend_statuses() if s.usable]
+    table = Table(title=f"animate crop, {seconds:g} s at 30 fps, face panning (1/3 of height)")
+    for column in ("video", "backend", "s per video s", "clips", "examined frames"):
+        table.add_column(column, justify="right")
+    with tempfile.TemporaryDirectory() as tmp:
+        for width, height in ((640, 360), (1280, 720), (1920, 1080)):
+            video = panning_face_video(Path(tmp) / f"pan{height}.mp4", width, height, seconds)
+            for backend in backends:
+                options = CropOptions(detector=backend, overwrite=True)
+                start = time.perf_counter()
+                try:
+                    result = crop_video(video, Path(tmp) / f"out{height}{backend}", options)
+                    clips, examined = str(len(result.clips)), str(result.frames_detected)
+                except Exception as exc:  # a backend finding nothing is a row, not a crash
+                    clips, examined = f"error: {exc}"[:40], "-"
+                per_second = (time.perf_counter() - start) / seconds
+                table.add_row(f"{width}x{height}", backend, f"{per_second:.2f}", clips, examined)
+    console.print(table)
+
+
+def recall_table(console: Console) -> None:
+    """What dlib's downscaled detection costs: faces found by size, 1280×720 frames, at the
+    detection scales ``crop`` uses (default ``--min-face``: 1/8 of the short side) and at
+    full size, each face placed at 12 positions; with the milliseconds per frame."""
+    import cv2
+    from skimage import data
+
+    from animatecli.faces import DlibBackend, default_min_face
+
+    head = data.astronaut()[0:330, 60:400]
+    rng = np.random.default_rng(1)
+    canvas = cv2.GaussianBlur(rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8), (0, 0), 3)
+    setups = {
+        "640x360 copy": DlibBackend(),
+        "crop default (min-face 90)": DlibBackend(min_face=default_min_face(1280, 720)),
+        "full size (min-face 80)": DlibBackend(min_face=80),
+        "min-face 60": DlibBackend(min_face=60),
+    }
+    sizes = (50, 70, 90, 110, 150, 220)
+    table = Table(title="dlib recall by face height (forehead to chin), 1280x720")
+    table.add_column("detection copy")
+    for size in sizes:
+        table.add_column(f"{size} px", justify="right")
+    table.add_column("ms/frame", justify="right")
+    for label, detector in setups.items():
+        found, seconds, runs = [], 0.0, 0
+        for size in sizes:
+            scale = size / 106
+            small = cv2.resize(head, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            hits = 0
+            for k in range(12):
+                frame = canvas.copy()
+                y, x = 40 + (k % 3) * 150, 40 + (k // 3) * 250
+                hh, ww = min(small.shape[0], 720 - y), min(small.shape[1], 1280 - x)
+                frame[y : y + hh, x : x + ww] = small[:hh, :ww]
+                start = time.perf_counter()
+                hits += bool(detector.detect(frame))
+                seconds += time.perf_counter() - start
+                runs += 1
+            found.append(f"{hits}/12")
+        table.add_row(label, *found, f"{1000 * seconds / runs:.0f}")
+    console.print(table)
 
 
 if __name__ == "__main__":

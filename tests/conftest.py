@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -140,3 +141,18 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("models") / "tiny.pt"
     save_checkpoint(path, FommModel(config).eval(), {"purpose": "tests"})
     return path
+
+
+@pytest.fixture
+def empty_torch_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the torch hub directory at an empty temporary folder; returns its checkpoints dir.
+
+    Sets the environment (what an un-imported torch would read) and, when torch is already
+    imported by another test, its ``set_dir`` override too.
+    """
+    hub = tmp_path / "torch_home" / "hub"
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "hub"):
+        monkeypatch.setattr(torch.hub, "_hub_dir", str(hub))
+    return hub / "checkpoints"

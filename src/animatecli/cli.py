@@ -33,6 +33,7 @@ from .options import (
     DEFAULT_CRF,
     DEFAULT_PRESET,
     AnimateOptions,
+    CropDrivingMode,
     CropSourceMode,
     DetectorKind,
     FitMode,
@@ -105,7 +106,9 @@ HELP = """Animate a still image with the motion of a driving video (FOMM or TPSM
 
   animate batch FOLDER [-o DIR]               animate every image x video pair in a folder
 
-  animate doctor                              check torch, CUDA, ffmpeg and the model
+  animate doctor                              check torch, CUDA, ffmpeg, the model, face backends
+
+  animate models fetch face-alignment         download the optional face-alignment weights
 
   animate eval                                score the model on held-out synthetic videos
 
@@ -170,7 +173,12 @@ _ANIMATE = AnimateOptions()  # the defaults, declared once in options.py
 _MODEL = ModelOptions()
 
 DetectorOpt = Annotated[
-    DetectorKind, typer.Option("--detector", help="Face detector (see README, Faces).")
+    DetectorKind,
+    typer.Option(
+        "--detector",
+        help="Face detector: auto (face-alignment if its weights are cached, else dlib, else "
+        "the LBP cascade), face-alignment, dlib, or opencv/lbp (boxes only). See README, Faces.",
+    ),
 ]
 DeviceOpt = Annotated[
     str, typer.Option("--device", metavar="auto|cpu|cuda|cuda:N", help="Compute device.")
@@ -267,6 +275,15 @@ def job_options(
             help="auto: crop the face out of a larger photo; off: use the whole photo.",
         ),
     ] = _ANIMATE.crop_source,
+    crop_driving: Annotated[
+        CropDrivingMode,
+        typer.Option(
+            "--crop-driving",
+            help="auto: feed the model the driving video's face crop (found in the alignment "
+            "pass, following the face if it moves) unless it already is one; off: whole frames "
+            "fitted by --fit.",
+        ),
+    ] = _ANIMATE.crop_driving,
     paste_back: Annotated[
         bool,
         typer.Option("--paste-back", help="Composite the animated face into the full-size photo."),
@@ -304,6 +321,7 @@ def job_options(
             preset=preset,
             overwrite=overwrite,
             crop_source=crop_source,
+            crop_driving=crop_driving,
             paste_back=paste_back,
             compare=compare,
             detector=detector,
@@ -416,6 +434,7 @@ def run_command(
             f"{float(result.fps):.3f} fps, {result.size[0]}x{result.size[1]}, "
             f"{'with' if result.audio_kept else 'without'} audio; aligned on frame "
             f"{result.alignment.index} by {result.alignment.method}; "
+            f"{'driving video cropped to its face; ' if result.driving_crop else ''}"
             f"{result.frames / result.seconds:.2f} frames/s)",
             highlight=False,
         )
@@ -450,6 +469,24 @@ def crop_command(
             "none for face-alignment].",
         ),
     ] = None,
+    min_face: Annotated[
+        float | None,
+        typer.Option(
+            "--min-face",
+            min=8.0,
+            help="Smallest face kept, px \\[default: 1/8 of the short side]; "
+            "lower it for small faces in wide shots (slower with dlib).",
+        ),
+    ] = None,
+    track: Annotated[
+        str,
+        typer.Option(
+            "--track",
+            metavar="auto|static|follow",
+            help="static: one fixed crop per clip (FOMM); follow: the crop moves with the "
+            "face, smoothed; auto: static unless the face moves more than half its size.",
+        ),
+    ] = "auto",
     increase: Annotated[
         float, typer.Option("--increase", min=0.0, help="Margin around the face, each side.")
     ] = 0.1,
@@ -474,6 +511,8 @@ def crop_command(
             increase=increase,
             size=size,
             min_score=min_score,
+            min_face=min_face,
+            track=track,
             detector=detector,
             device=resolve_detector_device(detector, device),
             overwrite=overwrite,
@@ -487,7 +526,8 @@ def crop_command(
         for clip in result.clips:
             stderr_console.print(
                 f"[green]wrote[/] {clip.path} (frames {clip.start_frame}-{clip.end_frame}, "
-                f"{clip.frames / float(result.fps):.2f} s, box {','.join(map(str, clip.box))})",
+                f"{clip.frames / float(result.fps):.2f} s, {clip.track} crop, "
+                f"box {','.join(map(str, clip.box))})",
                 highlight=False,
             )
         stderr_console.print(
@@ -624,6 +664,34 @@ def doctor_command(
         from rich.console import Console
 
         render(report, Console())
+
+
+models_app = typer.Typer(
+    help="Optional model weights: download them on request.", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("fetch")
+def models_fetch_command(
+    model: Annotated[str, typer.Argument(help="What to fetch: face-alignment.")],
+    quiet: QuietOpt = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Download MODEL's weights into their cache (verified by SHA-256, written atomically)."""
+    from .downloads import fetch
+    from .reporting import DownloadReporter
+
+    reporter = DownloadReporter(show_progress=not (quiet or json_output))
+    with user_errors():
+        results = fetch(model, reporter)
+    if json_output:
+        emit_json({"model": model, "files": [{**vars(r), "path": str(r.path)} for r in results]})
+    elif not quiet:
+        for r in results:
+            stderr_console.print(
+                f"[green]{r.status}[/] {r.path} ({r.size / 2**20:.1f} MiB)", highlight=False
+            )
 
 
 @app.command("eval")

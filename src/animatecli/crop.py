@@ -6,20 +6,24 @@ use. This module does the same job end to end:
 
 1. **Scan** (one streaming pass, `media.VideoReader`, one frame in memory): faces are
    detected on every Nth frame (``every``; default: 5 detections per second of video, i.e.
-   every 5th frame at 25 fps, every 6th at 30 fps) and on the last frame. The offline LBP
-   detector costs ~90 ms per frame here and about three times that on frames without a
-   confident face (it retries rotated copies), so per-frame detection would run several
-   times slower than real time; at 5 per second the scan stays faster than playback. The
-   frames in between are not examined: a tube spans from its first to its last detected
+   every 5th frame at 25 fps, every 6th at 30 fps) and on the last frame, and linked into
+   tubes that follow moving faces (`faces.FaceTracker`). Faces smaller than ``min_face`` are
+   ignored; the dlib detector runs on a copy scaled so that ``min_face`` is its 80-px window.
+   The frames in between are not examined: a tube spans from its first to its last detected
    frame, so its ends are known to within ``every - 1`` frames (0.2 s at the default).
-2. **Select**: a tube becomes a clip when it lasts at least ``min_seconds`` (FOMM used 150
-   frames) and its best detection reaches ``min_score`` (see `default_min_score`).
+2. **Select**: tubes that do not behave like a face (`faces.tube_rejection`: few
+   detections, found on few examined frames, flickering size) or whose best detection stays
+   below ``min_score`` are dropped. Each remaining tube gets a crop (``track``): ``static``
+   cuts it into FOMM's fixed-crop segments (`faces.fomm_segments`), ``follow`` moves a square
+   with the face (`faces.following_path`), ``auto`` keeps one fixed square while the face
+   wanders less than half its size and follows it otherwise. Crops lasting at least
+   ``min_seconds`` become clips.
 3. **Cut**: one ffmpeg run per clip over the source file: an accurate input seek to a
    quarter frame before the start, then ``fps`` (the probed exact rate) → ``trim`` to the
-   exact frame count → ``crop`` of one square box (`faces.square_crop_box` of the tube's
-   union box, slid inside the frame) → ``scale`` to ``size``; the audio is cut to the same
-   seconds with ``atrim``. H.264 (yuv420p, CRF 18) + AAC, written to a hidden temporary file
-   and renamed, plus a JSON sidecar describing the clip.
+   exact frame count → ``crop`` (one square, or for a following crop one square per frame set
+   through ``sendcmd``) → ``scale`` to ``size``; the audio is cut to the same seconds with
+   ``atrim``. H.264 (yuv420p, CRF 18) + AAC, written to a hidden temporary file and renamed,
+   plus a JSON sidecar describing the clip.
 
 Frame numbers are those of `media.VideoReader` (frame n at n/fps); for the usual
 constant-rate sources they are the file's own frames.
@@ -31,6 +35,7 @@ import contextlib
 import json
 import math
 import os
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -49,8 +54,6 @@ from .options import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
 from .progress import Reporter, SilentReporter
 
 MAX_CLIP_SIZE = 4096  # side of a square clip, px: beyond it x264 refuses or memory runs out
-# Detections per second of video when ``every`` is not given (every 5th frame at 25 fps).
-DETECTIONS_PER_SECOND = 5
 
 
 def default_min_score(detector_name: str) -> float:
@@ -64,11 +67,6 @@ def default_min_score(detector_name: str) -> float:
     return faces.confident_score(detector_name)
 
 
-def default_every(fps: Fraction) -> int:
-    """Detection stride giving `DETECTIONS_PER_SECOND` detections per second of video."""
-    return max(1, round(float(fps) / DETECTIONS_PER_SECOND))
-
-
 def default_output_dir(video: Path) -> Path:
     """``<video stem>_faces`` in the current directory."""
     return Path(f"{Path(video).stem}_faces")
@@ -78,11 +76,14 @@ def default_output_dir(video: Path) -> Path:
 class CropOptions:
     """How ``animate crop`` finds and writes face clips."""
 
-    every: int | None = None  # None: `default_every` of the video's frame rate
+    every: int | None = None  # None: `faces.default_stride` of the video's frame rate
     min_seconds: float = 1.0
     increase: float = 0.1  # margin around the tube's union box, each side (FOMM's)
     size: int = 256  # side of the square clips, even (yuv420p)
     min_score: float | None = None  # None: `default_min_score` of the detector
+    min_face: float | None = None  # px; None: `faces.default_min_face` of the video
+    track: str = "auto"  # auto | static | follow
+    smooth_seconds: float = 1.0  # moving-average length of a following crop
     detector: str = "auto"
     device: str = "cpu"  # torch device for face-alignment
     overwrite: bool = False
@@ -97,6 +98,11 @@ class CropOptions:
             raise InputError(f"--min-seconds must be 0 or more, got {self.min_seconds}")
         if not (self.increase >= 0 and math.isfinite(self.increase)):
             raise InputError(f"--increase must be 0 or more, got {self.increase}")
+        if self.min_face is not None and not (self.min_face >= 8 and math.isfinite(self.min_face)):
+            raise InputError(f"--min-face must be at least 8 px, got {self.min_face}")
+        if self.track not in faces.TRACK_MODES:
+            modes = ", ".join(faces.TRACK_MODES)
+            raise InputError(f"--track must be one of {modes}, got {self.track}")
         if not 16 <= self.size <= MAX_CLIP_SIZE or self.size % 2:
             raise InputError(
                 f"--size must be an even number from 16 to {MAX_CLIP_SIZE}, got {self.size}"
@@ -111,19 +117,35 @@ class CropOptions:
 
 @dataclass(frozen=True)
 class FaceClip:
-    """One face tube cut into a clip: frames ``start_frame..end_frame`` inclusive."""
+    """One face crop cut into a clip: frames ``start_frame..end_frame`` inclusive."""
 
     index: int  # 1-based, in order of appearance
     path: Path
     sidecar: Path
-    box: tuple[int, int, int, int]  # (x0, y0, x1, y1) half-open square, source pixels
-    face_box: tuple[float, float, float, float]  # the tube's union of detections
-    start_frame: int
-    end_frame: int
+    crop: faces.CropPath  # the square of every frame, source pixels
+    face_box: tuple[float, float, float, float]  # the union of the face's detections
     fps: Fraction
     size: int
     score: float  # best detection score of the tube (backend units)
-    detections: int  # detected frames in the tube
+    detections: int  # detected frames in the clip
+
+    @property
+    def track(self) -> str:
+        """``"follow"`` when the crop moves with the face, else ``"static"``."""
+        return "follow" if self.crop.follows else "static"
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        """The first frame's square ``(x0, y0, x1, y1)`` (a static clip's only one)."""
+        return self.crop.box_at(self.start_frame)
+
+    @property
+    def start_frame(self) -> int:
+        return self.crop.start_frame
+
+    @property
+    def end_frame(self) -> int:
+        return self.crop.end_frame
 
     @property
     def frames(self) -> int:
@@ -138,11 +160,16 @@ class FaceClip:
         """End of the last frame, i.e. ``(end_frame + 1) / fps``."""
         return float((self.end_frame + 1) / self.fps)
 
+    def frame_boxes(self) -> list[tuple[int, int, int, int]]:
+        """The square of every frame of the clip."""
+        return [self.crop.box_at(i) for i in range(self.start_frame, self.end_frame + 1)]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "index": self.index,
             "path": str(self.path),
             "sidecar": str(self.sidecar),
+            "track": self.track,
             "box": list(self.box),
             "face_box": [round(v, 2) for v in self.face_box],
             "start_frame": self.start_frame,
@@ -167,9 +194,12 @@ class CropResult:
     height: int
     every: int
     min_score: float
+    min_face: float
+    track: str
     frames_scanned: int
     frames_detected: int
-    tubes: int  # all tubes found, before the length and score rules
+    tubes: int  # all tubes found, before the face, length and score rules
+    rejected: int  # tubes dropped as not a face (see `faces.tube_rejection`)
     clips: list[FaceClip] = field(default_factory=list)
     has_audio: bool = False
     seconds: float = 0.0
@@ -184,9 +214,12 @@ class CropResult:
             "height": self.height,
             "every": self.every,
             "min_score": self.min_score,
+            "min_face": self.min_face,
+            "track": self.track,
             "frames_scanned": self.frames_scanned,
             "frames_detected": self.frames_detected,
             "tubes": self.tubes,
+            "rejected": self.rejected,
             "has_audio": self.has_audio,
             "seconds": round(self.seconds, 3),
             "clips": [c.to_dict() for c in self.clips],
@@ -208,7 +241,7 @@ def resolve_detector_device(detector: str, device: str) -> str:
 
     Avoids importing torch (seconds) when the offline detector is going to run anyway.
     """
-    if detector in ("opencv", "lbp"):
+    if detector in ("opencv", "lbp", "dlib"):
         return "cpu"
     if detector == "auto" and not faces.face_alignment_weights_available():
         return "cpu"
@@ -237,31 +270,37 @@ def scan_faces(
     detector: faces.FaceDetector,
     every: int,
     reporter: Reporter | None = None,
+    min_face: float = 0.0,
 ) -> ScanResult:
     """Stream the video once; detect on every ``every``-th frame and on the last one.
 
     Frames are decoded one at a time; only the previous frame is kept, so the last frame can
     be examined once the stream turns out to have ended on a skipped frame (otherwise a face
-    present to the very end would lose up to ``every - 1`` frames).
+    present to the very end would lose up to ``every - 1`` frames). Faces smaller than
+    ``min_face`` px are ignored.
     """
     reporter = reporter or SilentReporter()
-    tracker = faces.TubeTracker()
+    tracker = faces.FaceTracker()
     frames = detected = 0
     last: np.ndarray | None = None
+
+    def examine(index: int, frame: np.ndarray) -> None:
+        nonlocal detected
+        tracker.update(index, [b for b in detector.detect(frame) if b.side >= min_face])
+        detected += 1
+
     reporter.start("scanning", info.frame_count_hint)
     with media.VideoReader(info.path, info=info) as reader:
         for index, frame in enumerate(reader):
             frames = index + 1
             if index % every == 0:
-                tracker.update(index, detector.detect(frame))
-                detected += 1
+                examine(index, frame)
                 last = None
             else:
                 last = frame
             reporter.advance(1)
     if last is not None:
-        tracker.update(frames - 1, detector.detect(last))
-        detected += 1
+        examine(frames - 1, last)
     reporter.finish()
     return ScanResult(tracker.finish(), frames, detected, detector.name)
 
@@ -283,38 +322,51 @@ def plan_clips(
     options: CropOptions,
     min_score: float,
 ) -> list[FaceClip]:
-    """The tubes that qualify (length and score), as clips with their square crop boxes."""
+    """The face tubes that qualify (score, length), as clips with their crops."""
     min_frames = max(1, math.ceil(options.min_seconds * info.fps - Fraction(1, 10**6)))
     stem = Path(info.path).stem
     clips: list[FaceClip] = []
     for tube in tubes:
-        if tube.num_frames < min_frames or tube.union_box.score < min_score:
+        if tube.union_box.score < min_score:
             continue
-        box = faces.square_crop_box(tube.union_box, options.increase, (info.height, info.width))
-        index = len(clips) + 1
-        path = output_dir / clip_name(stem, index, tube.start_frame, tube.end_frame)
-        clips.append(
-            FaceClip(
-                index=index,
-                path=path,
-                sidecar=path.with_suffix(".json"),
-                box=box,
-                face_box=tube.union_box.as_tuple(),
-                start_frame=tube.start_frame,
-                end_frame=tube.end_frame,
-                fps=info.fps,
-                size=options.size,
-                score=float(tube.union_box.score),
-                detections=len(tube.boxes),
-            )
+        paths = faces.crop_paths(
+            tube,
+            options.track,
+            options.increase,
+            (info.height, info.width),
+            float(info.fps),
+            options.smooth_seconds,
         )
+        for part, crop in paths:
+            if crop.end_frame - crop.start_frame + 1 < min_frames:
+                continue
+            index = len(clips) + 1
+            path = output_dir / clip_name(stem, index, crop.start_frame, crop.end_frame)
+            clips.append(
+                FaceClip(
+                    index=index,
+                    path=path,
+                    sidecar=path.with_suffix(".json"),
+                    crop=crop,
+                    face_box=part.union_box.as_tuple(),
+                    fps=info.fps,
+                    size=options.size,
+                    score=float(part.union_box.score),
+                    detections=len(part.boxes),
+                )
+            )
     return clips
 
 
 def _no_clip_error(
-    video: Path, scan: ScanResult, info: media.VideoInfo, options: CropOptions, min_score: float
+    video: Path,
+    scan: ScanResult,
+    face_tubes: Sequence[faces.FaceTube],
+    info: media.VideoInfo,
+    options: CropOptions,
+    min_score: float,
 ) -> NoFaceError:
-    scored = [t for t in scan.tubes if t.union_box.score >= min_score]
+    scored = [t for t in face_tubes if t.union_box.score >= min_score]
     if not scored:
         return NoFaceError(
             f"no face found in {video} ({scan.frames} frames, {scan.detected} examined "
@@ -332,8 +384,28 @@ def _no_clip_error(
 # ---------------------------------------------------------------------------------------
 
 
+def crop_commands(clip: FaceClip) -> str:
+    """``sendcmd`` lines moving the ``crop@face`` filter to each frame's square.
+
+    Times are on the clip's own timeline (frame k at k/fps) and half a frame early, so each
+    command is in force when its frame arrives; unchanged positions send nothing.
+    """
+    lines = []
+    previous = clip.box
+    for k, box in enumerate(clip.frame_boxes()):
+        if box[:2] != previous[:2]:
+            at = _seconds_text((Fraction(k) - Fraction(1, 2)) / clip.fps)
+            lines.append(f"{at} crop@face x {box[0]}, crop@face y {box[1]};")
+        previous = box
+    return "".join(f"{line}\n" for line in lines)
+
+
 def clip_command(
-    clip: FaceClip, info: media.VideoInfo, options: CropOptions, out: Path
+    clip: FaceClip,
+    info: media.VideoInfo,
+    options: CropOptions,
+    out: Path,
+    commands: Path | None = None,
 ) -> list[str]:
     """ffmpeg arguments that cut ``clip`` out of ``info.path`` into ``out``.
 
@@ -348,6 +420,9 @@ def clip_command(
     stream to the video keyframe, which drops audio when that keyframe lies after the seek
     point) and cut with ``atrim`` to ``[start_frame, end_frame + 1) / fps`` on the file's
     timeline; decoding audio from the start is cheap.
+
+    A following crop reads its per-frame positions from ``commands`` (a `crop_commands`
+    file; None when the square never moves); its size is fixed.
     """
     fps = info.fps
     start = Fraction(clip.start_frame) / fps
@@ -357,10 +432,11 @@ def clip_command(
     x0, y0, x1, y1 = clip.box
     width, height = x1 - x0, y1 - y0  # equal: the box is square
     flags = "area" if width > clip.size else "bicubic"
+    mover = f"sendcmd=f={commands}," if commands is not None else ""
     video_chain = (
         f"[0:V:0]fps=fps={_fps_text(fps)}:start_time={_seconds_text(offset)},"
         f"trim=start_frame=0:end_frame={clip.frames},"
-        f"setpts=PTS-STARTPTS,crop=w={width}:h={height}:x={x0}:y={y0}:exact=1,"
+        f"setpts=PTS-STARTPTS,{mover}crop@face=w={width}:h={height}:x={x0}:y={y0}:exact=1,"
         f"scale={clip.size}:{clip.size}:flags={flags},setsar=1,format=yuv420p[v]"
     )
     graph = [video_chain]
@@ -395,7 +471,10 @@ def sidecar_payload(clip: FaceClip, info: media.VideoInfo, detector: str) -> dic
     return {
         "clip": clip.path.name,
         "source": str(Path(info.path).resolve()),
+        "track": clip.track,
         "box": list(clip.box),
+        # A following crop lists every frame's square (x0, y0, x1, y1), in clip order.
+        "boxes": [list(b) for b in clip.frame_boxes()] if clip.crop.follows else None,
         "face_box": [round(v, 2) for v in clip.face_box],
         "start_frame": clip.start_frame,
         "end_frame": clip.end_frame,
@@ -424,8 +503,16 @@ def write_clip(clip: FaceClip, info: media.VideoInfo, options: CropOptions, dete
     """Encode one clip and its sidecar, each through a temporary file and a rename."""
     temp = temp_sibling(clip.path, ".mp4")
     side_temp = temp_sibling(clip.sidecar, ".json")
+    commands: Path | None = None
     try:
-        proc = run_ffmpeg(clip_command(clip, info, options, temp))
+        moves = crop_commands(clip)
+        if moves:
+            # In the system temp folder: its path needs no escaping inside a filter graph.
+            handle, name = tempfile.mkstemp(prefix="animate-crop-", suffix=".cmd")
+            os.close(handle)
+            commands = Path(name)
+            commands.write_text(moves)
+        proc = run_ffmpeg(clip_command(clip, info, options, temp, commands))
         if proc.returncode != 0:
             reason = error_reason(proc.stderr.decode("utf-8", errors="replace"))
             raise MediaError(f"cutting {clip.path.name} from {info.path} failed: {reason}")
@@ -435,9 +522,10 @@ def write_clip(clip: FaceClip, info: media.VideoInfo, options: CropOptions, dete
     except OSError as exc:
         raise OutputError(f"cannot write {clip.path}: {exc.strerror or exc}") from exc
     finally:
-        for path in (temp, side_temp):
-            with contextlib.suppress(OSError):
-                path.unlink()
+        for path in (temp, side_temp, commands):
+            if path is not None:
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
 
 def _check_output_dir(output_dir: Path) -> None:
@@ -484,20 +572,20 @@ def crop_video(
     target_dir = Path(output_dir) if output_dir is not None else default_output_dir(path)
     _check_output_dir(target_dir)
     info = media.probe_video(path)
+    min_face = options.min_face or faces.default_min_face(info.width, info.height)
     if detector is None:
         detector = faces.make_detector(
-            options.detector,  # type: ignore[arg-type]
-            device=options.device,
-            notify=reporter.notice,
+            options.detector, device=options.device, notify=reporter.notice, min_face=min_face
         )
-    every = options.every or default_every(info.fps)
+    every = options.every or faces.default_stride(info.fps)
     min_score = (
         options.min_score if options.min_score is not None else (default_min_score(detector.name))
     )
-    scan = scan_faces(info, detector, every, reporter)
-    clips = plan_clips(scan.tubes, info, target_dir, options, min_score)
+    scan = scan_faces(info, detector, every, reporter, min_face)
+    face_tubes = [t for t in scan.tubes if faces.tube_rejection(t, every) is None]
+    clips = plan_clips(face_tubes, info, target_dir, options, min_score)
     if not clips:
-        raise _no_clip_error(path, scan, info, options, min_score)
+        raise _no_clip_error(path, scan, face_tubes, info, options, min_score)
     _check_targets(clips, options.overwrite)
     created = not target_dir.exists()
     try:
@@ -524,9 +612,12 @@ def crop_video(
         height=info.height,
         every=every,
         min_score=min_score,
+        min_face=min_face,
+        track=options.track,
         frames_scanned=scan.frames,
         frames_detected=scan.detected,
         tubes=len(scan.tubes),
+        rejected=len(scan.tubes) - len(face_tubes),
         clips=clips,
         has_audio=info.has_audio,
         seconds=time.perf_counter() - started,

@@ -55,14 +55,22 @@ def _checkpoint(explicit: Path | None, config: str | None) -> dict[str, Any]:
     return {"ok": True, "origin": origin, **loaded.describe()}
 
 
-def _face_alignment() -> dict[str, Any]:
-    from .faces import detect
+def _face_backends() -> list[dict[str, Any]]:
+    """Every face detector backend, in the order ``--detector auto`` tries them."""
+    from .faces import backend_statuses, face_alignment_weight_paths
 
-    return {
-        "installed": detect.face_alignment_installed(),
-        "weights_cached": detect.face_alignment_weights_available(),
-        "weights": [str(p) for p in detect.face_alignment_weight_paths()],
-    }
+    rows = []
+    for status in backend_statuses():
+        row: dict[str, Any] = {
+            "name": status.name,
+            "usable": status.usable,
+            "landmarks": status.landmarks,
+            "reason": status.reason,
+        }
+        if status.name == "face-alignment":
+            row["weights"] = [str(p) for p in face_alignment_weight_paths()]
+        rows.append(row)
+    return rows
 
 
 def collect(checkpoint: Path | None = None, config: str | None = None) -> dict[str, Any]:
@@ -76,7 +84,7 @@ def collect(checkpoint: Path | None = None, config: str | None = None) -> dict[s
         "devices": _devices(),
         "ffmpeg": _ffmpeg(),
         "checkpoint": _checkpoint(checkpoint, config),
-        "face_alignment": _face_alignment(),
+        "face_backends": _face_backends(),
     }
 
 
@@ -108,12 +116,13 @@ def render(report: dict[str, Any], console: Console) -> None:
         table.add_row("modes", ", ".join(ckpt["modes"]))
     else:
         table.add_row("checkpoint", f"[red]{ckpt['error']}")
-    fa = report["face_alignment"]
-    if fa["weights_cached"]:
-        state = "weights cached"
-    elif fa["installed"]:
-        state = "installed, weights not cached (offline LBP detector used)"
-    else:
-        state = "not installed"
-    table.add_row("face-alignment", state)
+    chosen = next((b["name"] for b in report["face_backends"] if b["usable"]), None)
+    for backend in report["face_backends"]:
+        kind = "boxes + 68 landmarks" if backend["landmarks"] else "boxes only"
+        if backend["usable"]:
+            auto = ", used by --detector auto" if backend["name"] == chosen else ""
+            state = f"[green]usable[/] ({kind}{auto})"
+        else:
+            state = f"[yellow]not usable[/]: {backend['reason']}"
+        table.add_row(f"faces: {backend['name']}", state)
     console.print(table)

@@ -55,3 +55,7 @@ class NoFaceError(AnimateError):
     """No face was found where one is needed."""
 
     exit_code = ExitCode.NO_FACE
+
+
+class DownloadError(AnimateError):
+    """A requested download failed (no network, server error, checksum mismatch)."""

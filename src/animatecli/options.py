@@ -20,8 +20,9 @@ from .errors import InputError
 # model with an AVD network (checked once the model is loaded).
 MotionModeName = Literal["relative", "absolute", "standard", "avd"]
 FitMode = Literal["crop", "pad", "stretch"]
-DetectorKind = Literal["auto", "face-alignment", "opencv", "lbp"]
+DetectorKind = Literal["auto", "face-alignment", "dlib", "opencv", "lbp"]
 CropSourceMode = Literal["auto", "off"]
+CropDrivingMode = Literal["auto", "off"]
 X264Preset = Literal[
     "ultrafast",
     "superfast",
@@ -38,6 +39,7 @@ MOTION_MODES: tuple[str, ...] = get_args(MotionModeName)
 FIT_MODES: tuple[str, ...] = get_args(FitMode)
 DETECTORS: tuple[str, ...] = get_args(DetectorKind)
 CROP_SOURCE_MODES: tuple[str, ...] = get_args(CropSourceMode)
+CROP_DRIVING_MODES: tuple[str, ...] = get_args(CropDrivingMode)
 X264_PRESETS: tuple[str, ...] = get_args(X264Preset)
 CRF_RANGE = (0, 51)  # x264's scale; VP9 (WebM) takes the same numbers
 # Encoding defaults of every command that writes video (run, batch, crop) and of the sinks.
@@ -92,6 +94,7 @@ class AnimateOptions:
     overwrite: bool = False
     crop_source: CropSourceMode = "auto"
     crop_increase: float = 0.1
+    crop_driving: CropDrivingMode = "auto"  # feed the model the driving video's face crop
     paste_back: bool = False
     compare: bool = False  # source | driving | result side by side
     detector: DetectorKind = "auto"
@@ -106,6 +109,7 @@ class AnimateOptions:
         check_range(self.crf, CRF_RANGE, "--crf")
         check_choice(self.preset, X264_PRESETS, "--preset")
         check_choice(self.crop_source, CROP_SOURCE_MODES, "--crop-source")
+        check_choice(self.crop_driving, CROP_DRIVING_MODES, "--crop-driving")
         check_choice(self.detector, DETECTORS, "--detector")
         if self.paste_back and self.compare:
             raise InputError("--paste-back cannot be combined with --compare")

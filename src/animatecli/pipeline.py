@@ -44,6 +44,28 @@ class Alignment:
     keypoints: Keypoints | None = None
 
 
+@dataclass(frozen=True)
+class DrivingCrop:
+    """The face crop the model sees of each driving frame (``--crop-driving auto``).
+
+    Frames before the face's track hold its first square, frames after it its last one.
+    """
+
+    path: faces.CropPath
+    detector: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "track": "follow" if self.path.follows else "static",
+            "detector": self.detector,
+            "side": self.path.side,
+            "first_frame": self.path.start_frame,
+            "last_frame": self.path.end_frame,
+            "box": list(self.path.box_at(self.path.start_frame)),
+            "last_box": list(self.path.box_at(self.path.end_frame)),
+        }
+
+
 @dataclass
 class AnimateResult:
     """What one job produced (the CLI's ``--json`` object)."""
@@ -57,6 +79,7 @@ class AnimateResult:
     alignment: Alignment
     audio_kept: bool
     size: tuple[int, int]  # (width, height) of the output frames
+    driving_crop: DrivingCrop | None = None
     # Wall seconds per stage: source (load + crop), align, animate (decode + model +
     # encode, overlapped), finalize (audio mux and rename).
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -76,6 +99,7 @@ class AnimateResult:
             "audio_kept": self.audio_kept,
             "width": self.size[0],
             "height": self.size[1],
+            "driving_crop": self.driving_crop.to_dict() if self.driving_crop else None,
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
         }
 
@@ -95,7 +119,7 @@ class AnimationPipeline:
             # float32 rounding.
             channels_last=True,
         )
-        self._detectors: dict[str, faces.FaceDetector] = {}
+        self._detectors: dict[tuple[str, float | None], faces.FaceDetector] = {}
         self._said: set[str] = set()
 
     # -- helpers ---------------------------------------------------------------------
@@ -105,16 +129,15 @@ class AnimationPipeline:
             self._said.add(message)
             self.reporter.notice(message)
 
-    def detector(self, kind: str) -> faces.FaceDetector:
-        """The face detector of ``kind`` (built once; notices go to the reporter)."""
-        if kind not in self._detectors:
-            # auto falling back to LBP without face-alignment's weights is the documented
-            # default (README, Faces; `animate doctor` shows it), not news on every run.
-            notify = None if kind == "auto" else self._notice_once
-            self._detectors[kind] = faces.make_detector(
-                kind, device=str(self.device), notify=notify
+    def detector(self, kind: str, min_face: float | None = None) -> faces.FaceDetector:
+        """The face detector of ``kind`` (built once per ``min_face``; notices go to the
+        reporter)."""
+        key = (kind, min_face)
+        if key not in self._detectors:
+            self._detectors[key] = faces.make_detector(
+                kind, device=str(self.device), notify=self._notice_once, min_face=min_face
             )
-        return self._detectors[kind]
+        return self._detectors[key]
 
     @property
     def frame_hw(self) -> tuple[int, int]:
@@ -161,12 +184,32 @@ class AnimationPipeline:
     # -- alignment -------------------------------------------------------------------
 
     def _fitted_frames(
-        self, info: media.VideoInfo, options: AnimateOptions, stop: int | None = None
+        self,
+        info: media.VideoInfo,
+        options: AnimateOptions,
+        stop: int | None = None,
+        crop: DrivingCrop | None = None,
     ) -> Iterator[np.ndarray]:
+        """Driving frames as the model sees them: the face crop of each frame, or the whole
+        frame fitted by ``options.fit``."""
         # Passing the probed info spares the reader a second probe of the file.
         with media.VideoReader(info.path, stop=stop, info=info) as reader:
-            for frame in reader:
-                yield media.fit_image(frame, self.frame_hw, options.fit)
+            for index, frame in enumerate(reader):
+                if crop is None:
+                    yield media.fit_image(frame, self.frame_hw, options.fit)
+                else:
+                    yield self._crop_to_model(frame, crop.path.box_at(index))
+
+    @staticmethod
+    def _decoded_frames(info: media.VideoInfo) -> Iterator[np.ndarray]:
+        """The driving frames at full size (the reader closes when the consumer stops)."""
+        with media.VideoReader(info.path, info=info) as reader:
+            yield from reader
+
+    def _crop_to_model(self, frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        """The square ``box`` of ``frame`` resized to the model's frame shape."""
+        x0, y0, x1, y1 = box
+        return media.fit_image(frame[y0:y1, x0:x1], self.frame_hw, "stretch")
 
     def align(
         self, source: PreparedImage, driving: media.VideoInfo, options: AnimateOptions
@@ -183,23 +226,37 @@ class AnimationPipeline:
         return self._best_frame(source, driving, options)
 
     def _keypoints_of_frame(
-        self, driving: media.VideoInfo, options: AnimateOptions, index: int
+        self,
+        driving: media.VideoInfo,
+        options: AnimateOptions,
+        index: int,
+        crop: DrivingCrop | None = None,
     ) -> Alignment:
         if index < 0:
             raise InputError(f"--align {index}: the frame index must be 0 or more")
         last: np.ndarray | None = None
         count = 0
-        for frame in self._fitted_frames(driving, options, stop=index + 1):
+        for frame in self._fitted_frames(driving, options, stop=index + 1, crop=crop):
             last, count = frame, count + 1
         if last is None or count <= index:
             raise InputError(f"--align {index}: {Path(driving.path).name} has only {count} frames")
         return Alignment(index, "given", self.animator.keypoints(frames_to_tensor(last)))
 
     def _landmark_detector(self, options: AnimateOptions) -> faces.FaceDetector | None:
-        if options.detector in ("opencv", "lbp") or not faces.face_alignment_weights_available():
-            return None  # the model's keypoints align instead (README, Faces)
-        detector = self.detector("face-alignment")
-        return detector if detector.supports_landmarks else None
+        """The detector whose 68 landmarks drive the best-frame search, None for keypoints.
+
+        ``--detector auto`` resolves to the best backend available (face-alignment when its
+        weights are cached, else dlib); the LBP cascade has no landmarks, so the model's
+        keypoints are used then.
+        """
+        detector = self.detector(options.detector)
+        if not detector.supports_landmarks:
+            self._notice_once(
+                f"the {detector.name} detector has no face landmarks; aligning with the "
+                "model's own keypoints instead"
+            )
+            return None
+        return detector
 
     def _best_frame(
         self, source: PreparedImage, driving: media.VideoInfo, options: AnimateOptions
@@ -248,11 +305,112 @@ class AnimationPipeline:
             if pending:
                 flush()
         self.reporter.finish()
-        method = "face landmarks" if use_landmarks else "model keypoints"
+        method = (
+            f"{landmarker.name} face landmarks"  # type: ignore[union-attr]
+            if use_landmarks
+            else "model keypoints"
+        )
         if search.best_index is None:
             self._notice_once("no face found in any driving frame; aligning to the first frame")
             return Alignment(0, "first frame (no face found)")
         return Alignment(search.best_index, f"best frame by {method}", best_kp)
+
+    # -- driving crop ----------------------------------------------------------------
+
+    def _is_face_crop(self, info: media.VideoInfo, detector: faces.FaceDetector) -> bool:
+        """Whether the driving video already is a face crop, judged on its first frame."""
+        if abs(info.width - info.height) > 0.1 * max(info.width, info.height):
+            return False
+        with media.VideoReader(info.path, stop=1, info=info) as reader:
+            first = next(reader)
+        found = detector.detect(first)
+        return bool(found) and faces.is_tight_face_crop(first.shape[:2], found[0])
+
+    def crop_and_align(
+        self, source: PreparedImage, info: media.VideoInfo, options: AnimateOptions
+    ) -> tuple[DrivingCrop | None, Alignment]:
+        """The alignment pass of ``--crop-driving auto``: one streaming pass over the driving
+        video finds its main face track (the crop) and the best-matching frame together.
+
+        Faces are detected on `faces.default_stride` frames per second and linked into tubes;
+        the tube with the most detections that looks like a face is the main one, cropped as
+        ``animate crop --track auto`` would. The best-frame search runs on those examined
+        frames, on each frame's best-scoring face: by its landmarks on the full frame
+        (normalised landmarks do not depend on the crop), else by model keypoints of the
+        face's square. Only the current best frame is kept, to compute its keypoints in the
+        final crop.
+
+        Returns ``(None, alignment)`` when the video needs no crop (already a face crop) or
+        shows no face; the alignment is then the usual whole-frame one.
+        """
+        min_face = faces.default_min_face(info.width, info.height)
+        detector = self.detector(options.detector, min_face)
+        if self._is_face_crop(info, detector):
+            return None, self.align(source, info, options)
+        every = faces.default_stride(info.fps)
+        search_best = options.mode is MotionMode.RELATIVE and options.align == "best"
+        landmarker = self._landmark_detector(options) if search_best else None
+        reference: np.ndarray | None = None
+        if landmarker is not None:
+            found = landmarker.landmarks(source.model_input)
+            reference = found[0] if found else None
+        if reference is None:
+            landmarker = None
+            kp = self.animator.keypoints(frames_to_tensor(source.model_input))
+            reference = kp.value[0].cpu().numpy()
+        search = faces.BestFrameSearch(reference)
+        best_frame: np.ndarray | None = None
+        tracker = faces.FaceTracker()
+        self.reporter.start("finding the driving face", info.frame_count_estimate)
+        # Full-size frames: a short queue keeps memory small even for 4K input.
+        with Prefetcher(self._decoded_frames(info), depth=2) as frames:
+            for index, frame in enumerate(frames):
+                self.reporter.advance(1)
+                if index % every:
+                    continue
+                boxes = [b for b in detector.detect(frame) if b.side >= min_face]
+                tracker.update(index, boxes)
+                if not boxes or not search_best:
+                    continue
+                if landmarker is not None:
+                    points = landmarker.landmarks_for(frame, boxes[0])
+                else:
+                    square = faces.square_crop_box(boxes[0], options.crop_increase, frame.shape[:2])
+                    kp = self.animator.keypoints(
+                        frames_to_tensor(self._crop_to_model(frame, square))
+                    )
+                    points = kp.value[0].cpu().numpy()
+                before = search.best_index
+                search.update(index, points)
+                if search.best_index != before:
+                    best_frame = frame
+        self.reporter.finish()
+        tubes = [t for t in tracker.finish() if faces.tube_rejection(t, every) is None]
+        if not tubes:
+            self._notice_once(
+                f"no face found in {Path(info.path).name}; animating whole frames ({options.fit})"
+            )
+            return None, self.align(source, info, options)
+        main = max(tubes, key=lambda t: len(t.boxes))
+        ((_, path),) = faces.crop_paths(
+            main, "auto", options.crop_increase, (info.height, info.width), float(info.fps)
+        )
+        crop = DrivingCrop(path, detector.name)
+        if options.mode is MotionMode.ABSOLUTE:
+            return crop, Alignment(0, "none (absolute motion)")
+        if options.align == "first":
+            return crop, Alignment(0, "first frame")
+        fixed = options.alignment_index()
+        if fixed is not None:
+            return crop, self._keypoints_of_frame(info, options, fixed, crop)
+        if search.best_index is None or best_frame is None:
+            return crop, Alignment(0, "first frame (no face found)")
+        index = search.best_index
+        kp = self.animator.keypoints(
+            frames_to_tensor(self._crop_to_model(best_frame, path.box_at(index)))
+        )
+        method = f"{landmarker.name} face landmarks" if landmarker else "model keypoints"
+        return crop, Alignment(index, f"best frame by {method}", kp)
 
     # -- animation -------------------------------------------------------------------
 
@@ -309,7 +467,11 @@ class AnimationPipeline:
         source = self.prepare_source(source_path, options)
         lap("source")
         total = info.frame_count_estimate
-        alignment = self.align(source, info, options)
+        crop: DrivingCrop | None = None
+        if options.crop_driving == "auto":
+            crop, alignment = self.crop_and_align(source, info, options)
+        else:
+            alignment = self.align(source, info, options)
         lap("align")
         session = self.animator.session(
             frames_to_tensor(source.model_input),
@@ -334,7 +496,7 @@ class AnimationPipeline:
         with sink:
             writer: BackgroundWriter[np.ndarray] = BackgroundWriter(sink.write)
             try:
-                with Prefetcher(self._fitted_frames(info, options)) as stream:
+                with Prefetcher(self._fitted_frames(info, options, crop=crop)) as stream:
                     pending: list[np.ndarray] = []
                     for frame in stream:
                         pending.append(frame)
@@ -364,6 +526,7 @@ class AnimationPipeline:
             alignment=alignment,
             audio_kept=sink.audio_kept,
             size=(width, height),
+            driving_crop=crop,
             stage_seconds=stages,
         )
 

@@ -147,3 +147,26 @@ class BatchDisplay(RichReporter):
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+class DownloadReporter(RichReporter):
+    """One progress bar per downloaded file, in bytes (size, speed, time left)."""
+
+    def start(self, stage: str, total: int | None) -> None:
+        from rich.progress import DownloadColumn, TransferSpeedColumn
+
+        self.finish()
+        if not self.show_progress:
+            return
+        self._progress = Progress(
+            TextColumn(f"[bold]{stage}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task(stage, total=total)

@@ -21,7 +21,9 @@ from animatecli.cli import app
 from animatecli.media import probe_streams
 
 runner = CliRunner()
-FAST = ["--crop-source", "off", "--align", "first", "--preset", "ultrafast"]
+FAST = [
+    "--crop-source", "off", "--crop-driving", "off", "--align", "first", "--preset", "ultrafast"
+]  # fmt: skip
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from conftest import FFMPEG
 from faces.faces_testutil import make_canvas, place_astronaut
 from typer.testing import CliRunner
 
-from animatecli import crop
+from animatecli import crop, faces
 from animatecli.cli import app
-from animatecli.faces import FaceBox, LbpCascadeBackend
+from animatecli.faces import CropPath, FaceBox, LbpCascadeBackend
 from animatecli.media import VideoReader, probe_streams, probe_video
 
 runner = CliRunner()
@@ -226,9 +226,9 @@ def test_clip_cutting_is_frame_exact(videos: Videos, tmp_path: Path, start: int,
     info = probe_video(videos.counter)
     path = tmp_path / "c.mp4"
     clip = crop.FaceClip(
-        index=1, path=path, sidecar=path.with_suffix(".json"), box=(16, 0, 112, 96),
-        face_box=(20.0, 4.0, 108.0, 92.0), start_frame=start, end_frame=end, fps=info.fps,
-        size=64, score=10.0, detections=1,
+        index=1, path=path, sidecar=path.with_suffix(".json"),
+        crop=CropPath(start, np.tile([64.0, 48.0], (end - start + 1, 1)), 96, follows=False),
+        face_box=(20.0, 4.0, 108.0, 92.0), fps=info.fps, size=64, score=10.0, detections=1,
     )  # fmt: skip
     crop.write_clip(clip, info, crop.CropOptions(preset="ultrafast"), "lbp")
     with VideoReader(path) as reader:
@@ -241,10 +241,10 @@ def test_clip_cutting_is_frame_exact(videos: Videos, tmp_path: Path, start: int,
 
 
 def test_default_stride_and_score(videos: Videos) -> None:
-    assert crop.default_every(Fraction(25)) == 5
-    assert crop.default_every(NTSC) == 6
-    assert crop.default_every(Fraction(10)) == 2
-    assert crop.default_every(Fraction(4)) == 1
+    assert faces.default_stride(Fraction(25)) == 5
+    assert faces.default_stride(NTSC) == 6
+    assert faces.default_stride(Fraction(10)) == 2
+    assert faces.default_stride(Fraction(4)) == 1
     assert crop.default_min_score("lbp") == 8.0
     assert crop.default_output_dir(Path("/x/talk.mov")) == Path("talk_faces")
 

@@ -20,7 +20,9 @@ from animatecli.engine import Animator, frames_to_tensor, load_checkpoint, tenso
 from animatecli.media import VideoReader, fit_image, probe_streams, probe_video
 
 runner = CliRunner()
-FAST = ["--crop-source", "off", "--align", "first", "--preset", "ultrafast"]
+FAST = [
+    "--crop-source", "off", "--crop-driving", "off", "--align", "first", "--preset", "ultrafast"
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -190,6 +192,7 @@ def test_bad_input_is_one_line_error_and_no_output(
     workdir.mkdir()
     out = workdir / "out.mp4"
     args = [str(source), str(driving), "-o", str(out), "--crop-source", "off", *extra]
+    args += ["--crop-driving", "off"]
     if "--checkpoint" not in extra:
         args += ["--checkpoint", str(tiny_checkpoint)]
     if "--align" not in extra:
@@ -278,9 +281,13 @@ def test_doctor_reports_checkpoint_and_face_weights(tiny_checkpoint: Path) -> No
     assert report["checkpoint"]["ok"] and report["checkpoint"]["kind"] == "animatecli"
     assert report["checkpoint"]["config"]["frame_shape"] == [64, 64]
     assert report["checkpoint"]["align_corners"] is False  # what the fixture was saved with
-    assert isinstance(report["face_alignment"]["weights_cached"], bool)
+    backends = {b["name"]: b for b in report["face_backends"]}
+    assert list(backends) == ["face-alignment", "dlib", "lbp"]  # --detector auto's order
+    assert backends["dlib"]["usable"] and backends["dlib"]["landmarks"]
+    assert backends["lbp"]["usable"] and not backends["lbp"]["landmarks"]
     table = runner.invoke(app, ["doctor", "--checkpoint", str(tiny_checkpoint)])
     assert table.exit_code == 0 and "checkpoint" in table.stdout
+    assert "faces: dlib" in table.stdout and "faces: face-alignment" in table.stdout
     assert "align_corners off" in table.stdout
 
 

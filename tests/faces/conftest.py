@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import socket
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -22,21 +20,6 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     yield
-
-
-@pytest.fixture
-def empty_torch_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the torch hub directory at an empty temporary folder; returns its checkpoints dir.
-
-    Sets the environment (what an un-imported torch would read) and, when torch is already
-    imported by another test, its ``set_dir`` override too.
-    """
-    hub = tmp_path / "torch_home" / "hub"
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
-    torch = sys.modules.get("torch")
-    if torch is not None and hasattr(torch, "hub"):
-        monkeypatch.setattr(torch.hub, "_hub_dir", str(hub))
-    return hub / "checkpoints"
 
 
 @pytest.fixture(scope="session")

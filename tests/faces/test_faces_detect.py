@@ -15,10 +15,11 @@ import cv2
 import numpy as np
 import pytest
 
-import animatecli.faces.detect as detect_mod
+import animatecli.faces.detectors.face_alignment_fan as detect_mod
 from animatecli.errors import AnimateError, InputError
 from animatecli.faces import (
     DetectorUnavailable,
+    DlibBackend,
     FaceAlignmentBackend,
     FaceBox,
     FaceDetector,
@@ -180,15 +181,23 @@ def test_availability_check_does_not_import_torch(empty_torch_hub: Path) -> None
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
-def test_auto_falls_back_with_exactly_one_notice(empty_torch_hub: Path, no_network: None) -> None:
+def test_auto_falls_back_to_dlib_silently(empty_torch_hub: Path, no_network: None) -> None:
     notices: list[str] = []
-    det = make_detector("auto", notify=notices.append)
-    assert isinstance(det, LbpCascadeBackend)
-    assert len(notices) == 1
+    assert isinstance(make_detector("auto", notify=notices.append), DlibBackend)
+    assert notices == []
+
+
+def test_auto_falls_back_to_lbp_when_dlib_is_missing_too(
+    empty_torch_hub: Path, no_network: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import animatecli.faces.detectors as registry
+
+    monkeypatch.setattr(registry, "dlib_missing_reason", lambda: "dlib is not installed")
+    notices: list[str] = []
+    assert isinstance(make_detector("auto", notify=notices.append), LbpCascadeBackend)
+    assert len(notices) == 1 and "dlib is not installed" in notices[0]
     assert str(empty_torch_hub) in notices[0] and "offline LBP detector" in notices[0]
     assert "\n" not in notices[0]
-    # Without a notify callback it still falls back silently.
-    assert isinstance(make_detector("auto"), LbpCascadeBackend)
 
 
 def test_explicit_face_alignment_without_weights_fails_fast(
@@ -209,8 +218,9 @@ def test_explicit_face_alignment_without_weights_fails_fast(
 def test_offline_names_and_unknown_kind() -> None:
     assert isinstance(make_detector("opencv"), LbpCascadeBackend)
     assert isinstance(make_detector("lbp"), LbpCascadeBackend)
+    assert isinstance(make_detector("dlib"), DlibBackend)
     with pytest.raises(InputError):
-        make_detector("dlib")  # type: ignore[arg-type]
+        make_detector("mtcnn")
 
 
 @pytest.mark.skipif(
@@ -227,9 +237,7 @@ def test_corrupt_cached_weights_become_a_clean_error_and_auto_falls_back(
     with pytest.raises(DetectorUnavailable) as info:
         FaceAlignmentBackend()
     assert "\n" not in str(info.value)
-    notices: list[str] = []
-    assert isinstance(make_detector("auto", notify=notices.append), LbpCascadeBackend)
-    assert len(notices) == 1 and "cannot start face-alignment" in notices[0]
+    assert isinstance(make_detector("auto"), DlibBackend)
 
 
 class _FakeSFD:

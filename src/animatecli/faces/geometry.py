@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from animatecli.faces.detect import FaceBox
+from animatecli.faces.types import FaceBox
 
 BoxLike = FaceBox | Sequence[float]
 IntBox = tuple[int, int, int, int]

@@ -1,6 +1,11 @@
-"""Group per-frame face boxes into tubes, with the First Order Motion Model's semantics.
+"""Group per-frame face boxes into tubes: FOMM's fixed-crop rule, and one that follows motion.
 
-This is FOMM's ``crop-video.py`` trajectory logic, returning data instead of ffmpeg commands:
+`FaceTracker` follows a face that moves (each detection is compared with the tube's latest
+box, and a tube outlives a few missed detections); `fomm_segments` then cuts such a tube where
+FOMM's rule would, for fixed crops. `tube_rejection` tells real faces from false positives.
+
+`TubeTracker` is FOMM's ``crop-video.py`` trajectory logic, returning data instead of ffmpeg
+commands:
 
 1. Each open tube survives a frame iff some detection in that frame has IoU (FOMM's inclusive
    convention, `animatecli.faces.geometry.iou`) with the tube's **initial** box above the
@@ -24,10 +29,31 @@ that is what closes tubes.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from fractions import Fraction
 
-from animatecli.faces.detect import FaceBox
+import numpy as np
+
 from animatecli.faces.geometry import iou
+from animatecli.faces.types import FaceBox, FaceTube
+
+# Detections per second of video by default (every 5th frame at 25 fps, every 6th at 30):
+# a tube's ends are then known to within 0.2 s, and detection stays cheaper than playback.
+DETECTIONS_PER_SECOND = 5
+
+
+def default_stride(fps: Fraction | float) -> int:
+    """Detection stride giving `DETECTIONS_PER_SECOND` detections per second of video."""
+    return max(1, round(float(fps) / DETECTIONS_PER_SECOND))
+
+
+def default_min_face(width: int, height: int) -> float:
+    """Smallest face worth tracking by default, px: 1/8 of the frame's short side.
+
+    It sets dlib's detection copy at 640 px on the short side whatever the resolution
+    (80-px window / (short / 8)), fast enough for real time at `DETECTIONS_PER_SECOND`; a
+    wide shot of small faces needs a smaller, explicit value.
+    """
+    return min(width, height) / 8.0
 
 
 def _union(a: FaceBox, b: FaceBox) -> FaceBox:
@@ -35,34 +61,6 @@ def _union(a: FaceBox, b: FaceBox) -> FaceBox:
     return FaceBox(
         min(a.x1, b.x1), min(a.y1, b.y1), max(a.x2, b.x2), max(a.y2, b.y2), max(a.score, b.score)
     )
-
-
-@dataclass
-class FaceTube:
-    """One face followed over consecutive frames.
-
-    Attributes:
-        initial_box: the detection that opened the tube; every match is measured against it.
-        union_box: the smallest box containing every detection of the tube (what FOMM crops).
-        start_frame: index of the first frame.
-        end_frame: index of the last frame with a matching detection (inclusive).
-        boxes: frame index -> the detection used for that frame. If two detections of one frame
-            joined the tube (both enter the union, as in FOMM), the one with the larger IoU
-            against the initial box is kept here.
-        closed: True once a detected frame had no match (the tube can never grow again).
-    """
-
-    initial_box: FaceBox
-    union_box: FaceBox
-    start_frame: int
-    end_frame: int
-    boxes: dict[int, FaceBox] = field(default_factory=dict)
-    closed: bool = False
-
-    @property
-    def num_frames(self) -> int:
-        """Frames spanned, ``end_frame - start_frame + 1`` (skipped frames included)."""
-        return self.end_frame - self.start_frame + 1
 
 
 class TubeTracker:
@@ -141,3 +139,120 @@ def track_faces(
     for index, boxes in detections:
         tracker.update(index, boxes)
     return tracker.finish()
+
+
+class FaceTracker:
+    """Tubes that follow moving faces, one face per tube.
+
+    A detection continues the tube whose **latest** box it overlaps most (IoU above
+    ``iou_with_last``), so a face panning across the frame stays one tube as long as it moves
+    less than about half its size between examined frames. Each tube takes at most one
+    detection per frame (the pairs with the largest IoU are matched first) and closes only
+    after ``max_missed`` examined frames in a row without a match, so one missed detection
+    does not cut a clip in two. Unmatched detections open new tubes.
+
+    As with `TubeTracker`, call `update` only for examined frames, in increasing order, with
+    an empty list for an examined frame without faces.
+    """
+
+    def __init__(self, iou_with_last: float = 0.3, max_missed: int = 2) -> None:
+        self.iou_with_last = iou_with_last
+        self.max_missed = max_missed
+        self._tubes: list[FaceTube] = []
+        self._open: list[tuple[FaceTube, list[int]]] = []  # tube, [examined frames missed]
+        self._last_frame: int | None = None
+
+    def update(self, frame_index: int, boxes: Iterable[FaceBox]) -> None:
+        """Feed the detections of one examined frame.
+
+        Raises:
+            ValueError: frame indices not strictly increasing.
+        """
+        if self._last_frame is not None and frame_index <= self._last_frame:
+            raise ValueError(
+                f"frame indices must increase: got {frame_index} after {self._last_frame}"
+            )
+        self._last_frame = frame_index
+        detections = list(boxes)
+        pairs = sorted(
+            (
+                (iou(tube.boxes[tube.end_frame], det), t, d)
+                for t, (tube, _) in enumerate(self._open)
+                for d, det in enumerate(detections)
+            ),
+            key=lambda p: -p[0],
+        )
+        matched_tubes: set[int] = set()
+        matched_dets: set[int] = set()
+        for overlap, t, d in pairs:
+            if overlap <= self.iou_with_last:
+                break
+            if t in matched_tubes or d in matched_dets:
+                continue
+            matched_tubes.add(t)
+            matched_dets.add(d)
+            tube, missed = self._open[t]
+            tube.end_frame = frame_index
+            tube.union_box = _union(tube.union_box, detections[d])
+            tube.boxes[frame_index] = detections[d]
+            missed[0] = 0
+        survivors: list[tuple[FaceTube, list[int]]] = []
+        for t, (tube, missed) in enumerate(self._open):
+            if t not in matched_tubes:
+                missed[0] += 1
+                if missed[0] > self.max_missed:
+                    tube.closed = True
+                    continue
+            survivors.append((tube, missed))
+        self._open = survivors
+        for d, det in enumerate(detections):
+            if d not in matched_dets:
+                tube = FaceTube(det, det, frame_index, frame_index, {frame_index: det})
+                self._open.append((tube, [0]))
+                self._tubes.append(tube)
+
+    def finish(self) -> list[FaceTube]:
+        """All tubes, in the order they started."""
+        return list(self._tubes)
+
+
+def fomm_segments(tube: FaceTube, iou_with_initial: float = 0.25) -> list[FaceTube]:
+    """Cut one face's tube where FOMM's rule would: whenever the face no longer overlaps the
+    segment's first box by more than ``iou_with_initial``. Each segment suits a fixed crop."""
+    tracker = TubeTracker(iou_with_initial)
+    for index in sorted(tube.boxes):
+        tracker.update(index, [tube.boxes[index]])
+    return tracker.finish()
+
+
+def tube_rejection(
+    tube: FaceTube,
+    every: int,
+    *,
+    min_detections: int = 3,
+    min_hit_rate: float = 0.5,
+    max_size_step: float = 0.2,
+) -> str | None:
+    """Why ``tube`` is not a real face, or None when it looks like one.
+
+    False positives (textures, ears, background patterns) fire on few of the examined frames
+    and flicker in size; a real face is found on most examined frames and changes size
+    smoothly even while zooming.
+
+    Args:
+        tube: the tube, detected every ``every`` frames.
+        min_detections: fewest detections a face needs.
+        min_hit_rate: detections / examined frames within the tube's span, at least.
+        max_size_step: median relative size change between consecutive detections, at most.
+    """
+    frames = sorted(tube.boxes)
+    if len(frames) < min_detections:
+        return f"only {len(frames)} detection(s)"
+    examined = (frames[-1] - frames[0]) // every + 1
+    if len(frames) < min_hit_rate * examined:
+        return f"found on {len(frames)} of {examined} examined frames"
+    sides = np.array([tube.boxes[i].side for i in frames])
+    step = float(np.median(np.abs(np.diff(np.log(sides)))))
+    if step > max_size_step:
+        return f"size changes by {step:.0%} between detections"
+    return None
