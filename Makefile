@@ -7,13 +7,13 @@ TORCH_PIN ?= torch==2.13.0
 DEMO_MODEL_STEPS ?= 13000
 DEMO_MODEL_FROZEN_STEPS ?= 1700
 
-.PHONY: setup test lint bench cuda-check demo demo-model eval examples clean
+.PHONY: setup test lint bench cuda-check demo demo-model eval examples serve clean
 
 $(BIN)/animate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install "$(TORCH_PIN)"
-	$(BIN)/pip install -e ".[dev]" "$(TORCH_PIN)"
+	$(BIN)/pip install -e ".[dev,web]" "$(TORCH_PIN)"
 	touch $(BIN)/animate
 
 setup: $(BIN)/animate
@@ -36,6 +36,10 @@ cuda-check: setup
 
 demo: setup
 	$(BIN)/animate examples/source.png examples/driving.mp4 -o out.mp4 --overwrite
+
+# The web page on http://127.0.0.1:7860/ (Ctrl-C stops it).
+serve: setup
+	$(BIN)/animate serve
 
 # Regenerate examples/ (procedural, held-out split; nothing downloaded).
 examples: setup

@@ -52,6 +52,8 @@ HELP = """Animate a still image with the motion of a driving video (First Order 
 
   animate doctor                              check torch, CUDA, ffmpeg and the model
 
+  animate serve [--port 7860]                 a local web page (pip install 'animatecli[web]')
+
 Exit codes: 0 ok, 1 runtime failure, 2 usage or bad input, 3 no face found,
 4 some batch pairs failed, 130 interrupted.
 """
@@ -546,6 +548,36 @@ def eval_command(
         f"{scores.akd_pixels:.2f}",
     )
     Console().print(table)
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (another than 127.0.0.1 warns).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port (0: any free port).")] = 7860,
+    max_upload_mb: Annotated[
+        float, typer.Option("--max-upload-mb", help="Largest upload per job (photo + video).")
+    ] = 200.0,
+    max_video_seconds: Annotated[
+        float, typer.Option("--max-video-seconds", help="Longest video accepted.")
+    ] = 300.0,
+    checkpoint: CheckpointOpt = None,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Serve a local web page that animates photos and cuts face clips (Ctrl-C stops)."""
+    from .serve import ServeSettings, serve
+
+    settings = ServeSettings(
+        host=host,
+        port=port,
+        max_upload_mb=max_upload_mb,
+        max_video_seconds=max_video_seconds,
+        checkpoint=checkpoint,
+        device=device,
+    )
+    with user_errors():
+        serve(settings)
 
 
 def main() -> None:
