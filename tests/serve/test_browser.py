@@ -63,7 +63,7 @@ def browser(
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--window-size=1100,1300",
+        "--window-size=1100,1400",
         f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
     ):
         options.add_argument(flag)
@@ -154,7 +154,6 @@ def test_page_animates_the_examples_and_the_download_matches_the_cli(
     print(f"page load: {load_seconds * 1000:.0f} ms")
     browser.find_element(By.ID, "source").send_keys(str(EXAMPLES / "source.png"))
     browser.find_element(By.ID, "driving").send_keys(str(EXAMPLES / "driving.mp4"))
-    screenshot(browser, "serve-form.png")
     browser.find_element(By.ID, "animate-start").click()
 
     # Live progress: frames out of the driving video's 125, with a rate and time left.
@@ -164,7 +163,6 @@ def test_page_animates_the_examples_and_the_download_matches_the_cli(
     screenshot(browser, "serve-progress.png")
     videos = playable_videos(browser, "animate")
     assert len(videos) == 1
-    screenshot(browser, "serve-result.png")
     # The result plays in the page, with a sound track the browser decoded.
     played = browser.execute_async_script(
         """const [video, done] = arguments;
@@ -177,6 +175,7 @@ def test_page_animates_the_examples_and_the_download_matches_the_cli(
     )
     assert played.get("time", 0) > 0.3, played
     assert played["audio"] > 0, played
+    screenshot(browser, "serve-result.png")
 
     link = browser.find_element(By.CSS_SELECTOR, "#animate-job .output a")
     assert link.get_attribute("download") == "source__driving.mp4"
@@ -246,6 +245,7 @@ def test_face_clips_are_listed_playable_and_downloadable(
     browser.find_element(By.ID, "crop-start").click()
     videos = playable_videos(browser, "crop")
     assert len(videos) == 1
+    browser.execute_script("arguments[0].currentTime = 2", videos[0])  # a frame to show
     label = browser.find_element(By.CSS_SELECTOR, "#crop-job .output p").text
     assert label.startswith("face 1: frames 0–124")
     screenshot(browser, "serve-crop.png")

@@ -22,9 +22,17 @@ class _Server(uvicorn.Server):
     """uvicorn, told when a stop begins; a stop is the normal end, so the signal is not
     raised again once the server is down (uvicorn's default)."""
 
-    def __init__(self, config: uvicorn.Config, on_stop: Callable[[], None]):
+    def __init__(self, config: uvicorn.Config, on_stop: Callable[[], None], url: str):
         super().__init__(config)
         self._on_stop = on_stop
+        self._url = url
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        # Said once the server answers and Ctrl-C is ours to handle.
+        stderr_console.print(
+            f"animate serve: open {self._url} in a browser (Ctrl-C stops)", highlight=False
+        )
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self._on_stop()
@@ -78,10 +86,7 @@ def run(settings: ServeSettings) -> None:
             timeout_graceful_shutdown=GRACEFUL_SECONDS,
             lifespan="off",
         )
-        stderr_console.print(
-            f"animate serve: open {url_of(sock)} in a browser (Ctrl-C stops)", highlight=False
-        )
-        _Server(config, on_stop=service.stop).run(sockets=[sock])
+        _Server(config, on_stop=service.stop, url=url_of(sock)).run(sockets=[sock])
     finally:
         service.close()
         sock.close()

@@ -22,7 +22,7 @@ class ServeSettings:
     device: str = "auto"
     # A job whose page has been gone this long is cancelled and its files removed (a
     # page reload or a dropped connection reconnects within it).
-    abandon_after_seconds: float = 10.0
+    abandon_after_seconds: float = 5.0
 
     def validate(self) -> None:
         if not 0 <= self.port <= 65535:
