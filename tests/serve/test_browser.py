@@ -63,6 +63,8 @@ def browser(
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
+        # No name resolves but the server's address: the page must work with no network.
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
         "--window-size=1100,1400",
         f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
     ):

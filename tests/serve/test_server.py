@@ -107,7 +107,9 @@ def test_one_job_at_a_time_and_a_page_that_leaves_cancels_its_job(server: Server
     first = client.follow(client.submit(example_fields())[1]["id"])
     running = first.until(lambda s: s["state"] == "running")
     assert running["position"] is None
-    status, answer = client.submit(example_fields(layout="compare"))
+    photo = {"source": ("photo.png", (EXAMPLES / "source.png").read_bytes())}
+    fields = example_fields(source_example="", layout="compare", format="webm")
+    status, answer = client.submit(fields, photo)
     assert status == 201
     second = client.follow(answer["id"])
     waiting = second.next_status()
@@ -122,11 +124,11 @@ def test_one_job_at_a_time_and_a_page_that_leaves_cancels_its_job(server: Server
     assert done["state"] == "done", done["error"]
     assert done["outputs"][0]["label"].startswith("125 frames at 25.00 fps, 384×128")
     status, data = client.request("GET", done["outputs"][0]["url"])
-    assert status == 200 and data[4:8] == b"ftyp"
+    assert status == 200 and data[:4] == b"\x1a\x45\xdf\xa3"  # Matroska/WebM
     # While its page is open the result stays; only it remains in the private folder.
     folders = job_folders(server)
     assert [f.name for f in folders] == [answer["id"]]
-    assert [p.name for p in folders[0].iterdir()] == ["result.mp4"]  # the uploads are gone
+    assert [p.name for p in folders[0].iterdir()] == ["result.webm"]  # the upload is gone
     second.close()
     wait_until_no_job_folders(server)
 

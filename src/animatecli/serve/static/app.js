@@ -135,8 +135,13 @@ class JobView {
 
   follow(id) {
     this.jobId = id;
+    this.finished = false;
     this.events = new EventSource(`/api/jobs/${id}/events`);
     this.events.onmessage = (message) => this.render(JSON.parse(message.data));
+    this.events.onerror = () => {
+      // EventSource retries by itself; CLOSED means the server is gone for good.
+      if (this.events.readyState === EventSource.CLOSED && !this.finished) this.fail("lost the connection to the server");
+    };
   }
 
   cancel() {
@@ -149,6 +154,7 @@ class JobView {
   }
 
   render(job) {
+    this.finished = ["done", "failed", "cancelled"].includes(job.state);
     const status = this.part(".status");
     const bar = this.part("progress");
     const progress = job.progress;
