@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import Samples
 
 from .conftest import EXAMPLES, Client, ServerProcess, example_fields
 
@@ -102,14 +103,19 @@ def test_requests_for_other_host_names_are_refused(server: ServerProcess) -> Non
     assert status == 200
 
 
-def test_one_job_at_a_time_and_a_page_that_leaves_cancels_its_job(server: ServerProcess) -> None:
+def test_one_job_at_a_time_and_a_page_that_leaves_cancels_its_job(
+    server: ServerProcess, samples: Samples
+) -> None:
     client = Client(server.url)
     first = client.follow(client.submit(example_fields())[1]["id"])
     running = first.until(lambda s: s["state"] == "running")
     assert running["position"] is None
-    photo = {"source": ("photo.png", (EXAMPLES / "source.png").read_bytes())}
-    fields = example_fields(source_example="", layout="compare", format="webm")
-    status, answer = client.submit(fields, photo)
+    uploads = {
+        "source": ("photo.png", (EXAMPLES / "source.png").read_bytes()),
+        "driving": ("speech.mov", samples.v30_audio.read_bytes()),  # 1 s at 30 fps, AAC
+    }
+    fields = {"kind": "animate", "layout": "compare", "format": "webm"}
+    status, answer = client.submit(fields, uploads)
     assert status == 201
     second = client.follow(answer["id"])
     waiting = second.next_status()
@@ -122,7 +128,8 @@ def test_one_job_at_a_time_and_a_page_that_leaves_cancels_its_job(server: Server
     assert started["queue"]["waiting"] == 0
     done = second.until(lambda s: s["state"] in ("done", "failed"))
     assert done["state"] == "done", done["error"]
-    assert done["outputs"][0]["label"].startswith("125 frames at 25.00 fps, 384×128")
+    assert done["outputs"][0]["label"].startswith("30 frames at 30.00 fps, 384×128, with sound")
+    assert done["outputs"][0]["download"] == "photo__speech.webm"
     status, data = client.request("GET", done["outputs"][0]["url"])
     assert status == 200 and data[:4] == b"\x1a\x45\xdf\xa3"  # Matroska/WebM
     # While its page is open the result stays; only it remains in the private folder.
