@@ -27,6 +27,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench_serve.py
 
 # The CUDA path, where a GPU is: its tests (skipped without one) and the GPU bench. Set up
 # with a CUDA build of torch there, e.g. `make cuda-check TORCH_PIN=torch` in a fresh clone.
