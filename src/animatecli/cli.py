@@ -25,6 +25,7 @@ from .errors import AnimateError, ExitCode
 from .interrupts import recording_interrupts
 from .options import AnimateOptions, ModelOptions
 from .reporting import QuietReporter, RichReporter, stderr_console
+from .serve import ServeSettings
 
 DEFAULT_COMMAND = "run"
 
@@ -553,20 +554,22 @@ def eval_command(
 @app.command("serve")
 def serve_command(
     host: Annotated[
-        str, typer.Option("--host", help="Address to listen on (another than 127.0.0.1 warns).")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port (0: any free port).")] = 7860,
+        str, typer.Option("--host", help="Address to listen on (a non-loopback one warns).")
+    ] = ServeSettings.host,
+    port: Annotated[
+        int, typer.Option("--port", help="Port (0: any free port).")
+    ] = ServeSettings.port,
     max_upload_mb: Annotated[
         float, typer.Option("--max-upload-mb", help="Largest upload per job (photo + video).")
-    ] = 200.0,
+    ] = ServeSettings.max_upload_mb,
     max_video_seconds: Annotated[
         float, typer.Option("--max-video-seconds", help="Longest video accepted.")
-    ] = 300.0,
+    ] = ServeSettings.max_video_seconds,
     checkpoint: CheckpointOpt = None,
     device: DeviceOpt = "auto",
 ) -> None:
     """Serve a local web page that animates photos and cuts face clips (Ctrl-C stops)."""
-    from .serve import ServeSettings, serve
+    from .serve import serve
 
     settings = ServeSettings(
         host=host,

@@ -11,7 +11,8 @@ import uvicorn
 
 from ..errors import InputError
 from ..reporting import stderr_console
-from .app import WebService, create_app
+from .app import create_app
+from .service import WebService
 from .settings import ServeSettings
 
 # Seconds uvicorn waits for open connections after Ctrl-C (progress streams end at once).
