@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from . import __version__
@@ -87,7 +88,8 @@ def root(
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    stderr_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # Escaped: a message is plain text, and "[web]" in one must not be read as markup.
+    stderr_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

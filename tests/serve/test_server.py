@@ -176,3 +176,19 @@ def test_listening_beyond_this_machine_warns(tmp_path: Path) -> None:
         assert server.lines[0].startswith("warning: listening on 0.0.0.0, not only this machine")
     finally:
         assert server.interrupt() == 0
+
+
+def test_without_the_web_extra_serve_says_how_to_install_it(tmp_path: Path) -> None:
+    blocked = (
+        "import sys; sys.modules['starlette'] = None; sys.argv = ['animate', 'serve'];"
+        "from animatecli.cli import main; main()"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", blocked], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "error: animate serve needs the web extra (starlette is missing): "
+        "pip install 'animatecli[web]'"
+    )
+    assert not list(tmp_path.iterdir())

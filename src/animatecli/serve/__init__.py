@@ -19,7 +19,7 @@ def serve(settings: ServeSettings) -> None:
         from .server import run
     except ImportError as exc:
         raise InputError(
-            f"animate serve needs the web extra ({exc.name} is missing): "
+            f"animate serve needs the web extra ({(exc.name or '?').split('.')[0]} is missing): "
             "pip install 'animatecli[web]'"
         ) from None
     run(settings)
