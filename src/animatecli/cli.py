@@ -54,7 +54,7 @@ HELP = """Animate a still image with the motion of a driving video (First Order 
 
   animate doctor                              check torch, CUDA, ffmpeg and the model
 
-  animate serve [--port 7860]                 a local web page (pip install 'animatecli[web]')
+  animate serve [--port 7860]                 a local web page (pip install 'animatecli\\[web]')
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage or bad input, 3 no face found,
 4 some batch pairs failed, 130 interrupted.
