@@ -58,6 +58,7 @@ def browser(
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
+        "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
         "--disable-quic",
         "--no-first-run",
         "--disable-background-networking",
