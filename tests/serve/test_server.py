@@ -156,18 +156,39 @@ def test_ctrl_c_during_a_job_stops_cleanly(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())
 
 
-def test_a_port_in_use_is_a_one_line_error(server: ServerProcess, tmp_path: Path) -> None:
-    port = server.url.rsplit(":", 1)[1]
+def serve_error(tmp_path: Path, *args: str) -> tuple[int, str]:
+    """Exit code and stderr of an ``animate serve`` that cannot start."""
     proc = subprocess.run(
-        [sys.executable, "-m", "animatecli", "serve", "--port", port],
+        [sys.executable, "-m", "animatecli", "serve", *args],
         capture_output=True,
         text=True,
         env={**os.environ, "TMPDIR": str(tmp_path)},
         timeout=60,
     )
-    assert proc.returncode == 2
-    assert proc.stderr.strip().startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
-    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())  # no private folder was left
+    return proc.returncode, proc.stderr.strip()
+
+
+def test_a_port_in_use_is_a_one_line_error(server: ServerProcess, tmp_path: Path) -> None:
+    port = server.url.rsplit(":", 1)[1]
+    code, stderr = serve_error(tmp_path, "--port", port)
+    assert code == 2
+    assert stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
+    assert len(stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--device", "tpu"], "error: unknown device 'tpu' (use auto, cpu, cuda or cuda:N)"),
+        (["--max-upload-mb", "0"], "error: --max-upload-mb must be a positive number, got 0.0"),
+        (["--port", "70000"], "error: --port must be in 0..65535, got 70000"),
+    ],
+)
+def test_bad_settings_are_one_line_errors_at_start(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    assert serve_error(tmp_path, "--port", "0", *args) == (2, message)
 
 
 def test_listening_beyond_this_machine_warns(tmp_path: Path) -> None:

@@ -72,7 +72,11 @@ def run(settings: ServeSettings) -> None:
     """Serve the page until Ctrl-C (or SIGTERM); the private folder is removed after."""
     settings.validate()
     sock = bind(settings.host, settings.port)
-    service = WebService(settings)
+    try:
+        service = WebService(settings)
+    except BaseException:
+        sock.close()
+        raise
     try:
         if not settings.is_loopback:
             stderr_console.print(

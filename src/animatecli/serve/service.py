@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .. import media
 from ..crop import crop_video
 from ..errors import CheckpointError, InputError
-from ..models import CHECKPOINT_DIR, resolve_checkpoint
+from ..models import CHECKPOINT_DIR, resolve_checkpoint, resolve_device
 from ..options import AnimateOptions, ModelOptions
 from .forms import animate_options, crop_options, form_schema, output_format
 from .jobs import Job, JobProgress, JobQueue, OutputFile, rewrite_paths
@@ -98,6 +98,7 @@ class WebService:
     """The server's state: settings, private workspace, job queue and loaded model."""
 
     def __init__(self, settings: ServeSettings):
+        resolve_device(settings.device)  # a bad --device fails now, not at the first job
         self.settings = settings
         self.workspace = Workspace()
         self.queue = JobQueue()
