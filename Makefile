@@ -12,13 +12,13 @@ PIP_TORCH := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 DEMO_MODEL_STEPS ?= 13000
 DEMO_MODEL_FROZEN_STEPS ?= 1700
 
-.PHONY: setup test test-wheel lint bench cuda-check demo demo-model eval examples clean
+.PHONY: setup test test-wheel lint bench cuda-check demo demo-model eval examples serve clean
 
 $(BIN)/animate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install $(PIP_TORCH) "$(TORCH_PIN)"
-	$(BIN)/pip install $(PIP_TORCH) -e ".[dev]" "$(TORCH_PIN)"
+	$(BIN)/pip install $(PIP_TORCH) -e ".[dev,web]" "$(TORCH_PIN)"
 	touch $(BIN)/animate
 
 setup: $(BIN)/animate
@@ -36,6 +36,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench_serve.py
 
 # The CUDA path, where a GPU is: its tests (skipped without one) and the GPU bench. Set up
 # with a CUDA build of torch there, e.g. `make cuda-check TORCH_PIN=torch` in a fresh clone.
@@ -45,6 +46,10 @@ cuda-check: setup
 
 demo: setup
 	$(BIN)/animate examples/source.png examples/driving.mp4 -o out.mp4 --overwrite
+
+# The web page on http://127.0.0.1:7860/ (Ctrl-C stops it).
+serve: setup
+	$(BIN)/animate serve
 
 # Regenerate examples/ (procedural, held-out split; nothing downloaded).
 examples: setup

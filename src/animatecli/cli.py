@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar, get_type_hints
 
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from . import __version__
@@ -43,6 +44,7 @@ from .options import (
 )
 from .paths import check_input_file, check_output_path, output_name
 from .reporting import QuietReporter, RichReporter, stderr_console
+from .serve import ServeSettings
 
 DEFAULT_COMMAND = "run"
 # Options of the top-level group itself; any other leading option belongs to ``run``.
@@ -52,7 +54,8 @@ GROUP_OPTIONS = ("--version", "-h", "--help")
 def fail(message: str, code: int) -> typer.Exit:
     """Print the one-line error every failure becomes, and the exit to raise."""
     one_line = " ".join(message.split())
-    stderr_console.print(f"[bold red]error:[/] {one_line}", highlight=False, soft_wrap=True)
+    # Escaped: a message is plain text, and "[web]" in one must not be read as markup.
+    stderr_console.print(f"[bold red]error:[/] {escape(one_line)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -111,6 +114,8 @@ HELP = """Animate a still image with the motion of a driving video (FOMM or TPSM
   animate models fetch face-alignment         download the optional face-alignment weights
 
   animate eval                                score the model on held-out synthetic videos
+
+  animate serve [--port 7860]                 a local web page (pip install 'animatecli\\[web]')
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage or bad input, 3 no face found,
 4 some batch pairs failed, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
@@ -728,6 +733,38 @@ def eval_command(
         f"{scores.akd_pixels:.2f}",
     )
     Console().print(table)
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (a non-loopback one warns).")
+    ] = ServeSettings.host,
+    port: Annotated[
+        int, typer.Option("--port", help="Port (0: any free port).")
+    ] = ServeSettings.port,
+    max_upload_mb: Annotated[
+        float, typer.Option("--max-upload-mb", help="Largest upload per job (photo + video).")
+    ] = ServeSettings.max_upload_mb,
+    max_video_seconds: Annotated[
+        float, typer.Option("--max-video-seconds", help="Longest video accepted.")
+    ] = ServeSettings.max_video_seconds,
+    checkpoint: CheckpointOpt = None,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Serve a local web page that animates photos and cuts face clips (Ctrl-C stops)."""
+    from .serve import serve
+
+    settings = ServeSettings(
+        host=host,
+        port=port,
+        max_upload_mb=max_upload_mb,
+        max_video_seconds=max_video_seconds,
+        checkpoint=checkpoint,
+        device=device,
+    )
+    with user_errors():
+        serve(settings)
 
 
 def main() -> None:

@@ -1,0 +1,277 @@
+"""The server's state: its settings, private folder, job queue and loaded model, and
+how a received form becomes a job that runs the CLI's own code.
+
+Every job calls `AnimationPipeline.run` or `crop_video` in the `JobQueue`'s worker
+thread. The client names things only by ids this server gave out (example and checkpoint
+names, output names); no path it sends is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import media
+from ..crop import crop_video
+from ..errors import CheckpointError, InputError
+from ..models import CHECKPOINT_DIR, resolve_checkpoint, resolve_device
+from ..options import AnimateOptions, ModelOptions
+from .forms import animate_options, crop_options, form_schema, output_format
+from .jobs import Job, JobProgress, JobQueue, OutputFile, rewrite_paths
+from .settings import ServeSettings
+from .uploads import ReceivedForm, Workspace
+
+if TYPE_CHECKING:
+    from ..pipeline import AnimationPipeline
+
+# The bundled examples of a source checkout (absent from an installed wheel).
+EXAMPLES_DIR = CHECKPOINT_DIR.parent / "examples"
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".tar")
+# The forms' file inputs: a photo and a driving video to animate, a video to crop.
+FILE_FIELDS = frozenset({"source", "driving", "video"})
+
+
+def known_checkpoints(explicit: Path | None) -> dict[str, Path]:
+    """Checkpoints the page offers, by file name: the one the CLI would use first
+    (``--checkpoint``, ``$ANIMATE_CHECKPOINT``, the bundled model), then the others in
+    the bundled ``checkpoints/`` folder."""
+    candidates: list[Path] = []
+    with contextlib.suppress(CheckpointError):  # no default model: only the folder's
+        candidates.append(resolve_checkpoint(explicit)[0])
+    if CHECKPOINT_DIR.is_dir():
+        candidates += sorted(p for p in CHECKPOINT_DIR.iterdir() if p.suffix in CHECKPOINT_SUFFIXES)
+    found: dict[str, Path] = {}
+    for path in candidates:
+        if path.is_file() and path.name not in found:
+            found[path.name] = path
+    return found
+
+
+def bundled_examples() -> dict[str, Path]:
+    if not EXAMPLES_DIR.is_dir():
+        return {}
+    return {p.name: p for p in sorted(EXAMPLES_DIR.iterdir()) if p.is_file()}
+
+
+def safe_stem(name: str) -> str:
+    """A client's file name reduced to a harmless stem for download names."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).stem).strip("._") or "upload"
+
+
+class ModelCache:
+    """The pipeline of the last checkpoint used: loading a model takes seconds.
+
+    Used by the job worker thread only.
+    """
+
+    def __init__(self, device: str):
+        self.device = device
+        self._path: Path | None = None
+        self._pipeline: AnimationPipeline | None = None
+
+    def get(self, checkpoint: Path, reporter: JobProgress) -> AnimationPipeline:
+        from ..pipeline import AnimationPipeline  # torch: imported when a job needs it
+
+        if self._pipeline is None or self._path != checkpoint:
+            self._pipeline = None  # free the previous model before loading the next
+            reporter.start("loading model", None)
+            self._pipeline = AnimationPipeline(
+                ModelOptions(checkpoint=checkpoint, device=self.device), reporter
+            )
+            self._path = checkpoint
+        self._pipeline.reporter = reporter
+        return self._pipeline
+
+
+@dataclass(frozen=True)
+class JobInput:
+    path: Path
+    name: str  # what the user calls it
+
+
+class WebService:
+    """The server's state: settings, private workspace, job queue and loaded model."""
+
+    def __init__(self, settings: ServeSettings):
+        resolve_device(settings.device)  # a bad --device fails now, not at the first job
+        self.settings = settings
+        self.workspace = Workspace()
+        self.queue = JobQueue()
+        self.models = ModelCache(settings.device)
+        self.checkpoints = known_checkpoints(settings.checkpoint)
+        self.examples = bundled_examples()
+        self.stopping = threading.Event()
+        self._closed = False
+
+    def config(self) -> dict[str, Any]:
+        """What the page needs to draw its forms."""
+        return {
+            **form_schema(),
+            "checkpoints": list(self.checkpoints),
+            "examples": list(self.examples),
+            "max_upload_bytes": self.settings.max_upload_bytes,
+            "max_upload_mb": self.settings.max_upload_mb,
+            "max_video_seconds": self.settings.max_video_seconds,
+        }
+
+    # -- building jobs (in a thread: probing a video runs ffmpeg) --------------------
+
+    def _input(self, form: ReceivedForm, field: str, what: str, names: dict[Path, str]) -> JobInput:
+        """The uploaded file of ``field``, or the bundled example ``<field>_example``
+        names; ``names`` learns what the user calls it."""
+        uploaded = form.files.get(field)
+        example = form.fields.get(f"{field}_example", "")
+        if uploaded is not None:
+            chosen = JobInput(uploaded.path, uploaded.name)
+        elif example in self.examples:
+            chosen = JobInput(self.examples[example], example)
+        elif example:
+            raise InputError(f"no bundled example named {example!r}")
+        else:
+            raise InputError(f"choose a {what}")
+        names[chosen.path] = chosen.name
+        return chosen
+
+    def _check_length(self, video: JobInput) -> None:
+        info = media.probe_video(video.path)
+        seconds = info.duration
+        if seconds is None and info.frame_count_estimate is not None:
+            seconds = info.frame_count_estimate / float(info.fps)
+        if seconds is None:
+            raise InputError(f"{video.path} does not say how long it is")
+        if seconds > self.settings.max_video_seconds:
+            raise InputError(
+                f"{video.path} lasts {seconds:.1f} s; this server takes videos up to "
+                f"{self.settings.max_video_seconds:g} s (animate serve --max-video-seconds)"
+            )
+
+    def build_job(self, job_id: str, folder: Path, form: ReceivedForm) -> Job:
+        names: dict[Path, str] = {}
+        try:
+            kind = form.fields.get("kind", "animate")
+            if kind == "animate":
+                return self._animate_job(job_id, folder, form, names)
+            if kind == "crop":
+                return self._crop_job(job_id, folder, form, names)
+            raise InputError(f"unknown job kind {kind!r}")
+        except InputError as exc:
+            raise InputError(rewrite_paths(str(exc), names, folder)) from None
+
+    def _animate_job(
+        self, job_id: str, folder: Path, form: ReceivedForm, names: dict[Path, str]
+    ) -> Job:
+        source = self._input(form, "source", "photo", names)
+        driving = self._input(form, "driving", "driving video", names)
+        options = animate_options(form.fields)
+        extension = output_format(form.fields)
+        checkpoint_name = form.fields.get("checkpoint") or next(iter(self.checkpoints), "")
+        if checkpoint_name not in self.checkpoints:
+            raise InputError(f"no checkpoint named {checkpoint_name!r} on this server")
+        self._check_length(driving)
+        checkpoint = self.checkpoints[checkpoint_name]
+        output = folder / f"result.{extension}"
+        download = f"{safe_stem(source.name)}__{safe_stem(driving.name)}.{extension}"
+
+        def work(progress: JobProgress) -> list[OutputFile]:
+            return [self._animate(checkpoint, source, driving, output, options, progress, download)]
+
+        return Job(job_id, "animate", folder, work, form.paths(), names)
+
+    def _animate(
+        self,
+        checkpoint: Path,
+        source: JobInput,
+        driving: JobInput,
+        output: Path,
+        options: AnimateOptions,
+        progress: JobProgress,
+        download: str,
+    ) -> OutputFile:
+        pipeline = self.models.get(checkpoint, progress)
+        result = pipeline.run(source.path, driving.path, output, options)
+        width, height = result.size
+        label = (
+            f"{result.frames} frames at {float(result.fps):.2f} fps, {width}×{height}, "
+            f"{'with' if result.audio_kept else 'without'} sound; aligned on frame "
+            f"{result.alignment.index} ({result.alignment.method}); {checkpoint.name}"
+        )
+        media_type = "video/webm" if output.suffix == ".webm" else "video/mp4"
+        return OutputFile(output.name, output, download, label, media_type)
+
+    def _crop_job(
+        self, job_id: str, folder: Path, form: ReceivedForm, names: dict[Path, str]
+    ) -> Job:
+        video = self._input(form, "video", "video", names)
+        options = crop_options(form.fields, self.settings.device)
+        self._check_length(video)
+        stem = safe_stem(video.name)
+
+        def work(progress: JobProgress) -> list[OutputFile]:
+            result = crop_video(video.path, folder / "clips", options, progress)
+            return [
+                OutputFile(
+                    clip.path.name,
+                    clip.path,
+                    clip.path.name.replace(video.path.stem, stem, 1),
+                    f"face {clip.index}: frames {clip.start_frame}–{clip.end_frame} "
+                    f"({clip.start_seconds:.2f}–{clip.end_seconds:.2f} s), box "
+                    f"{','.join(map(str, clip.box))}",
+                )
+                for clip in result.clips
+            ]
+
+        return Job(job_id, "crop", folder, work, form.paths(), names)
+
+    # -- following jobs ---------------------------------------------------------------
+
+    def status(self, job: Job) -> dict[str, Any]:
+        finished = job.state.finished
+        return {
+            "id": job.id,
+            "kind": job.kind,
+            "state": job.state.value,
+            "position": self.queue.position(job),
+            "queue": self.queue.counts(),
+            "progress": job.progress.snapshot(),
+            "error": job.error,
+            "seconds": round(job.seconds, 2) if finished and job.seconds else None,
+            "outputs": [
+                {
+                    "url": f"/api/jobs/{job.id}/files/{o.name}",
+                    "download": o.download_name,
+                    "label": o.label,
+                    "type": o.media_type,
+                }
+                for o in job.outputs
+            ],
+        }
+
+    def watch_for_abandonment(self, job: Job) -> None:
+        """Discard ``job`` unless some page follows it again within the grace period."""
+        asyncio.get_running_loop().call_later(
+            self.settings.abandon_after_seconds, self._discard_if_unwatched, job
+        )
+
+    def _discard_if_unwatched(self, job: Job) -> None:
+        if job.watchers == 0 and self.queue.get(job.id) is job:
+            self.queue.discard(job)
+
+    def stop(self) -> None:
+        """Begin stopping: progress streams end and every job is cancelled."""
+        self.stopping.set()
+        for job in self.queue.jobs():
+            job.progress.cancel()
+
+    def close(self) -> None:
+        """Cancel and remove everything, then the private folder itself (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.stop()
+        self.queue.close()
+        self.workspace.remove()
