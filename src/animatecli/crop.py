@@ -43,8 +43,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import faces, media
 from .atomic import temp_sibling
 from .errors import InputError, MediaError, NoFaceError, OutputError
@@ -280,29 +278,17 @@ def scan_faces(
     ``min_face`` px are ignored.
     """
     reporter = reporter or SilentReporter()
-    tracker = faces.FaceTracker()
-    frames = detected = 0
-    last: np.ndarray | None = None
-
-    def examine(index: int, frame: np.ndarray) -> None:
-        nonlocal detected
-        tracker.update(index, [b for b in detector.detect(frame) if b.side >= min_face])
-        detected += 1
-
+    scan = faces.FaceScan(
+        lambda frame: [b for b in detector.detect(frame) if b.side >= min_face], every
+    )
     reporter.start("scanning", info.frame_count_hint)
     with media.VideoReader(info.path, info=info) as reader:
         for index, frame in enumerate(reader):
-            frames = index + 1
-            if index % every == 0:
-                examine(index, frame)
-                last = None
-            else:
-                last = frame
+            scan.feed(index, frame)
             reporter.advance(1)
-    if last is not None:
-        examine(frames - 1, last)
+    tubes = scan.finish()
     reporter.finish()
-    return ScanResult(tracker.finish(), frames, detected, detector.name)
+    return ScanResult(tubes, scan.frames, scan.examined, detector.name)
 
 
 # ---------------------------------------------------------------------------------------
