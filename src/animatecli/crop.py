@@ -201,6 +201,8 @@ class CropResult:
     clips: list[FaceClip] = field(default_factory=list)
     has_audio: bool = False
     seconds: float = 0.0
+    # Wall seconds per stage: scan (decode + detect + track) and write (ffmpeg cuts).
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -220,6 +222,7 @@ class CropResult:
             "rejected": self.rejected,
             "has_audio": self.has_audio,
             "seconds": round(self.seconds, 3),
+            "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "clips": [c.to_dict() for c in self.clips],
         }
 
@@ -567,7 +570,9 @@ def crop_video(
     min_score = (
         options.min_score if options.min_score is not None else (default_min_score(detector.name))
     )
+    scanned = time.perf_counter()
     scan = scan_faces(info, detector, every, reporter, min_face)
+    scanned = time.perf_counter() - scanned
     face_tubes = [t for t in scan.tubes if faces.tube_rejection(t, every) is None]
     clips = plan_clips(face_tubes, info, target_dir, options, min_score)
     if not clips:
@@ -579,6 +584,7 @@ def crop_video(
     except OSError as exc:
         raise OutputError(f"cannot create {target_dir}: {exc.strerror or exc}") from exc
     reporter.start("writing", sum(c.frames for c in clips))
+    written = time.perf_counter()
     try:
         for clip in clips:
             write_clip(clip, info, options, detector.name)
@@ -588,6 +594,7 @@ def crop_video(
             with contextlib.suppress(OSError):
                 target_dir.rmdir()
         raise
+    written = time.perf_counter() - written
     reporter.finish()
     return CropResult(
         video=path,
@@ -607,4 +614,5 @@ def crop_video(
         clips=clips,
         has_audio=info.has_audio,
         seconds=time.perf_counter() - started,
+        stage_seconds={"scan": scanned, "write": written},
     )
