@@ -185,3 +185,21 @@ def tilting_with_distractor() -> list[np.ndarray]:
             frame, _ = place_astronaut(frame, scale_for(150), (140.0, 170.0), FACE_ONLY)
         frames.append(frame)
     return frames
+
+
+def face_among_textures(n: int, seed: int = 5) -> Iterator[np.ndarray]:
+    """640×360 frames: skimage's coffee, chelsea (a cat) and rocket photos side by side, the
+    astronaut's 120-px face in the middle, all drifting slowly, with sensor noise and JPEG
+    artefacts (quality 40): textures and a cat face for a detector to mistake for faces."""
+    from skimage import data
+
+    tiles = [cv2.resize(img, (220, 360), interpolation=cv2.INTER_AREA) for img in
+             (data.coffee(), data.chelsea(), data.rocket())]  # fmt: skip
+    wide = np.concatenate([tiles[0], tiles[1], tiles[2], tiles[0]], axis=1)  # 880 px
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        frame = np.ascontiguousarray(wide[:, 2 * i : 2 * i + 640])
+        frame, _ = place_astronaut(frame, scale_for(120), (330.0 + i, 180.0), FACE_ONLY)
+        noisy = np.clip(frame + rng.normal(0, 6, frame.shape), 0, 255).astype(np.uint8)
+        _, jpeg = cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 40])
+        yield cv2.imdecode(jpeg, cv2.IMREAD_UNCHANGED)
