@@ -86,6 +86,7 @@ class FaceScan:
 
     @property
     def searching(self) -> bool:
+        """Whether frames are measured against a reference (else faces are only tracked)."""
         return self._reference is not None
 
     def feed(self, index: int, frame: np.ndarray) -> None:
@@ -110,8 +111,11 @@ class FaceScan:
     def best(self, tube: FaceTube) -> tuple[int, np.ndarray] | None:
         """``(index, frame)`` of the tube's frame closest to the reference, None when no frame
         of it could be measured (or its frame was released: it cannot be the main face)."""
-        _, entry = self._best.get(id(tube), (tube, None))
-        if entry is None or entry.frame is None or entry.search.best_index is None:
+        found = self._best.get(id(tube))
+        if found is None:
+            return None
+        entry = found[1]
+        if entry.frame is None or entry.search.best_index is None:
             return None
         return entry.search.best_index, entry.frame
 
