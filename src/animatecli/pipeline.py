@@ -104,6 +104,13 @@ class AnimateResult:
         }
 
 
+# Official configurations trained on whole figures or objects, not faces: `auto` face crops
+# (of the photo and of the driving video) would hand such a model what it never saw.
+NON_FACE_CONFIGS = frozenset(
+    {"taichi-256", "taichi-adv-256", "mgif-256", "bair-256", "fashion-256", "ted-384"}
+)
+
+
 class AnimationPipeline:
     """Loads the model once; :meth:`run` animates one source/driving pair."""
 
@@ -140,6 +147,11 @@ class AnimationPipeline:
         return self._detectors[key]
 
     @property
+    def face_model(self) -> bool:
+        """Whether the model animates faces (anything not known to be a body/object model)."""
+        return self.loaded.config_name not in NON_FACE_CONFIGS
+
+    @property
     def frame_hw(self) -> tuple[int, int]:
         return self.animator.frame_shape
 
@@ -159,7 +171,7 @@ class AnimationPipeline:
         h, w = image.shape[:2]
         box = media.fit_box((h, w), self.frame_hw, options.fit)
         face_found: bool | None = None
-        if options.crop_source == "auto":
+        if options.crop_source == "auto" and self.face_model:
             detector = self.detector(options.detector)
             threshold = faces.confident_score(detector.name)
             # Only confident detections: a weak false positive would crop a random region.
@@ -405,9 +417,12 @@ class AnimationPipeline:
         tubes = [t for t in scan.finish() if faces.tube_rejection(t, every) is None]
         self.reporter.finish()
         if not tubes:
-            self._notice_once(
-                f"no face found in {Path(info.path).name}; animating whole frames ({options.fit})"
-            )
+            if abs(info.width - info.height) > 0.02 * max(info.width, info.height):
+                # As for the source: a square video is used whole anyway, nothing to say.
+                self._notice_once(
+                    f"no face found in {Path(info.path).name}; animating whole frames "
+                    f"({options.fit})"
+                )
             return None, self.align(source, info, options)
         main = max(tubes, key=lambda t: len(t.boxes))
         ((_, path),) = faces.crop_paths(
@@ -487,7 +502,7 @@ class AnimationPipeline:
         lap("source")
         total = info.frame_count_estimate
         crop: DrivingCrop | None = None
-        if options.crop_driving == "auto":
+        if options.crop_driving == "auto" and self.face_model:
             crop, alignment = self.crop_and_align(source, info, options)
         else:
             alignment = self.align(source, info, options)
