@@ -7,7 +7,7 @@ stream through bounded queues, and the alignment pass keeps only keypoints.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -329,6 +329,26 @@ class AnimationPipeline:
 
     # -- driving crop ----------------------------------------------------------------
 
+    def _face_keypoints(
+        self, frames: Sequence[np.ndarray], boxes: Sequence[faces.FaceBox], increase: float
+    ) -> list[np.ndarray | None]:
+        """Model keypoints (K×2) of the face square around each box, in one batch.
+
+        The fallback pose measure when no landmarks are available. The final crop is not
+        known during the pass (a static crop is the union of the whole track), so each face
+        is cut the way the source was: its own square with the same margin. That compares
+        like with like (the source is a face-centred square too), and what remains of the
+        crop's offset and scale is removed by the normalisation, up to how equivariant the
+        keypoint detector was trained to be.
+        """
+        crops = [
+            self._crop_to_model(frame, faces.square_crop_box(box, increase, frame.shape[:2]))
+            for frame, box in zip(frames, boxes, strict=True)
+        ]
+        with torch.inference_mode():
+            kps = self.animator.keypoints(frames_to_tensor(np.stack(crops)))
+        return list(kps.value.cpu().numpy())
+
     def _is_face_crop(self, info: media.VideoInfo, detector: faces.FaceDetector) -> bool:
         """Whether the driving video already is a face crop, judged on its first frame."""
         if abs(info.width - info.height) > 0.1 * max(info.width, info.height):
@@ -346,11 +366,12 @@ class AnimationPipeline:
 
         Faces are detected on `faces.default_stride` frames per second and linked into tubes;
         the tube with the most detections that looks like a face is the main one, cropped as
-        ``animate crop --track auto`` would. The best-frame search runs on those examined
-        frames, on each frame's best-scoring face: by its landmarks on the full frame
-        (normalised landmarks do not depend on the crop), else by model keypoints of the
-        face's square. Only the current best frame is kept, to compute its keypoints in the
-        final crop.
+        ``animate crop --track auto`` would. Every frame is a candidate for the best frame
+        (`faces.FaceScan`), measured on the main track's own face (its box interpolated
+        between detections): by its 68 landmarks on the full frame (FOMM's normalised
+        landmarks do not depend on position or scale, so they equal those of the final
+        crop), else by model keypoints (`_face_keypoints`). Only each track's current best
+        frame is kept, to compute its keypoints in the final crop.
 
         Returns ``(None, alignment)`` when the video needs no crop (already a face crop) or
         shows no face; the alignment is then the usual whole-frame one.
@@ -360,9 +381,9 @@ class AnimationPipeline:
         if self._is_face_crop(info, detector):
             return None, self.align(source, info, options)
         every = faces.default_stride(info.fps)
-        search_best = (
-            MotionMode(options.mode).canonical is MotionMode.RELATIVE and options.align == "best"
-        )
+        mode = MotionMode(options.mode)  # a plain string in the options (no torch there)
+        relative = mode.canonical is MotionMode.RELATIVE
+        search_best = relative and options.align == "best"
         landmarker = self._landmark_detector(options) if search_best else None
         reference: np.ndarray | None = None
         if landmarker is not None:
@@ -370,36 +391,31 @@ class AnimationPipeline:
             reference = found[0] if found else None
         if reference is None:
             landmarker = None
-            kp = self.animator.keypoints(frames_to_tensor(source.model_input))
-            reference = kp.value[0].cpu().numpy()
-        search = faces.BestFrameSearch(reference)
-        best_frame: np.ndarray | None = None
-        tracker = faces.FaceTracker()
+            if search_best:
+                kp = self.animator.keypoints(frames_to_tensor(source.model_input))
+                reference = kp.value[0].cpu().numpy()
+
+        def measure(
+            frames: Sequence[np.ndarray], boxes: Sequence[faces.FaceBox]
+        ) -> list[np.ndarray | None]:
+            if landmarker is not None:
+                return [landmarker.landmarks_for(f, b) for f, b in zip(frames, boxes, strict=True)]
+            return self._face_keypoints(frames, boxes, options.crop_increase)
+
+        scan = faces.FaceScan(
+            lambda frame: [b for b in detector.detect(frame) if b.side >= min_face],
+            every,
+            reference,
+            measure if reference is not None else None,
+        )
         self.reporter.start("finding the driving face", info.frame_count_estimate)
         # Full-size frames: a short queue keeps memory small even for 4K input.
         with Prefetcher(self._decoded_frames(info), depth=2) as frames:
             for index, frame in enumerate(frames):
+                scan.feed(index, frame)
                 self.reporter.advance(1)
-                if index % every:
-                    continue
-                boxes = [b for b in detector.detect(frame) if b.side >= min_face]
-                tracker.update(index, boxes)
-                if not boxes or not search_best:
-                    continue
-                if landmarker is not None:
-                    points = landmarker.landmarks_for(frame, boxes[0])
-                else:
-                    square = faces.square_crop_box(boxes[0], options.crop_increase, frame.shape[:2])
-                    kp = self.animator.keypoints(
-                        frames_to_tensor(self._crop_to_model(frame, square))
-                    )
-                    points = kp.value[0].cpu().numpy()
-                before = search.best_index
-                search.update(index, points)
-                if search.best_index != before:
-                    best_frame = frame
+        tubes = [t for t in scan.finish() if faces.tube_rejection(t, every) is None]
         self.reporter.finish()
-        tubes = [t for t in tracker.finish() if faces.tube_rejection(t, every) is None]
         if not tubes:
             if abs(info.width - info.height) > 0.02 * max(info.width, info.height):
                 # As for the source: a square video is used whole anyway, nothing to say.
@@ -413,17 +429,17 @@ class AnimationPipeline:
             main, "auto", options.crop_increase, (info.height, info.width), float(info.fps)
         )
         crop = DrivingCrop(path, detector.name)
-        mode = MotionMode(options.mode)
-        if mode.canonical is not MotionMode.RELATIVE:
+        if not relative:
             return crop, Alignment(0, f"none ({mode.value} motion)")
         if options.align == "first":
             return crop, Alignment(0, "first frame")
         fixed = options.alignment_index()
         if fixed is not None:
             return crop, self._keypoints_of_frame(info, options, fixed, crop)
-        if search.best_index is None or best_frame is None:
+        best = scan.best(main)
+        if best is None:
             return crop, Alignment(0, "first frame (no face found)")
-        index = search.best_index
+        index, best_frame = best
         kp = self.animator.keypoints(
             frames_to_tensor(self._crop_to_model(best_frame, path.box_at(index)))
         )
