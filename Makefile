@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # torch is pinned to the CPU wheel here; the package itself only asks for a range. On
-# Linux, PyPI's torch is the CUDA build (gigabytes of nvidia-* packages), so the CPU
-# build comes from PyTorch's CPU index (pip takes 2.13.0+cpu over 2.13.0); a local wheel
-# pip finds (find-links) is used first. For CUDA: make setup TORCH_PIN=torch TORCH_INDEX=
+# Linux, PyPI's torch is the CUDA build (gigabytes of nvidia-* packages). So setup first
+# takes a torch wheel pip finds without any index (a local one, through pip's find-links),
+# and only when there is none asks PyTorch's CPU index (pip takes 2.13.0+cpu over 2.13.0);
+# the second step then finds torch installed. For CUDA: make setup TORCH_PIN=torch TORCH_INDEX=
 TORCH_PIN ?= torch==2.13.0
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 PIP_TORCH := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
@@ -17,8 +18,9 @@ DEMO_MODEL_FROZEN_STEPS ?= 1700
 $(BIN)/animate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install $(PIP_TORCH) "$(TORCH_PIN)"
-	$(BIN)/pip install $(PIP_TORCH) -e ".[dev,web]" "$(TORCH_PIN)"
+	$(BIN)/pip install --no-index --no-deps "$(TORCH_PIN)" 2>/dev/null \
+		|| $(BIN)/pip install $(PIP_TORCH) "$(TORCH_PIN)"
+	$(BIN)/pip install -e ".[dev,web]" "$(TORCH_PIN)"
 	touch $(BIN)/animate
 
 setup: $(BIN)/animate
