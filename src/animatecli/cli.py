@@ -297,6 +297,15 @@ def job_options(
         bool, typer.Option("--compare", help="Output source | driving | result side by side.")
     ] = _ANIMATE.compare,
     detector: DetectorOpt = _ANIMATE.detector,
+    smooth: Annotated[
+        str,
+        typer.Option(
+            "--smooth",
+            metavar="off|auto|S",
+            help="Steady the driving motion over time (One-Euro filter on the keypoints): "
+            "auto, off, or a strength S from 0.1 to 10 (auto is 1; 2 smooths harder, lags more).",
+        ),
+    ] = _ANIMATE.smooth,
     align_corners: Annotated[
         bool | None,
         typer.Option(
@@ -330,6 +339,7 @@ def job_options(
             paste_back=paste_back,
             compare=compare,
             detector=detector,
+            smooth=smooth,
         ),
         model=ModelOptions(
             checkpoint=checkpoint,

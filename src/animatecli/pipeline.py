@@ -17,7 +17,14 @@ import numpy as np
 import torch
 
 from . import faces, media
-from .engine import Animator, Keypoints, MotionMode, frames_to_tensor, tensor_to_frames
+from .engine import (
+    Animator,
+    Keypoints,
+    MotionMode,
+    OneEuroSettings,
+    frames_to_tensor,
+    tensor_to_frames,
+)
 from .errors import InputError, MediaError
 from .models import load_model
 from .options import AnimateOptions, ModelOptions
@@ -80,6 +87,7 @@ class AnimateResult:
     audio_kept: bool
     size: tuple[int, int]  # (width, height) of the output frames
     driving_crop: DrivingCrop | None = None
+    smoothing: OneEuroSettings | None = None
     # Wall seconds per stage: source (load + crop), align, animate (decode + model +
     # encode, overlapped), finalize (audio mux and rename).
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -100,6 +108,7 @@ class AnimateResult:
             "width": self.size[0],
             "height": self.size[1],
             "driving_crop": self.driving_crop.to_dict() if self.driving_crop else None,
+            "smoothing": self.smoothing.to_dict() if self.smoothing else None,
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
         }
 
@@ -473,11 +482,15 @@ class AnimationPipeline:
         else:
             alignment = self.align(source, info, options)
         lap("align")
+        strength = options.smoothing_strength()
+        smoothing = None if strength is None else OneEuroSettings.of_strength(strength)
         session = self.animator.session(
             frames_to_tensor(source.model_input),
             mode=MotionMode(options.mode),
             adapt_scale=options.adapt_scale,
             initial=alignment.keypoints,
+            smoothing=smoothing,
+            fps=float(info.fps),
         )
         compose, (width, height) = self._composer(source, options)
         batch_size = self.batch_size(options)
@@ -527,6 +540,7 @@ class AnimationPipeline:
             audio_kept=sink.audio_kept,
             size=(width, height),
             driving_crop=crop,
+            smoothing=smoothing,
             stage_seconds=stages,
         )
 

@@ -22,16 +22,19 @@ from .keypoints import Keypoints
 from .motion import MotionMode, movement_scale, normalize_keypoints
 from .protocol import Family, MotionModel, UnsupportedMode
 from .registry import FAMILIES, family_named
+from .smoothing import KeypointSmoother, OneEuroSettings
 
 __all__ = [
     "FAMILIES",
     "AnimationSession",
     "Animator",
     "Family",
+    "KeypointSmoother",
     "Keypoints",
     "LoadedCheckpoint",
     "MotionMode",
     "MotionModel",
+    "OneEuroSettings",
     "PreparedSource",
     "UnsupportedMode",
     "family_named",

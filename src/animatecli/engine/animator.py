@@ -19,6 +19,7 @@ import torch
 from .keypoints import Keypoints
 from .motion import MotionMode, movement_scale
 from .protocol import Generated, MotionModel
+from .smoothing import KeypointSmoother, OneEuroSettings
 
 _AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -140,12 +141,17 @@ class Animator:
         adapt_scale: bool = True,
         initial: torch.Tensor | Keypoints | None = None,
         with_deformed: bool = False,
+        smoothing: OneEuroSettings | None = None,
+        fps: float = 25.0,
     ) -> AnimationSession:
         """Start animating ``source``.
 
         ``initial`` is the driving frame (or its keypoints) that corresponds to the
         source pose in relative mode; by default the first frame passed in. A mode the
         model does not support raises :class:`~.protocol.UnsupportedMode` before any work.
+        ``smoothing``: filter the driving keypoints over time (see :mod:`.smoothing`)
+        before motion transfer; ``fps`` is the driving video's frame rate, which the
+        filter's cut-offs are relative to.
         """
         mode = MotionMode(mode)
         self.model.check_mode(mode)
@@ -159,11 +165,13 @@ class Animator:
             adapt_scale=adapt_scale,
             initial=initial,
             with_deformed=with_deformed,
+            smoother=None if smoothing is None else KeypointSmoother(smoothing, fps),
         )
 
 
 class AnimationSession:
-    """One source animated by a stream of driving frames; state does not grow."""
+    """One source animated by a stream of driving frames, in order; state does not grow
+    (the smoother, when there is one, keeps the last frame's keypoints)."""
 
     def __init__(
         self,
@@ -174,12 +182,14 @@ class AnimationSession:
         adapt_scale: bool,
         initial: Keypoints | None,
         with_deformed: bool,
+        smoother: KeypointSmoother | None = None,
     ):
         self.animator = animator
         self.source = source
         self.mode = mode
         self.adapt_scale = adapt_scale
         self.with_deformed = with_deformed
+        self.smoother = smoother
         self.initial: Keypoints | None = None
         self.scale = 1.0
         if initial is not None:
@@ -191,7 +201,10 @@ class AnimationSession:
             self.scale = movement_scale(self.source.keypoints, self.initial)
 
     def normalized(self, kp_driving: Keypoints) -> Keypoints:
-        """The driving keypoints the generator sees under this session's motion mode."""
+        """The driving keypoints the generator sees under this session's motion mode
+        (smoothed over time first when the session smooths; call once per frame, in order)."""
+        if self.smoother is not None:
+            kp_driving = self.smoother(kp_driving)
         if self.initial is None:
             self._set_initial(kp_driving)
         assert self.initial is not None
