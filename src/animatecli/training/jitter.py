@@ -22,11 +22,13 @@ import cv2
 import numpy as np
 import torch
 
-from ..engine import Animator, Keypoints, MotionMode, frames_to_tensor
+from ..engine import Animator, Keypoints, MotionMode, MotionModel, frames_to_tensor
 from ..engine.smoothing import KeypointSmoother, OneEuroSettings
 
 # Segments in frames: (length, pan in units of the window side; 0 for a still stretch).
 _SEGMENTS = ((30, 0.0), (12, 0.3), (30, 0.0), (12, -0.3), (30, 0.0))
+# The astronaut's face in ``skimage.data.astronaut()`` (x0, y0, x1, y1), measured by eye.
+ASTRONAUT_FACE = (178.0, 62.0, 266.0, 168.0)
 # Still frames this soon after a pan are left out of the jitter: the motion is settling.
 _SETTLE_FRAMES = 5
 
@@ -184,3 +186,16 @@ def score_smoothing(
         lag_frames=lag_frames(points, clean, video.fast),
         flicker=pixel_flicker(frames, video.still),
     )
+
+
+def score_smoothing_on_astronaut(
+    model: MotionModel, settings: OneEuroSettings | None, seed: int = 0
+) -> SmoothingScores:
+    """`score_smoothing` on scikit-image's astronaut (the video of ``animate eval``)."""
+    from skimage import data
+
+    animator = Animator(model.eval())
+    video = jittered_face_video(
+        data.astronaut(), ASTRONAUT_FACE, size=animator.frame_shape[0], seed=seed
+    )
+    return score_smoothing(animator, video, settings)
