@@ -8,6 +8,7 @@ each family lives in its own subpackage: :mod:`.fomm` and :mod:`.tpsmm`.
 from .animator import (
     AnimationSession,
     Animator,
+    GroupSession,
     PreparedSource,
     frames_to_tensor,
     tensor_to_frames,
@@ -29,6 +30,7 @@ __all__ = [
     "AnimationSession",
     "Animator",
     "Family",
+    "GroupSession",
     "KeypointSmoother",
     "Keypoints",
     "LoadedCheckpoint",
