@@ -306,6 +306,15 @@ def job_options(
             "auto, off, or a strength S from 0.1 to 10 (auto is 1; 2 smooths harder, lags more).",
         ),
     ] = _ANIMATE.smooth,
+    faces: Annotated[
+        str,
+        typer.Option(
+            "--faces",
+            metavar="largest|all|N",
+            help="Faces of the photo to animate: the largest, all, or the N largest; several "
+            "are each animated and pasted back into the full photo.",
+        ),
+    ] = _ANIMATE.faces,
     align_corners: Annotated[
         bool | None,
         typer.Option(
@@ -340,6 +349,7 @@ def job_options(
             compare=compare,
             detector=detector,
             smooth=smooth,
+            faces=faces,
         ),
         model=ModelOptions(
             checkpoint=checkpoint,

@@ -37,7 +37,7 @@ from animatecli.faces.geometry import (
     square_crop_box,
 )
 from animatecli.faces.landmarks import BestFrameSearch, landmark_distance, normalize_landmarks
-from animatecli.faces.paste import PasteBack
+from animatecli.faces.paste import GroupPasteBack, PasteBack
 from animatecli.faces.tracking import (
     FaceTracker,
     TubeTracker,
@@ -72,6 +72,7 @@ __all__ = [
     "FaceDetector",
     "FaceTracker",
     "FaceTube",
+    "GroupPasteBack",
     "Landmarks",
     "LbpCascadeBackend",
     "PasteBack",
