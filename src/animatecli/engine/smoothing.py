@@ -64,7 +64,7 @@ class KeypointSmoother:
 
     ``rate``: frames per second of the stream (the filter's cut-offs are in Hz, so the
     same settings smooth a 25 and a 60 fps video alike). State: the last filtered frame
-    and its keypoints' velocities; :meth:`reset` forgets them.
+    and its keypoints' velocities.
     """
 
     def __init__(self, settings: OneEuroSettings, rate: float):
@@ -75,10 +75,6 @@ class KeypointSmoother:
         self._speed_alpha = float(_smoothing_factor(settings.speed_cutoff, self.rate))
         self._last: Keypoints | None = None
         self._velocity: torch.Tensor | None = None  # 1×K×2, normalised units per second
-
-    def reset(self) -> None:
-        self._last = None
-        self._velocity = None
 
     def __call__(self, keypoints: Keypoints) -> Keypoints:
         """Filter ``B`` consecutive frames (``value`` ``B×K×2``, ``jacobian`` ``B×K×2×2``
