@@ -13,7 +13,8 @@ the bundled model's own time per frame.
 Group rows time ``--faces all``: 1, 2 and 4 faces animated together (one generator batch
 per driving frame) against as many separate sessions, taking turns.
 Crop rows run ``animate crop`` (scan + cut) on a face panning across generated 640×360,
-1280×720 and 1920×1080 30-fps videos, per usable face detector backend.
+1280×720 and 1920×1080 30-fps videos, per usable face detector backend, with the seconds
+of its two stages (scan: decode + detect; write: ffmpeg's second decode + cut + encode).
 """
 
 from __future__ import annotations
@@ -489,7 +490,8 @@ def crop_table(seconds: float, console: Console) -> None:
 
     backends = [s.name for s in backend_statuses() if s.usable]
     table = Table(title=f"animate crop, {seconds:g} s at 30 fps, face panning (1/3 of height)")
-    for column in ("video", "backend", "s per video s", "clips", "examined frames"):
+    columns = ("video", "backend", "s per video s", "scan", "write", "clips", "examined frames")
+    for column in columns:
         table.add_column(column, justify="right")
     with tempfile.TemporaryDirectory() as tmp:
         for width, height in ((640, 360), (1280, 720), (1920, 1080)):
@@ -500,10 +502,14 @@ def crop_table(seconds: float, console: Console) -> None:
                 try:
                     result = crop_video(video, Path(tmp) / f"out{height}{backend}", options)
                     clips, examined = str(len(result.clips)), str(result.frames_detected)
+                    # The write stage decodes the clips' frames a second time (ffmpeg).
+                    stages = [f"{result.stage_seconds[k] / seconds:.2f}" for k in ("scan", "write")]
                 except Exception as exc:  # a backend finding nothing is a row, not a crash
-                    clips, examined = f"error: {exc}"[:40], "-"
+                    clips, examined, stages = f"error: {exc}"[:40], "-", ["-", "-"]
                 per_second = (time.perf_counter() - start) / seconds
-                table.add_row(f"{width}x{height}", backend, f"{per_second:.2f}", clips, examined)
+                table.add_row(
+                    f"{width}x{height}", backend, f"{per_second:.2f}", *stages, clips, examined
+                )
     console.print(table)
 
 

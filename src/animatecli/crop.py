@@ -43,8 +43,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import faces, media
 from .atomic import temp_sibling
 from .errors import InputError, MediaError, NoFaceError, OutputError
@@ -203,6 +201,8 @@ class CropResult:
     clips: list[FaceClip] = field(default_factory=list)
     has_audio: bool = False
     seconds: float = 0.0
+    # Wall seconds per stage: scan (decode + detect + track) and write (ffmpeg cuts).
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -222,6 +222,7 @@ class CropResult:
             "rejected": self.rejected,
             "has_audio": self.has_audio,
             "seconds": round(self.seconds, 3),
+            "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "clips": [c.to_dict() for c in self.clips],
         }
 
@@ -280,29 +281,17 @@ def scan_faces(
     ``min_face`` px are ignored.
     """
     reporter = reporter or SilentReporter()
-    tracker = faces.FaceTracker()
-    frames = detected = 0
-    last: np.ndarray | None = None
-
-    def examine(index: int, frame: np.ndarray) -> None:
-        nonlocal detected
-        tracker.update(index, [b for b in detector.detect(frame) if b.side >= min_face])
-        detected += 1
-
+    scan = faces.FaceScan(
+        lambda frame: [b for b in detector.detect(frame) if b.side >= min_face], every
+    )
     reporter.start("scanning", info.frame_count_hint)
     with media.VideoReader(info.path, info=info) as reader:
         for index, frame in enumerate(reader):
-            frames = index + 1
-            if index % every == 0:
-                examine(index, frame)
-                last = None
-            else:
-                last = frame
+            scan.feed(index, frame)
             reporter.advance(1)
-    if last is not None:
-        examine(frames - 1, last)
+    tubes = scan.finish()
     reporter.finish()
-    return ScanResult(tracker.finish(), frames, detected, detector.name)
+    return ScanResult(tubes, scan.frames, scan.examined, detector.name)
 
 
 # ---------------------------------------------------------------------------------------
@@ -581,7 +570,9 @@ def crop_video(
     min_score = (
         options.min_score if options.min_score is not None else (default_min_score(detector.name))
     )
+    scanned = time.perf_counter()
     scan = scan_faces(info, detector, every, reporter, min_face)
+    scanned = time.perf_counter() - scanned
     face_tubes = [t for t in scan.tubes if faces.tube_rejection(t, every) is None]
     clips = plan_clips(face_tubes, info, target_dir, options, min_score)
     if not clips:
@@ -593,6 +584,7 @@ def crop_video(
     except OSError as exc:
         raise OutputError(f"cannot create {target_dir}: {exc.strerror or exc}") from exc
     reporter.start("writing", sum(c.frames for c in clips))
+    written = time.perf_counter()
     try:
         for clip in clips:
             write_clip(clip, info, options, detector.name)
@@ -602,6 +594,7 @@ def crop_video(
             with contextlib.suppress(OSError):
                 target_dir.rmdir()
         raise
+    written = time.perf_counter() - written
     reporter.finish()
     return CropResult(
         video=path,
@@ -621,4 +614,5 @@ def crop_video(
         clips=clips,
         has_audio=info.has_audio,
         seconds=time.perf_counter() - started,
+        stage_seconds={"scan": scanned, "write": written},
     )

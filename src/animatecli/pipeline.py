@@ -127,6 +127,13 @@ class AnimateResult:
         }
 
 
+# Official configurations trained on whole figures or objects, not faces: `auto` face crops
+# (of the photo and of the driving video) would hand such a model what it never saw.
+NON_FACE_CONFIGS = frozenset(
+    {"taichi-256", "taichi-adv-256", "mgif-256", "bair-256", "fashion-256", "ted-384"}
+)
+
+
 class AnimationPipeline:
     """Loads the model once; :meth:`run` animates one source/driving pair."""
 
@@ -163,6 +170,11 @@ class AnimationPipeline:
         return self._detectors[key]
 
     @property
+    def face_model(self) -> bool:
+        """Whether the model animates faces (anything not known to be a body/object model)."""
+        return self.loaded.config_name not in NON_FACE_CONFIGS
+
+    @property
     def frame_hw(self) -> tuple[int, int]:
         return self.animator.frame_shape
 
@@ -182,7 +194,7 @@ class AnimationPipeline:
         h, w = image.shape[:2]
         box = media.fit_box((h, w), self.frame_hw, options.fit)
         face_found: bool | None = None
-        if options.crop_source == "auto":
+        if options.crop_source == "auto" and self.face_model:
             detector = self.detector(options.detector)
             threshold = faces.confident_score(detector.name)
             # Only confident detections: a weak false positive would crop a random region.
@@ -366,6 +378,26 @@ class AnimationPipeline:
 
     # -- driving crop ----------------------------------------------------------------
 
+    def _face_keypoints(
+        self, frames: Sequence[np.ndarray], boxes: Sequence[faces.FaceBox], increase: float
+    ) -> list[np.ndarray | None]:
+        """Model keypoints (K×2) of the face square around each box, in one batch.
+
+        The fallback pose measure when no landmarks are available. The final crop is not
+        known during the pass (a static crop is the union of the whole track), so each face
+        is cut the way the source was: its own square with the same margin. That compares
+        like with like (the source is a face-centred square too), and what remains of the
+        crop's offset and scale is removed by the normalisation, up to how equivariant the
+        keypoint detector was trained to be.
+        """
+        crops = [
+            self._crop_to_model(frame, faces.square_crop_box(box, increase, frame.shape[:2]))
+            for frame, box in zip(frames, boxes, strict=True)
+        ]
+        with torch.inference_mode():
+            kps = self.animator.keypoints(frames_to_tensor(np.stack(crops)))
+        return list(kps.value.cpu().numpy())
+
     def _is_face_crop(self, info: media.VideoInfo, detector: faces.FaceDetector) -> bool:
         """Whether the driving video already is a face crop, judged on its first frame."""
         if abs(info.width - info.height) > 0.1 * max(info.width, info.height):
@@ -383,11 +415,12 @@ class AnimationPipeline:
 
         Faces are detected on `faces.default_stride` frames per second and linked into tubes;
         the tube with the most detections that looks like a face is the main one, cropped as
-        ``animate crop --track auto`` would. The best-frame search runs on those examined
-        frames, on each frame's best-scoring face: by its landmarks on the full frame
-        (normalised landmarks do not depend on the crop), else by model keypoints of the
-        face's square. Only the current best frame is kept, to compute its keypoints in the
-        final crop.
+        ``animate crop --track auto`` would. Every frame is a candidate for the best frame
+        (`faces.FaceScan`), measured on the main track's own face (its box interpolated
+        between detections): by its 68 landmarks on the full frame (FOMM's normalised
+        landmarks do not depend on position or scale, so they equal those of the final
+        crop), else by model keypoints (`_face_keypoints`). Only each track's current best
+        frame is kept, to compute its keypoints in the final crop.
 
         Returns ``(None, alignment)`` when the video needs no crop (already a face crop) or
         shows no face; the alignment is then the usual whole-frame one.
@@ -397,7 +430,9 @@ class AnimationPipeline:
         if self._is_face_crop(info, detector):
             return None, self.align(source, info, options)
         every = faces.default_stride(info.fps)
-        search_best = options.mode is MotionMode.RELATIVE and options.align == "best"
+        mode = MotionMode(options.mode)  # a plain string in the options (no torch there)
+        relative = mode.canonical is MotionMode.RELATIVE
+        search_best = relative and options.align == "best"
         landmarker = self._landmark_detector(options) if search_best else None
         reference: np.ndarray | None = None
         if landmarker is not None:
@@ -405,56 +440,55 @@ class AnimationPipeline:
             reference = found[0] if found else None
         if reference is None:
             landmarker = None
-            kp = self.animator.keypoints(frames_to_tensor(source.model_input))
-            reference = kp.value[0].cpu().numpy()
-        search = faces.BestFrameSearch(reference)
-        best_frame: np.ndarray | None = None
-        tracker = faces.FaceTracker()
+            if search_best:
+                kp = self.animator.keypoints(frames_to_tensor(source.model_input))
+                reference = kp.value[0].cpu().numpy()
+
+        def measure(
+            frames: Sequence[np.ndarray], boxes: Sequence[faces.FaceBox]
+        ) -> list[np.ndarray | None]:
+            if landmarker is not None:
+                return [landmarker.landmarks_for(f, b) for f, b in zip(frames, boxes, strict=True)]
+            return self._face_keypoints(frames, boxes, options.crop_increase)
+
+        scan = faces.FaceScan(
+            lambda frame: [b for b in detector.detect(frame) if b.side >= min_face],
+            every,
+            reference,
+            measure if reference is not None else None,
+        )
         self.reporter.start("finding the driving face", info.frame_count_estimate)
         # Full-size frames: a short queue keeps memory small even for 4K input.
         with Prefetcher(self._decoded_frames(info), depth=2) as frames:
             for index, frame in enumerate(frames):
+                scan.feed(index, frame)
                 self.reporter.advance(1)
-                if index % every:
-                    continue
-                boxes = [b for b in detector.detect(frame) if b.side >= min_face]
-                tracker.update(index, boxes)
-                if not boxes or not search_best:
-                    continue
-                if landmarker is not None:
-                    points = landmarker.landmarks_for(frame, boxes[0])
-                else:
-                    square = faces.square_crop_box(boxes[0], options.crop_increase, frame.shape[:2])
-                    kp = self.animator.keypoints(
-                        frames_to_tensor(self._crop_to_model(frame, square))
-                    )
-                    points = kp.value[0].cpu().numpy()
-                before = search.best_index
-                search.update(index, points)
-                if search.best_index != before:
-                    best_frame = frame
+        tubes = [t for t in scan.finish() if faces.tube_rejection(t, every) is None]
         self.reporter.finish()
-        tubes = [t for t in tracker.finish() if faces.tube_rejection(t, every) is None]
         if not tubes:
-            self._notice_once(
-                f"no face found in {Path(info.path).name}; animating whole frames ({options.fit})"
-            )
+            if abs(info.width - info.height) > 0.02 * max(info.width, info.height):
+                # As for the source: a square video is used whole anyway, nothing to say.
+                self._notice_once(
+                    f"no face found in {Path(info.path).name}; animating whole frames "
+                    f"({options.fit})"
+                )
             return None, self.align(source, info, options)
         main = max(tubes, key=lambda t: len(t.boxes))
         ((_, path),) = faces.crop_paths(
             main, "auto", options.crop_increase, (info.height, info.width), float(info.fps)
         )
         crop = DrivingCrop(path, detector.name)
-        if options.mode is MotionMode.ABSOLUTE:
-            return crop, Alignment(0, "none (absolute motion)")
+        if not relative:
+            return crop, Alignment(0, f"none ({mode.value} motion)")
         if options.align == "first":
             return crop, Alignment(0, "first frame")
         fixed = options.alignment_index()
         if fixed is not None:
             return crop, self._keypoints_of_frame(info, options, fixed, crop)
-        if search.best_index is None or best_frame is None:
+        best = scan.best(main)
+        if best is None:
             return crop, Alignment(0, "first frame (no face found)")
-        index = search.best_index
+        index, best_frame = best
         kp = self.animator.keypoints(
             frames_to_tensor(self._crop_to_model(best_frame, path.box_at(index)))
         )
@@ -521,7 +555,8 @@ class AnimationPipeline:
             clock = now
 
         info = media.probe_video(driving_path)
-        group_faces = self.prepare_faces(source_path, options) if options.faces != "largest" else []
+        grouped = options.faces != "largest" and self.face_model
+        group_faces = self.prepare_faces(source_path, options) if grouped else []
         if group_faces:
             source = group_faces[0]
         else:
@@ -534,7 +569,7 @@ class AnimationPipeline:
         # Every face gets its own best-frame alignment (one pass over the video each).
         alignments: list[Alignment] = []
         for face in group_faces or [source]:
-            if options.crop_driving == "auto":
+            if options.crop_driving == "auto" and self.face_model:
                 crop, alignment = self.crop_and_align(face, info, options)
             else:
                 alignment = self.align(face, info, options)

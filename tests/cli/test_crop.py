@@ -126,6 +126,8 @@ def test_panning_face_becomes_an_exact_clip_with_sound(videos: Videos, tmp_path:
     assert report["fps"] == "30000/1001" and report["detector"] == "lbp"
     assert report["every"] == 6  # 5 detections per second at 29.97 fps
     assert len(report["clips"]) >= 1
+    stages = report["stage_seconds"]
+    assert set(stages) == {"scan", "write"} and 0 < sum(stages.values()) <= report["seconds"]
     lbp = LbpCascadeBackend()
     for entry in report["clips"]:
         clip, sidecar = Path(entry["path"]), json.loads(Path(entry["sidecar"]).read_text())

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from faces.faces_testutil import box_iou
 from faces.footage import (
+    face_among_textures,
     flash_and_tone_seconds,
     pan,
     still_noisy,
@@ -148,6 +149,21 @@ def test_two_faces_give_two_clips(footage: Footage, tmp_path: Path) -> None:
     assert code == 0, stderr
     first, second = json.loads(stdout)["clips"]
     assert box_iou(tuple(first["box"]), tuple(second["box"])) == 0.0
+
+
+@pytest.mark.parametrize("detector", ["dlib", "opencv"])
+def test_one_face_among_textures_and_a_cat_gives_one_clip(
+    detector: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    root = tmp_path_factory.mktemp(detector)
+    video = write_video(root / "textures.mp4", list(face_among_textures(36)), audio=False)
+    code, stdout, stderr = invoke(video, "-o", root / "out", "--json", "--detector", detector)
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    # Neither detector fires on the textures or the cat; her face is one tube, one clip.
+    assert report["tubes"] == 1 and len(report["clips"]) == 1
+    x0, y0, x1, y1 = report["clips"][0]["face_box"]
+    assert x0 < 330 < x1 and y0 < 180 < y1  # her face, nowhere else
 
 
 def test_a_rotated_phone_video_is_cropped_upright(

@@ -158,3 +158,48 @@ def flash_and_tone_seconds(
     ).stdout
     loud = np.abs(np.frombuffer(pcm, np.int16).astype(np.float64)) > 3000
     return flash, float(np.argmax(loud)) / 8000
+
+
+# The main face's tilt (degrees) in each frame of `tilting_with_distractor`: upright only at
+# frame 9, which a detection stride of 6 (30 fps) does not examine.
+TILTS = (12, -10, 8, -13, 9, -7, 11, -8, 6, 0, -6, 9, -11, 7, -9, 13, -10, 8, -12, 10, -7, 11)
+DISTRACTOR_FRAMES = 14  # the second face leaves after this many frames
+FACE_ONLY = (150, 30, 300, 200)  # a crop of the astronaut photo around her face
+
+
+def tilting_with_distractor() -> list[np.ndarray]:
+    """640×360 frames: a 130-px face panning right while tilting by `TILTS`, and, for the
+    first `DISTRACTOR_FRAMES` frames, a second, larger face on the left that stays upright.
+
+    The distractor matches an upright source in every frame it is in, so a search that
+    looked at any face but the main track's (the one detected longest) would pick it.
+    """
+    bg = make_canvas(360, 640, "noise", seed=21)
+    frames = []
+    for i, tilt in enumerate(TILTS):
+        centre = (400.0 + 3.0 * i, 190.0)
+        frame, _ = place_astronaut(bg, scale_for(130), centre, FACE_ONLY)
+        turn = cv2.getRotationMatrix2D(centre, float(tilt), 1.0)
+        frame = cv2.warpAffine(frame, turn, (640, 360), borderMode=cv2.BORDER_REFLECT)
+        if i < DISTRACTOR_FRAMES:
+            frame, _ = place_astronaut(frame, scale_for(150), (140.0, 170.0), FACE_ONLY)
+        frames.append(frame)
+    return frames
+
+
+def face_among_textures(n: int, seed: int = 5) -> Iterator[np.ndarray]:
+    """640×360 frames: skimage's coffee, chelsea (a cat) and rocket photos side by side, the
+    astronaut's 120-px face in the middle, all drifting slowly, with sensor noise and JPEG
+    artefacts (quality 40): textures and a cat face for a detector to mistake for faces."""
+    from skimage import data
+
+    tiles = [cv2.resize(img, (220, 360), interpolation=cv2.INTER_AREA) for img in
+             (data.coffee(), data.chelsea(), data.rocket())]  # fmt: skip
+    wide = np.concatenate([tiles[0], tiles[1], tiles[2], tiles[0]], axis=1)  # 880 px
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        frame = np.ascontiguousarray(wide[:, 2 * i : 2 * i + 640])
+        frame, _ = place_astronaut(frame, scale_for(120), (330.0 + i, 180.0), FACE_ONLY)
+        noisy = np.clip(frame + rng.normal(0, 6, frame.shape), 0, 255).astype(np.uint8)
+        _, jpeg = cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 40])
+        yield cv2.imdecode(jpeg, cv2.IMREAD_UNCHANGED)

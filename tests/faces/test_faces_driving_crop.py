@@ -16,7 +16,14 @@ from animatecli.cli import app
 from animatecli.media import VideoReader, probe_streams
 
 from .faces_testutil import astronaut, make_canvas, place_astronaut
-from .footage import flash_and_tone_seconds, scale_for, write_vfr_flash, write_video
+from .footage import (
+    TILTS,
+    flash_and_tone_seconds,
+    scale_for,
+    tilting_with_distractor,
+    write_vfr_flash,
+    write_video,
+)
 
 runner = CliRunner()
 FACE_CENTRE = (430.0, 170.0)  # off-centre in a 640×360 frame: a centre crop misses it
@@ -79,6 +86,19 @@ def test_wide_driving_video_is_cropped_to_the_face_and_aligned_on_landmarks(
         panel = next(reader)[:, 64:128].astype(float)
     assert np.abs(panel - expected).mean() < 8
     assert np.abs(panel - centred).mean() > 3 * np.abs(panel - expected).mean()
+
+
+def test_best_frame_is_searched_over_every_frame_of_the_main_face_only(
+    source: Path, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    # 30 fps: faces are detected on every 6th frame; the main face is upright on frame 9
+    # only, while a second, upright face on the left leaves after 14 frames.
+    video = write_video(tmp_path / "two.mp4", tilting_with_distractor(), Fraction(30))
+    report = animate(source, video, tmp_path / "o.mp4", tiny_checkpoint)
+    assert report["alignment_method"] == "best frame by dlib face landmarks"
+    assert report["alignment_frame"] == TILTS.index(0)
+    x0 = report["driving_crop"]["box"][0]
+    assert x0 > 300  # the main face's crop, not the distractor's
 
 
 def test_crop_driving_off_feeds_whole_frames(

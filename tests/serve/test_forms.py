@@ -55,7 +55,10 @@ def test_every_field_reaches_the_options() -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"mode": "sideways"}, "mode: must be one of relative, absolute, got 'sideways'"),
+        (
+            {"mode": "sideways"},
+            "mode: must be one of relative, absolute, standard, avd, got 'sideways'",
+        ),
         ({"align": "-1"}, "align: must be best, first or a frame index, got '-1'"),
         ({"fit": "../x"}, "fit: must be one of crop, pad, stretch, got '../x'"),
         ({"adapt_scale": "yes"}, "adapt_scale: must be on or off, got 'yes'"),

@@ -1,4 +1,5 @@
-"""Face processing: detection, crop geometry, tube tracking, best-frame search, paste-back.
+"""Face processing: detection, crop geometry, tube tracking, streamed scans,
+best-frame search, paste-back.
 
 Importing this package is cheap: torch (through face-alignment), dlib, scikit-image and OpenCV
 are imported only when a detector is built or a frame is processed.
@@ -38,6 +39,7 @@ from animatecli.faces.geometry import (
 )
 from animatecli.faces.landmarks import BestFrameSearch, landmark_distance, normalize_landmarks
 from animatecli.faces.paste import GroupPasteBack, PasteBack
+from animatecli.faces.scan import FaceScan, interpolate_box
 from animatecli.faces.tracking import (
     FaceTracker,
     TubeTracker,
@@ -70,6 +72,7 @@ __all__ = [
     "FaceAlignmentBackend",
     "FaceBox",
     "FaceDetector",
+    "FaceScan",
     "FaceTracker",
     "FaceTube",
     "GroupPasteBack",
@@ -89,6 +92,7 @@ __all__ = [
     "fixed_path",
     "following_path",
     "fomm_segments",
+    "interpolate_box",
     "iou",
     "is_tight_face_crop",
     "landmark_distance",

@@ -211,6 +211,11 @@ class FaceTracker:
                 self._open.append((tube, [0]))
                 self._tubes.append(tube)
 
+    @property
+    def open_tubes(self) -> list[FaceTube]:
+        """Tubes that can still grow, in the order they started."""
+        return [tube for tube, _ in self._open]
+
     def finish(self) -> list[FaceTube]:
         """All tubes, in the order they started."""
         return list(self._tubes)

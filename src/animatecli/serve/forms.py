@@ -10,9 +10,8 @@ import math
 from typing import Any, get_args
 
 from ..crop import CropOptions, resolve_detector_device
-from ..engine import MotionMode
 from ..errors import InputError
-from ..options import AnimateOptions, CropSourceMode, DetectorKind, FitMode
+from ..options import AnimateOptions, CropSourceMode, DetectorKind, FitMode, MotionModeName
 
 # The output picture: the animated square alone, or --compare, or --paste-back (the CLI
 # refuses the last two together; one choice on the page cannot ask for both).
@@ -21,7 +20,7 @@ LAYOUTS = ("result", "compare", "paste-back")
 FORMATS = ("mp4", "webm")
 
 CHOICES: dict[str, tuple[str, ...]] = {
-    "mode": tuple(m.value for m in MotionMode),
+    "mode": get_args(MotionModeName),
     "fit": get_args(FitMode),
     "crop_source": get_args(CropSourceMode),
     "detector": get_args(DetectorKind),
@@ -38,7 +37,7 @@ def form_schema() -> dict[str, Any]:
     return {
         "choices": {**CHOICES, "align": ALIGN_CHOICES},
         "defaults": {
-            "mode": animate.mode.value,
+            "mode": animate.mode,
             "align": animate.align,
             "fit": animate.fit,
             "crop_source": animate.crop_source,
@@ -75,7 +74,7 @@ def animate_options(fields: dict[str, str]) -> AnimateOptions:
         raise InputError(f"align: must be best, first or a frame index, got {align!r}")
     layout = _choice(fields, "layout", "result")
     return AnimateOptions(
-        mode=MotionMode(_choice(fields, "mode", defaults.mode.value)),
+        mode=_choice(fields, "mode", defaults.mode),  # type: ignore[arg-type]
         adapt_scale=_flag(fields, "adapt_scale", defaults.adapt_scale),
         align=align,
         fit=_choice(fields, "fit", defaults.fit),  # type: ignore[arg-type]

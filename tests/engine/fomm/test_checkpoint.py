@@ -22,6 +22,7 @@ from animatecli.engine.fomm.config import (
     GeneratorConfig,
     KeypointDetectorConfig,
 )
+from animatecli.engine.fomm.family import matching_official_config
 from animatecli.errors import CheckpointError
 
 from .conftest import REFERENCE_DIR, reference_file
@@ -74,6 +75,20 @@ def test_official_vox_layout_loads_with_inferred_config(tmp_path: Path) -> None:
     assert not loaded.model.training
     for key, value in original.state_dict().items():
         assert torch.equal(loaded.model.state_dict()[key], value), key
+
+
+@pytest.mark.parametrize(
+    ("file_name", "expected"),
+    [
+        ("vox-cpk.pth.tar", "vox-256"),
+        ("taichi-cpk.pth.tar", "taichi-256"),
+        ("nemo-cpk.pth.tar", "nemo-256"),
+        ("fashion.pth.tar", "fashion-256"),
+        ("my-model.pth.tar", "vox-256"),  # a renamed file: shapes alone cannot tell
+    ],
+)
+def test_released_file_name_tells_same_shaped_configs_apart(file_name: str, expected: str) -> None:
+    assert matching_official_config(official_config("vox-256"), file_name) == expected
 
 
 def tiny_config(single_jacobian_map: bool = False) -> ModelConfig:

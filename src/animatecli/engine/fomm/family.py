@@ -80,8 +80,11 @@ def _official_shapes(name: str) -> dict[str, tuple[int, ...]]:
 
 
 def matching_official_config(config: ModelConfig, file_name: str = "") -> str | None:
-    """Name of the first official config whose tensor shapes equal ``config``'s (the
-    released files of one shape are not told apart: vox-256 stands for them all)."""
+    """Name of the official config whose tensor shapes equal ``config``'s.
+
+    Several released files share one shape (vox, taichi, nemo, bair and fashion): the file's
+    released name tells them apart (``taichi-cpk.pth.tar`` is taichi-256); under any other
+    name the first, vox-256, stands for them all."""
     base = official_config("vox-256")
     if (config.num_kp, config.kp_detector.block_expansion, config.generator.block_expansion) != (
         base.num_kp,
@@ -90,12 +93,14 @@ def matching_official_config(config: ModelConfig, file_name: str = "") -> str | 
     ):
         return None  # cheap rejection: no need to build anything
     built = shapes(build_model(config, meta=True))
-    for name, (official, _) in OFFICIAL_CONFIGS.items():
-        if official.kp_detector.single_jacobian_map != config.kp_detector.single_jacobian_map:
-            continue
-        if _official_shapes(name) == built:
-            return name
-    return None
+    matches = [
+        name
+        for name, (official, _) in OFFICIAL_CONFIGS.items()
+        if official.kp_detector.single_jacobian_map == config.kp_detector.single_jacobian_map
+        and _official_shapes(name) == built
+    ]
+    released = [name for name in matches if OFFICIAL_CONFIGS[name][1] == file_name]
+    return (released or matches or [None])[0]
 
 
 FAMILY = Family(
