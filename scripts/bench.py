@@ -8,6 +8,10 @@ End-to-end rows run ``animate`` on generated driving videos (decode + align + an
 encode + mux) with the bundled model or, with ``--e2e-model FAMILY``, a random vox-256
 file of that family in the official layout, and report peak RSS. ``--device cuda``
 benchmarks the GPU path (`make cuda-check`).
+Smoothing rows time ``--smooth auto`` (the One-Euro keypoint filter) per frame against
+the bundled model's own time per frame.
+Group rows time ``--faces all``: 1, 2 and 4 faces animated together (one generator batch
+per driving frame) against as many separate sessions, taking turns.
 Crop rows run ``animate crop`` (scan + cut) on a face panning across generated 640×360,
 1280×720 and 1920×1080 30-fps videos, per usable face detector backend, with the seconds
 of its two stages (scan: decode + detect; write: ffmpeg's second decode + cut + encode).
@@ -32,9 +36,14 @@ from rich.table import Table
 
 from animatecli.engine import (
     FAMILIES,
+    AnimationSession,
     Animator,
+    GroupSession,
+    Keypoints,
+    KeypointSmoother,
     MotionMode,
     MotionModel,
+    OneEuroSettings,
     family_named,
     frames_to_tensor,
     load_checkpoint,
@@ -210,6 +219,8 @@ def main() -> None:
         help="end-to-end rows with the bundled model, or a family's vox-256 file in the "
         "official layout with random weights",
     )
+    parser.add_argument("--skip-smoothing", action="store_true")
+    parser.add_argument("--skip-group", action="store_true")
     parser.add_argument("--skip-crop", action="store_true")
     parser.add_argument("--crop-seconds", type=float, default=4.0, help="length of crop videos")
     args = parser.parse_args()
@@ -228,6 +239,10 @@ def main() -> None:
             engine_table(family, args.frames or (64 if on_gpu else 8), device, console)
     if not args.skip_e2e:
         e2e_table(args.e2e_frames, device, console, args.e2e_model)
+    if not args.skip_smoothing:
+        smoothing_table(device, console)
+    if not args.skip_group:
+        group_table(device, console)
     if not args.skip_crop and not on_gpu:
         crop_table(args.crop_seconds, console)
         recall_table(console)
@@ -309,6 +324,81 @@ def engine_table(family: str, count: int, device: torch.device, console: Console
     fps = interleaved_fps(runners, frames, unit=max(batch for _, batch in rows))
     for label, value in fps.items():
         table.add_row(label, f"{value:.3f}", f"{value / fps[naive]:.2f}x")
+    console.print(table)
+
+
+def smoothing_table(device: torch.device, console: Console, frames: int = 200) -> None:
+    """The One-Euro filter of ``--smooth auto`` alone, per frame, on keypoints shaped like
+    FOMM's (10 with Jacobians) and TPSMM's (50 points), against the bundled model's time
+    per frame (the difference of two whole runs drowns in the machine's noise)."""
+    model = load_checkpoint(resolve_checkpoint(None)[0]).model
+    size = model.config.frame_shape[0]
+    _, stream = next(synthetic.heldout_videos(1, 16, size=size))
+    clip = frames_to_tensor(np.stack(list(stream))).to(device)
+    session = Animator(model, device=device, channels_last=True).session(clip[0])
+    session.animate_batch(clip[:1])  # warm-up
+    synchronize(device)
+    start = time.perf_counter()
+    for frame in clip.split(1):
+        session.animate_batch(frame)
+    synchronize(device)
+    model_ms = (time.perf_counter() - start) / len(clip) * 1000
+    table = Table(title=f"smoothing cost per frame, {device}")
+    table.add_column("path")
+    table.add_column("ms/frame", justify="right")
+    table.add_column("share of the model's time", justify="right")
+    table.add_row(f"bundled model ({size}x{size}), batch 1", f"{model_ms:.2f}", "")
+    for label, count, jacobians in (("FOMM: 10 keypoints + Jacobians", 10, True),
+                                    ("TPSMM: 50 keypoints", 50, False)):  # fmt: skip
+        value = torch.rand(frames, count, 2, device=device)
+        jacobian = torch.rand(frames, count, 2, 2, device=device) if jacobians else None
+        smoother = KeypointSmoother(OneEuroSettings(), rate=25.0)
+        synchronize(device)
+        start = time.perf_counter()
+        for row in range(frames):
+            smoother(
+                Keypoints(
+                    value[row : row + 1], None if jacobian is None else jacobian[row : row + 1]
+                )
+            )
+        synchronize(device)
+        ms = (time.perf_counter() - start) / frames * 1000
+        table.add_row(f"--smooth auto filter, {label}", f"{ms:.3f}", f"{ms / model_ms:.2%}")
+    console.print(table)
+
+
+def group_table(device: torch.device, console: Console, frames: int = 12) -> None:
+    """Driving frames per second for 1, 2 and 4 faces of one photo: a group session
+    (one generator batch of F rows per frame) against F separate sessions."""
+    model = load_checkpoint(resolve_checkpoint(None)[0]).model
+    size = model.config.frame_shape[0]
+    videos = [np.stack(list(v)) for _, v in synthetic.heldout_videos(4, frames + 1, size=size)]
+    sources = frames_to_tensor(np.stack([v[0] for v in videos])).to(device)
+    clip = frames_to_tensor(videos[0][1:]).to(device)
+    animator = Animator(model, device=device, channels_last=True)
+    runners: dict[str, Runner] = {}
+    for count in (1, 2, 4):
+        group = animator.group_session(sources[:count], initials=[None] * count)
+        alone = [animator.session(sources[i], initial=clip[:1]) for i in range(count)]
+        group.animate_batch(clip[:1])  # sets every face's initial frame; warm-up
+
+        def together(chunk: torch.Tensor, group: GroupSession = group) -> None:
+            group.animate_batch(chunk)
+
+        def apart(chunk: torch.Tensor, alone: list[AnimationSession] = alone) -> None:
+            for session in alone:
+                session.animate_batch(chunk)
+
+        runners[f"{count} face(s), --faces all (one batch of {count} per frame)"] = together
+        runners[f"{count} face(s), {count} separate session(s)"] = apart
+    fps = interleaved_fps(runners, clip, unit=1)
+    table = Table(title=f"group photos, bundled model ({size}x{size}), {device}")
+    table.add_column("path")
+    table.add_column("driving frames/s", justify="right")
+    table.add_column("faces/s", justify="right")
+    for label, value in fps.items():
+        count = int(label.split()[0])
+        table.add_row(label, f"{value:.2f}", f"{value * count:.2f}")
     console.print(table)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,16 @@ import numpy as np
 import torch
 
 from . import faces, media
-from .engine import Animator, Keypoints, MotionMode, frames_to_tensor, tensor_to_frames
+from .engine import (
+    AnimationSession,
+    Animator,
+    GroupSession,
+    Keypoints,
+    MotionMode,
+    OneEuroSettings,
+    frames_to_tensor,
+    tensor_to_frames,
+)
 from .errors import InputError, MediaError
 from .models import load_model
 from .options import AnimateOptions, ModelOptions
@@ -80,6 +89,9 @@ class AnimateResult:
     audio_kept: bool
     size: tuple[int, int]  # (width, height) of the output frames
     driving_crop: DrivingCrop | None = None
+    smoothing: OneEuroSettings | None = None
+    # --faces all|N: each animated face's crop box in the photo and its own alignment.
+    faces: list[tuple[PreparedImage, Alignment]] | None = None
     # Wall seconds per stage: source (load + crop), align, animate (decode + model +
     # encode, overlapped), finalize (audio mux and rename).
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -100,6 +112,17 @@ class AnimateResult:
             "width": self.size[0],
             "height": self.size[1],
             "driving_crop": self.driving_crop.to_dict() if self.driving_crop else None,
+            "smoothing": self.smoothing.to_dict() if self.smoothing else None,
+            "faces": None
+            if self.faces is None
+            else [
+                {
+                    "box": list(face.box),
+                    "alignment_frame": alignment.index,
+                    "alignment_method": alignment.method,
+                }
+                for face, alignment in self.faces
+            ],
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
         }
 
@@ -192,6 +215,32 @@ class AnimationPipeline:
         else:
             model_input = media.fit_image(region, self.frame_hw, "stretch")
         return PreparedImage(image, (x0, y0, x1, y1), model_input, face_found)
+
+    def prepare_faces(self, path: Path, options: AnimateOptions) -> list[PreparedImage]:
+        """``--faces all|N``: one square crop per confidently detected face, largest
+        first (FOMM's margin, slid inside the photo); empty when the photo shows no face."""
+        image = media.load_image(path)
+        detector = self.detector(options.detector)
+        threshold = faces.confident_score(detector.name)
+        found = sorted(
+            (d for d in detector.detect(image) if d.score >= threshold),
+            key=lambda d: d.side,
+            reverse=True,
+        )
+        wanted = options.face_limit()
+        if wanted is not None and len(found) < wanted:
+            self._notice_once(
+                f"--faces {wanted}: found {len(found)} face{'s' * (len(found) != 1)} in "
+                f"{path.name}; animating {'both' if len(found) == 2 else 'all of them'}"
+                if found
+                else f"--faces {wanted}: no face found in {path.name}"
+            )
+        prepared = []
+        for face in found[:wanted]:
+            x0, y0, x1, y1 = faces.square_crop_box(face, options.crop_increase, image.shape[:2])
+            model_input = media.fit_image(image[y0:y1, x0:x1], self.frame_hw, "stretch")
+            prepared.append(PreparedImage(image, (x0, y0, x1, y1), model_input, True))
+        return prepared
 
     # -- alignment -------------------------------------------------------------------
 
@@ -454,10 +503,18 @@ class AnimationPipeline:
         return 8 if self.device.type == "cuda" else 1
 
     def _composer(
-        self, source: PreparedImage, options: AnimateOptions
+        self,
+        source: PreparedImage,
+        options: AnimateOptions,
+        group_faces: Sequence[PreparedImage] = (),
     ) -> tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], tuple[int, int]]:
-        """Function (driving frame, prediction) → output frame, and output (w, h)."""
+        """Function (driving frame, prediction) → output frame, and output (w, h); with
+        ``--faces all|N`` the prediction holds one crop per face of ``group_faces``."""
         h, w = self.frame_hw
+        if options.faces != "largest":
+            group = faces.GroupPasteBack(source.full, [face.box for face in group_faces])
+            out_h, out_w = group.output_size
+            return (lambda _drv, preds: group.paste(list(preds))), (out_w, out_h)
         if options.paste_back:
             paste = faces.PasteBack(source.full, source.box)
             out_h, out_w = paste.output_size
@@ -498,22 +555,49 @@ class AnimationPipeline:
             clock = now
 
         info = media.probe_video(driving_path)
-        source = self.prepare_source(source_path, options)
+        grouped = options.faces != "largest" and self.face_model
+        group_faces = self.prepare_faces(source_path, options) if grouped else []
+        if group_faces:
+            source = group_faces[0]
+        else:
+            # One face, or a photo without any: today's single-source path.
+            options = replace(options, faces="largest")
+            source = self.prepare_source(source_path, options)
         lap("source")
         total = info.frame_count_estimate
         crop: DrivingCrop | None = None
-        if options.crop_driving == "auto" and self.face_model:
-            crop, alignment = self.crop_and_align(source, info, options)
-        else:
-            alignment = self.align(source, info, options)
+        # Every face gets its own best-frame alignment (one pass over the video each).
+        alignments: list[Alignment] = []
+        for face in group_faces or [source]:
+            if options.crop_driving == "auto" and self.face_model:
+                crop, alignment = self.crop_and_align(face, info, options)
+            else:
+                alignment = self.align(face, info, options)
+            alignments.append(alignment)
+        alignment = alignments[0]
         lap("align")
-        session = self.animator.session(
-            frames_to_tensor(source.model_input),
-            mode=MotionMode(options.mode),
-            adapt_scale=options.adapt_scale,
-            initial=alignment.keypoints,
-        )
-        compose, (width, height) = self._composer(source, options)
+        strength = options.smoothing_strength()
+        smoothing = None if strength is None else OneEuroSettings.of_strength(strength)
+        session: AnimationSession | GroupSession
+        if group_faces:
+            session = self.animator.group_session(
+                frames_to_tensor(np.stack([face.model_input for face in group_faces])),
+                mode=MotionMode(options.mode),
+                adapt_scale=options.adapt_scale,
+                initials=[a.keypoints for a in alignments],
+                smoothing=smoothing,
+                fps=float(info.fps),
+            )
+        else:
+            session = self.animator.session(
+                frames_to_tensor(source.model_input),
+                mode=MotionMode(options.mode),
+                adapt_scale=options.adapt_scale,
+                initial=alignment.keypoints,
+                smoothing=smoothing,
+                fps=float(info.fps),
+            )
+        compose, (width, height) = self._composer(source, options, group_faces)
         batch_size = self.batch_size(options)
         frames = 0
         self.reporter.start("animating", total)
@@ -561,19 +645,25 @@ class AnimationPipeline:
             audio_kept=sink.audio_kept,
             size=(width, height),
             driving_crop=crop,
+            smoothing=smoothing,
+            faces=list(zip(group_faces, alignments, strict=True)) if group_faces else None,
             stage_seconds=stages,
         )
 
     def _animate_batch(
         self,
-        session: Any,
+        session: AnimationSession | GroupSession,
         pending: list[np.ndarray],
         compose: Callable[[np.ndarray, np.ndarray], np.ndarray],
         writer: BackgroundWriter[np.ndarray],
     ) -> int:
         batch = frames_to_tensor(np.stack(pending), self.device)
         with torch.inference_mode():
-            predictions = tensor_to_frames(session.animate_batch(batch))
+            animated = session.animate_batch(batch)
+            # B×3×H×W, or B×F×3×H×W for a group (one crop per face of each frame).
+            predictions = tensor_to_frames(animated.flatten(0, -4)).reshape(
+                *animated.shape[:-3], *animated.shape[-2:], 3
+            )
         for driving_frame, prediction in zip(pending, predictions, strict=True):
             writer.submit(compose(driving_frame, prediction))
         count = len(pending)

@@ -15,7 +15,13 @@ from conftest import Samples
 from typer.testing import CliRunner
 
 from animatecli.cli import app
-from animatecli.engine import Animator, frames_to_tensor, official_container, tensor_to_frames
+from animatecli.engine import (
+    Animator,
+    OneEuroSettings,
+    frames_to_tensor,
+    official_container,
+    tensor_to_frames,
+)
 from animatecli.engine.tpsmm import TpsmmConfig, TpsmmModel
 from animatecli.engine.tpsmm.config import DenseMotionConfig, InpaintingConfig
 from animatecli.media import VideoReader, fit_image, probe_video
@@ -80,7 +86,9 @@ def test_animate_with_a_tpsmm_file(
     source = fit_image(cv2.cvtColor(cv2.imread(str(face_png)), cv2.COLOR_BGR2RGB), (256, 256))
     with VideoReader(samples.v25, stop=3) as reader:
         frames = [fit_image(f, (256, 256)) for f in reader]
-    session = Animator(model).session(frames_to_tensor(source)[0], mode=mode)
+    session = Animator(model).session(
+        frames_to_tensor(source)[0], mode=mode, smoothing=OneEuroSettings(), fps=25.0
+    )
     expected = tensor_to_frames(session.animate_batch(frames_to_tensor(np.stack(frames))))
     for path, want in zip(written[:3], expected, strict=True):
         got = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)

@@ -16,7 +16,13 @@ from typer.testing import CliRunner
 
 from animatecli import __version__
 from animatecli.cli import app
-from animatecli.engine import Animator, frames_to_tensor, load_checkpoint, tensor_to_frames
+from animatecli.engine import (
+    Animator,
+    OneEuroSettings,
+    frames_to_tensor,
+    load_checkpoint,
+    tensor_to_frames,
+)
 from animatecli.media import VideoReader, fit_image, probe_streams, probe_video
 
 runner = CliRunner()
@@ -78,7 +84,10 @@ def test_png_directory_equals_engine_output(
     source = fit_image(cv2.cvtColor(cv2.imread(str(source_png)), cv2.COLOR_BGR2RGB), size, "crop")
     with VideoReader(samples.v25) as reader:
         frames = [fit_image(f, size, "crop") for f in reader]
-    session = Animator(model).session(frames_to_tensor(source)[0])
+    # --smooth auto (the default) is the engine's One-Euro filter at the video's rate.
+    session = Animator(model).session(
+        frames_to_tensor(source)[0], smoothing=OneEuroSettings(), fps=25.0
+    )
     expected = tensor_to_frames(session.animate_batch(frames_to_tensor(np.stack(frames))))
     assert len(written) == len(expected)
     for path, want in zip(written, expected, strict=True):

@@ -191,3 +191,8 @@ def test_eval_command(tiny_checkpoint: Path) -> None:
     assert result.exit_code == 0, result.stderr
     scores = json.loads(result.stdout)
     assert scores["frames"] == 3 and scores["copy_source_l1"] > 0
+    # Scores with --smooth auto too, and its effect on the jittery astronaut video.
+    assert scores["smoothed"]["frames"] == 3
+    assert scores["smoothed"]["copy_source_l1"] == scores["copy_source_l1"]
+    assert set(scores["jitter"]) == {"off", "auto"}
+    assert scores["jitter"]["auto"]["jitter_px"] < scores["jitter"]["off"]["jitter_px"]

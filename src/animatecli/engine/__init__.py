@@ -8,6 +8,7 @@ each family lives in its own subpackage: :mod:`.fomm` and :mod:`.tpsmm`.
 from .animator import (
     AnimationSession,
     Animator,
+    GroupSession,
     PreparedSource,
     frames_to_tensor,
     tensor_to_frames,
@@ -22,16 +23,20 @@ from .keypoints import Keypoints
 from .motion import MotionMode, movement_scale, normalize_keypoints
 from .protocol import Family, MotionModel, UnsupportedMode
 from .registry import FAMILIES, family_named
+from .smoothing import KeypointSmoother, OneEuroSettings
 
 __all__ = [
     "FAMILIES",
     "AnimationSession",
     "Animator",
     "Family",
+    "GroupSession",
+    "KeypointSmoother",
     "Keypoints",
     "LoadedCheckpoint",
     "MotionMode",
     "MotionModel",
+    "OneEuroSettings",
     "PreparedSource",
     "UnsupportedMode",
     "family_named",

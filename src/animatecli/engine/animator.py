@@ -19,6 +19,7 @@ import torch
 from .keypoints import Keypoints
 from .motion import MotionMode, movement_scale
 from .protocol import Generated, MotionModel
+from .smoothing import KeypointSmoother, OneEuroSettings
 
 _AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -126,7 +127,8 @@ class Animator:
 
     @torch.inference_mode()
     def prepare_source(self, source: torch.Tensor) -> PreparedSource:
-        """Keypoints and encoder outputs of one ``3×H×W`` (or ``1×3×H×W``) source."""
+        """Keypoints and encoder outputs of one ``3×H×W`` source (or of ``F×3×H×W``
+        sources at once, for a :class:`GroupSession`)."""
         image = self._input(source)
         with self._precision():
             encoding = self.model.encode_source(image)
@@ -140,12 +142,17 @@ class Animator:
         adapt_scale: bool = True,
         initial: torch.Tensor | Keypoints | None = None,
         with_deformed: bool = False,
+        smoothing: OneEuroSettings | None = None,
+        fps: float = 25.0,
     ) -> AnimationSession:
         """Start animating ``source``.
 
         ``initial`` is the driving frame (or its keypoints) that corresponds to the
         source pose in relative mode; by default the first frame passed in. A mode the
         model does not support raises :class:`~.protocol.UnsupportedMode` before any work.
+        ``smoothing``: filter the driving keypoints over time (see :mod:`.smoothing`)
+        before motion transfer; ``fps`` is the driving video's frame rate, which the
+        filter's cut-offs are relative to.
         """
         mode = MotionMode(mode)
         self.model.check_mode(mode)
@@ -159,11 +166,37 @@ class Animator:
             adapt_scale=adapt_scale,
             initial=initial,
             with_deformed=with_deformed,
+            smoother=None if smoothing is None else KeypointSmoother(smoothing, fps),
+        )
+
+    def group_session(
+        self,
+        sources: torch.Tensor,
+        *,
+        mode: MotionMode | str = MotionMode.RELATIVE,
+        adapt_scale: bool = True,
+        initials: list[Keypoints | None] | None = None,
+        smoothing: OneEuroSettings | None = None,
+        fps: float = 25.0,
+    ) -> GroupSession:
+        """Start animating ``F×3×H×W`` sources with one driving video (see
+        :class:`GroupSession`; the options are :meth:`session`'s, ``initials`` per source)."""
+        mode = MotionMode(mode)
+        self.model.check_mode(mode)
+        return GroupSession(
+            self,
+            sources,
+            mode=mode,
+            adapt_scale=adapt_scale,
+            initials=initials,
+            smoothing=smoothing,
+            fps=fps,
         )
 
 
 class AnimationSession:
-    """One source animated by a stream of driving frames; state does not grow."""
+    """One source animated by a stream of driving frames, in order; state does not grow
+    (the smoother, when there is one, keeps the last frame's keypoints)."""
 
     def __init__(
         self,
@@ -174,12 +207,14 @@ class AnimationSession:
         adapt_scale: bool,
         initial: Keypoints | None,
         with_deformed: bool,
+        smoother: KeypointSmoother | None = None,
     ):
         self.animator = animator
         self.source = source
         self.mode = mode
         self.adapt_scale = adapt_scale
         self.with_deformed = with_deformed
+        self.smoother = smoother
         self.initial: Keypoints | None = None
         self.scale = 1.0
         if initial is not None:
@@ -191,7 +226,10 @@ class AnimationSession:
             self.scale = movement_scale(self.source.keypoints, self.initial)
 
     def normalized(self, kp_driving: Keypoints) -> Keypoints:
-        """The driving keypoints the generator sees under this session's motion mode."""
+        """The driving keypoints the generator sees under this session's motion mode
+        (smoothed over time first when the session smooths; call once per frame, in order)."""
+        if self.smoother is not None:
+            kp_driving = self.smoother(kp_driving)
         if self.initial is None:
             self._set_initial(kp_driving)
         assert self.initial is not None
@@ -230,3 +268,68 @@ class AnimationSession:
                 pending.clear()
         if pending:
             yield from self.animate_batch(torch.stack(pending))
+
+
+class GroupSession:
+    """Several sources (the faces of a group photo) animated by one stream of driving
+    frames, each with its own initial frame and motion scale.
+
+    The sources are encoded together once; every driving frame then goes through the
+    generator as one batch holding one row per source. The driving keypoints are
+    detected (and smoothed) once per frame, shared by all sources.
+    """
+
+    def __init__(
+        self,
+        animator: Animator,
+        sources: torch.Tensor,
+        *,
+        mode: MotionMode | str = MotionMode.RELATIVE,
+        adapt_scale: bool = True,
+        initials: list[Keypoints | None] | None = None,
+        smoothing: OneEuroSettings | None = None,
+        fps: float = 25.0,
+    ):
+        """``sources``: ``F×3×H×W`` in ``[0, 1]``; ``initials``: per source, the keypoints
+        of the driving frame matching its pose (None: the first frame passed in)."""
+        self.animator = animator
+        self.prepared = animator.prepare_source(sources)
+        count = sources.shape[0]
+        initials = initials if initials is not None else [None] * count
+        if len(initials) != count:
+            raise ValueError(f"{len(initials)} initial frames for {count} sources")
+        # One plain session per source holds its transfer state (initial frame, scale);
+        # the smoothing runs once, here, on the shared driving keypoints.
+        self.faces = [
+            animator.session(
+                PreparedSource(self.prepared.keypoints[i], None),
+                mode=mode,
+                adapt_scale=adapt_scale,
+                initial=initial,
+            )
+            for i, initial in enumerate(initials)
+        ]
+        self.smoother = None if smoothing is None else KeypointSmoother(smoothing, fps)
+
+    @torch.inference_mode()
+    def animate_batch(self, frames: torch.Tensor) -> torch.Tensor:
+        """``B×3×H×W`` driving frames → ``B×F×3×H×W`` predictions (float32), frame by frame
+        in order, one generator batch of ``F`` rows per frame."""
+        animator = self.animator
+        kp_driving = animator.keypoints(frames)
+        if self.smoother is not None:
+            kp_driving = self.smoother(kp_driving)
+        outputs = []
+        for row in range(frames.shape[0]):
+            per_face = [face.normalized(kp_driving[row]) for face in self.faces]
+            jacobians = [k.jacobian for k in per_face]
+            kp = Keypoints(
+                torch.cat([k.value for k in per_face]),
+                None if jacobians[0] is None else torch.cat(jacobians),  # type: ignore[arg-type]
+            )
+            with animator._precision():
+                generated = animator.model.generate(
+                    self.prepared.encoding, kp, self.prepared.keypoints
+                )
+            outputs.append(generated.prediction.float())
+        return torch.stack(outputs)

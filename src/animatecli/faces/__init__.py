@@ -38,7 +38,7 @@ from animatecli.faces.geometry import (
     square_crop_box,
 )
 from animatecli.faces.landmarks import BestFrameSearch, landmark_distance, normalize_landmarks
-from animatecli.faces.paste import PasteBack
+from animatecli.faces.paste import GroupPasteBack, PasteBack
 from animatecli.faces.scan import FaceScan, interpolate_box
 from animatecli.faces.tracking import (
     FaceTracker,
@@ -75,6 +75,7 @@ __all__ = [
     "FaceScan",
     "FaceTracker",
     "FaceTube",
+    "GroupPasteBack",
     "Landmarks",
     "LbpCascadeBackend",
     "PasteBack",

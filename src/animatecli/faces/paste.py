@@ -30,6 +30,24 @@ def _ramp(n: int, width: float, fade_start: bool, fade_end: bool) -> np.ndarray:
     return (0.5 - 0.5 * np.cos(math.pi * t)).astype(np.float32)
 
 
+def feather_mask(
+    box: tuple[int, int, int, int], image_hw: tuple[int, int], feather: float
+) -> np.ndarray:
+    """``bh×bw`` float32 weights in [0, 1] of the box ``(x0, y0, x1, y1)``: 1 inside, fading
+    over ``feather`` × its shorter side towards the edges that lie inside the image."""
+    x0, y0, x1, y1 = box
+    h, w = image_hw
+    bw, bh = x1 - x0, y1 - y0
+    width = feather * min(bw, bh)
+    if width <= 0:
+        return np.ones((bh, bw), dtype=np.float32)
+    # Separable: the product of a horizontal and a vertical ramp, each faded only on the
+    # sides that are inside the image (there is no source pixel beyond the others).
+    ax = _ramp(bw, width, fade_start=x0 > 0, fade_end=x1 < w)
+    ay = _ramp(bh, width, fade_start=y0 > 0, fade_end=y1 < h)
+    return ay[:, None] * ax[None, :]
+
+
 class PasteBack:
     """Blend animated crops into a fixed source image at a fixed box.
 
@@ -70,16 +88,7 @@ class PasteBack:
         rx0, ry0, rx1, ry1 = self._region
         self._writes = rx1 > rx0 and ry1 > ry0
 
-        bw, bh = x1 - x0, y1 - y0
-        width = feather * min(bw, bh)
-        if width > 0:
-            # Separable mask: product of a horizontal and a vertical ramp, each faded only
-            # on the sides that are inside the image.
-            ax = _ramp(bw, width, fade_start=x0 > 0, fade_end=x1 < w)
-            ay = _ramp(bh, width, fade_start=y0 > 0, fade_end=y1 < h)
-            mask = ay[:, None] * ax[None, :]
-        else:
-            mask = np.ones((bh, bw), dtype=np.float32)
+        mask = feather_mask(self.box, (h, w), feather)
         self.mask: np.ndarray = mask  # bh×bw float32 in [0, 1]
         self._alpha = mask[: ry1 - ry0, : rx1 - rx0, None]
 
@@ -131,3 +140,82 @@ class PasteBack:
             np.clip(np.rint(blended), 0, 255, out=blended)
             self._out[ry0:ry1, rx0:rx1] = blended.astype(np.uint8)
         return self._out.copy() if copy else self._out
+
+
+class GroupPasteBack:
+    """Blend several animated crops (the faces of a group photo) into one source image.
+
+    Each box gets `PasteBack`'s feathered mask. Where boxes overlap, the crops are averaged
+    with those masks as weights, and the result is blended over the source with the
+    largest mask there: both vary smoothly across every box edge, so overlapping crops
+    meet without a seam. Pixels outside every box stay byte-identical to the source.
+    Output frames have `PasteBack`'s even ``output_size``.
+
+    Memory: one mask per box, plus three maps over the boxes' bounding rectangle.
+    """
+
+    def __init__(
+        self, full_image: np.ndarray, boxes: list[tuple[int, int, int, int]], feather: float = 0.1
+    ) -> None:
+        if not boxes:
+            raise ValueError("at least one box is needed")
+        # PasteBack validates the image and each box, and knows the even output size.
+        oh, ow = PasteBack(full_image, boxes[0], feather).output_size
+        self._output_size = (oh, ow)
+        h, w = full_image.shape[:2]
+        self.boxes = [tuple(int(v) for v in box) for box in boxes]
+        x0, y0 = min(b[0] for b in self.boxes), min(b[1] for b in self.boxes)
+        x1 = min(max(b[2] for b in self.boxes), ow)
+        y1 = min(max(b[3] for b in self.boxes), oh)
+        self._region = (x0, y0, x1, y1)
+        self._masks = [feather_mask(box, (h, w), feather) for box in self.boxes]  # type: ignore[arg-type]
+        total = np.zeros((y1 - y0, x1 - x0), np.float32)
+        alpha = np.zeros_like(total)
+        for box, mask in zip(self.boxes, self._masks, strict=True):
+            window, part = self._window(box, mask)
+            total[window] += part
+            np.maximum(alpha[window], part, out=alpha[window])
+        self._total = np.where(total > 0, total, 1.0)
+        self._alpha = alpha[..., None]
+        self._out = np.ascontiguousarray(full_image[:oh, :ow]).copy()
+        self._src_region = self._out[y0:y1, x0:x1].astype(np.float32)
+
+    def _window(
+        self, box: tuple[int, ...], values: np.ndarray
+    ) -> tuple[tuple[slice, slice], np.ndarray]:
+        """Where ``box`` lies in the bounding rectangle, and ``values`` (box-sized) cut to it."""
+        x0, y0, x1, y1 = self._region
+        bx0, by0, bx1, by1 = box
+        bx1, by1 = min(bx1, x1), min(by1, y1)
+        window = (slice(by0 - y0, by1 - y0), slice(bx0 - x0, bx1 - x0))
+        return window, values[: by1 - by0, : bx1 - bx0]
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        """(height, width) of the pasted frames, both even (see `PasteBack`)."""
+        return self._output_size
+
+    def paste(self, crops: list[np.ndarray]) -> np.ndarray:
+        """Blend one animated crop per box (``h×w×3`` uint8, any size, resized to its box)
+        into a fresh copy of the source; returns ``output_size`` × 3 uint8."""
+        import cv2
+
+        if len(crops) != len(self.boxes):
+            raise ValueError(f"{len(crops)} crops for {len(self.boxes)} boxes")
+        x0, y0, x1, y1 = self._region
+        mixed = np.zeros_like(self._src_region)
+        for crop, box, mask in zip(crops, self.boxes, self._masks, strict=True):
+            bh, bw = mask.shape
+            if crop.shape[:2] != (bh, bw):
+                shrinking = crop.shape[0] * crop.shape[1] > bh * bw
+                interp = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
+                crop = cv2.resize(crop, (bw, bh), interpolation=interp)
+            weighted = crop.astype(np.float32) * mask[..., None]
+            window, part = self._window(box, weighted)
+            mixed[window] += part
+        mixed /= self._total[..., None]
+        # src + alpha · (mix − src): alpha 0 gives the source value exactly.
+        blended = self._src_region + self._alpha * (mixed - self._src_region)
+        np.clip(np.rint(blended), 0, 255, out=blended)
+        self._out[y0:y1, x0:x1] = blended.astype(np.uint8)
+        return self._out.copy()

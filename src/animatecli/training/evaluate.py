@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from ..engine import Animator, MotionMode, MotionModel, frames_to_tensor
-from .synthetic import heldout_videos
+from ..engine import Animator, MotionMode, MotionModel, OneEuroSettings, frames_to_tensor
+from .synthetic import DEFAULT_FPS, heldout_videos
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,11 @@ def evaluate_reconstruction(
     videos: int = 8,
     frames: int = 100,
     batch_size: int = 10,
+    smoothing: OneEuroSettings | None = None,
     on_video: Callable[[int], None] | None = None,
 ) -> ReconstructionScores:
-    """Reconstruction scores of ``model`` on the first ``videos`` held-out videos."""
+    """Reconstruction scores of ``model`` on the first ``videos`` held-out videos, with
+    the driving keypoints smoothed over time by ``smoothing`` (None: raw)."""
     animator = Animator(model.eval())
     size = model.config.frame_shape[0]
     l1: list[float] = []
@@ -53,7 +55,13 @@ def evaluate_reconstruction(
     for index, (_, stream) in enumerate(heldout_videos(videos, frames, size=size)):
         clip = frames_to_tensor(np.stack(list(stream)))
         source = clip[0]
-        session = animator.session(source, mode=MotionMode.ABSOLUTE, adapt_scale=False)
+        session = animator.session(
+            source,
+            mode=MotionMode.ABSOLUTE,
+            adapt_scale=False,
+            smoothing=smoothing,
+            fps=DEFAULT_FPS,
+        )
         for batch in clip.split(batch_size):
             prediction = session.animate_batch(batch)
             l1.extend((prediction - batch).abs().mean(dim=(1, 2, 3)).tolist())
