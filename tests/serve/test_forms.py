@@ -32,6 +32,8 @@ def test_every_field_reaches_the_options() -> None:
             "align": "12",
             "fit": "pad",
             "crop_source": "off",
+            "crop_driving": "off",
+            "smooth": "2",
             "detector": "opencv",
             "adapt_scale": "off",
             "layout": "paste-back",
@@ -42,10 +44,13 @@ def test_every_field_reaches_the_options() -> None:
         align="12",
         fit="pad",
         crop_source="off",
+        crop_driving="off",
+        smooth="2",
         detector="opencv",
         adapt_scale=False,
         paste_back=True,
     )
+    assert animate_options({"faces": "all"}).faces == "all"
     assert animate_options({"layout": "compare"}).compare
     assert crop_options({"min_seconds": "2.5", "detector": "opencv"}, "cpu") == CropOptions(
         min_seconds=2.5, detector="opencv"

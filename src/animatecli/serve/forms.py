@@ -11,7 +11,14 @@ from typing import Any, get_args
 
 from ..crop import CropOptions, resolve_detector_device
 from ..errors import InputError
-from ..options import AnimateOptions, CropSourceMode, DetectorKind, FitMode, MotionModeName
+from ..options import (
+    AnimateOptions,
+    CropDrivingMode,
+    CropSourceMode,
+    DetectorKind,
+    FitMode,
+    MotionModeName,
+)
 
 # The output picture: the animated square alone, or --compare, or --paste-back (the CLI
 # refuses the last two together; one choice on the page cannot ask for both).
@@ -23,6 +30,11 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "mode": get_args(MotionModeName),
     "fit": get_args(FitMode),
     "crop_source": get_args(CropSourceMode),
+    "crop_driving": get_args(CropDrivingMode),
+    # --smooth and --faces take numbers too; the page offers their named values and one
+    # stronger smoothing.
+    "smooth": ("auto", "off", "2"),
+    "faces": ("largest", "all"),
     "detector": get_args(DetectorKind),
     "layout": LAYOUTS,
     "format": FORMATS,
@@ -41,6 +53,9 @@ def form_schema() -> dict[str, Any]:
             "align": animate.align,
             "fit": animate.fit,
             "crop_source": animate.crop_source,
+            "crop_driving": animate.crop_driving,
+            "smooth": animate.smooth,
+            "faces": animate.faces,
             "detector": animate.detector,
             "adapt_scale": animate.adapt_scale,
             "layout": "result",
@@ -79,6 +94,9 @@ def animate_options(fields: dict[str, str]) -> AnimateOptions:
         align=align,
         fit=_choice(fields, "fit", defaults.fit),  # type: ignore[arg-type]
         crop_source=_choice(fields, "crop_source", defaults.crop_source),  # type: ignore[arg-type]
+        crop_driving=_choice(fields, "crop_driving", defaults.crop_driving),  # type: ignore[arg-type]
+        smooth=_choice(fields, "smooth", defaults.smooth),
+        faces=_choice(fields, "faces", defaults.faces),
         detector=_choice(fields, "detector", defaults.detector),  # type: ignore[arg-type]
         compare=layout == "compare",
         paste_back=layout == "paste-back",
