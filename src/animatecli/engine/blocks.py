@@ -119,6 +119,9 @@ def resize_field(
 class SameBlock(nn.Module):
     """conv → norm → ReLU, spatial size unchanged."""
 
+    # The norms that apply to one convolution's output (`inference.fold_batch_norms`).
+    CONV_NORM_PAIRS = (("conv", "norm"),)
+
     def __init__(
         self,
         in_features: int,
@@ -138,6 +141,8 @@ class SameBlock(nn.Module):
 class DownBlock(nn.Module):
     """conv 3×3 → norm → ReLU → 2×2 average pool (halves H and W)."""
 
+    CONV_NORM_PAIRS = (("conv", "norm"),)
+
     def __init__(self, in_features: int, out_features: int, norm: Norm = batch_norm):
         super().__init__()
         self.conv = nn.Conv2d(in_features, out_features, 3, padding=1)
@@ -148,20 +153,33 @@ class DownBlock(nn.Module):
 
 
 class UpBlock(nn.Module):
-    """nearest ×2 upsample → conv 3×3 → norm → ReLU (doubles H and W)."""
+    """nearest ×2 upsample → conv 3×3 → norm → ReLU (doubles H and W).
+
+    ``upsampled_conv``, when set (`inference.prepare_for_inference`), computes the first
+    two steps in one, from the small input.
+    """
+
+    CONV_NORM_PAIRS = (("conv", "norm"),)
 
     def __init__(self, in_features: int, out_features: int, norm: Norm = batch_norm):
         super().__init__()
         self.conv = nn.Conv2d(in_features, out_features, 3, padding=1)
         self.norm = norm(out_features)
+        self.upsampled_conv: nn.Module | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.interpolate(x, scale_factor=2, mode="nearest")
-        return F.relu(self.norm(self.conv(x)))
+        if self.upsampled_conv is not None:
+            x = self.upsampled_conv(x)
+        else:
+            x = self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))
+        return F.relu(self.norm(x))
 
 
 class ResBlock(nn.Module):
     """Pre-activation residual block: ``x + conv2(relu(n2(conv1(relu(n1(x))))))``."""
+
+    # norm1 also feeds the residual's input, not a convolution's output: it stays.
+    CONV_NORM_PAIRS = (("conv1", "norm2"),)
 
     def __init__(self, features: int, norm: Norm = batch_norm):
         super().__init__()
