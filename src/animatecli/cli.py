@@ -33,6 +33,7 @@ from .options import (
     CRF_RANGE,
     DEFAULT_CRF,
     DEFAULT_PRESET,
+    THREADS_RANGE,
     AnimateOptions,
     CropDrivingMode,
     CropSourceMode,
@@ -266,6 +267,17 @@ def job_options(
             help="Frames per model call \\[default: 1 CPU, 8 CUDA].",
         ),
     ] = _ANIMATE.batch_size,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            min=THREADS_RANGE[0],
+            max=THREADS_RANGE[1],
+            help="CPU threads of the model \\[default: this process's share of the CPUs it may "
+            "use (affinity, cgroup quota or OMP_NUM_THREADS), split with other animate runs].",
+            show_default=False,
+        ),
+    ] = _MODEL.threads,
     checkpoint: CheckpointOpt = _MODEL.checkpoint,
     config: ConfigOpt = _MODEL.config,
     crf: CrfOpt = _ANIMATE.crf,
@@ -337,6 +349,7 @@ def job_options(
             device=device,
             fp16=fp16,
             align_corners=align_corners,
+            threads=threads,
         ),
         quiet=quiet,
         json_output=json_output,
