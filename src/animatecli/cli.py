@@ -586,6 +586,17 @@ def batch_command(
     fail_fast: Annotated[
         bool, typer.Option("--fail-fast", help="Stop at the first error.")
     ] = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            max=256,
+            help="Worker processes, each with its own model; the CPU threads are split "
+            "between them.",
+        ),
+    ] = 1,
     *,
     job: Job,
 ) -> None:
@@ -597,10 +608,10 @@ def batch_command(
     with user_errors():
         # Every input and the report's place are checked before the model stack loads.
         if pairs is not None:
-            jobs = batch.read_pairs_file(pairs, pairs.parent, target)
+            listed = batch.read_pairs_file(pairs, pairs.parent, target)
         else:
-            jobs = batch.folder_pairs(folder, target)
-        selected = [p for p in jobs if batch.in_shard(p, batch.parse_shard(shard))]
+            listed = batch.folder_pairs(folder, target)
+        selected = [p for p in listed if batch.in_shard(p, batch.parse_shard(shard))]
         if report is not None:
             batch.check_report_path(report)
         target.mkdir(parents=True, exist_ok=True)
@@ -609,26 +620,40 @@ def batch_command(
 
         display = BatchDisplay(show_progress=not job.json_output, quiet=job.quiet)
         try:
-            pipeline = AnimationPipeline(job.model, display)
-            pipeline.check(job.animate)
+            if jobs > 1 and len(selected) > 1:
+                from .batch_workers import run_parallel
 
-            def animate(pair: batch.Pair, job_options: AnimateOptions) -> int:
-                pair.output.parent.mkdir(parents=True, exist_ok=True)
-                return pipeline.run(pair.source, pair.driving, pair.output, job_options).frames
+                run_parallel(
+                    selected,
+                    job.model,
+                    job.animate,
+                    jobs,
+                    fail_fast=fail_fast,
+                    progress=display,
+                    reporter_for=display.worker_reporter,
+                    results=results,
+                )
+            else:
+                pipeline = AnimationPipeline(job.model, display)
+                pipeline.check(job.animate)
 
-            batch.run_batch(
-                selected,
-                job.animate,
-                animate,
-                fail_fast=fail_fast,
-                progress=display,
-                results=results,
-            )
+                def animate(pair: batch.Pair, job_options: AnimateOptions) -> int:
+                    pair.output.parent.mkdir(parents=True, exist_ok=True)
+                    return pipeline.run(pair.source, pair.driving, pair.output, job_options).frames
+
+                batch.run_batch(
+                    selected,
+                    job.animate,
+                    animate,
+                    fail_fast=fail_fast,
+                    progress=display,
+                    results=results,
+                )
         finally:
             display.close()
             if report is not None:
                 batch.write_report(report, results)  # also for an interrupted batch
-    render_batch(results, len(selected), len(jobs), job)
+    render_batch(results, len(selected), len(listed), job)
     code = batch.exit_code(results)
     if code:
         raise typer.Exit(code)
