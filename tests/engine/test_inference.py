@@ -77,7 +77,7 @@ def test_training_mode_norms_are_left_alone() -> None:
         prepare_for_inference(block)
 
 
-@pytest.mark.parametrize("size", [(8, 8), (5, 11), (2, 3)])
+@pytest.mark.parametrize("size", [(8, 8), (7, 11), (2, 3)])
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_phase_form_equals_upsampling_then_convolving(
     size: tuple[int, int], channels_last: bool
@@ -95,6 +95,15 @@ def test_phase_form_equals_upsampling_then_convolving(
     assert torch.allclose(actual, expected, atol=1e-5)
     if channels_last and size[0] * size[1] >= NearestUpsampleConv.MIN_PIXELS:
         assert actual.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_phase_kernels_only_for_inputs_where_they_pay() -> None:
+    up = NearestUpsampleConv(nn.Conv2d(4, 4, 3, padding=1))
+    with torch.no_grad():
+        up(torch.rand(1, 4, 4, 4))
+        assert up.kernels is None  # the bottom of a hourglass keeps the 3×3 weights only
+        up(torch.rand(1, 4, 8, 8))
+    assert up.kernels is not None and [k.shape[2:] for k in up.kernels] == [(2, 2)] * 4
 
 
 def test_phase_form_refuses_other_convolutions() -> None:

@@ -31,7 +31,8 @@ from .blocks import UpBlock
 def fold_batch_norm(conv: nn.Conv2d, norm: nn.BatchNorm2d) -> None:
     """Make ``conv`` compute ``norm(conv(x))`` (eval-mode statistics), in place.
 
-    ``w' = w·γ/√(σ²+ε)``, ``b' = (b − μ)·γ/√(σ²+ε) + β``, computed in float64.
+    ``w' = w·γ/√(σ²+ε)``, ``b' = (b − μ)·γ/√(σ²+ε) + β``: the per-channel factors in
+    float64, the weights scaled where they are (no second copy of a large model).
     """
     assert norm.running_mean is not None and norm.running_var is not None
     scale = norm.running_var.double().add(norm.eps).rsqrt()
@@ -41,17 +42,8 @@ def fold_batch_norm(conv: nn.Conv2d, norm: nn.BatchNorm2d) -> None:
     bias = (bias - norm.running_mean.double()) * scale
     if norm.affine:
         bias = bias + norm.bias.double()
-    weight = conv.weight.double() * scale.view(-1, 1, 1, 1)
-    memory_format = (
-        torch.channels_last
-        if conv.weight.is_contiguous(memory_format=torch.channels_last)
-        and not conv.weight.is_contiguous()
-        else torch.contiguous_format
-    )
-    conv.weight = nn.Parameter(
-        weight.to(conv.weight.dtype).contiguous(memory_format=memory_format),
-        requires_grad=False,
-    )
+    with torch.no_grad():
+        conv.weight.mul_(scale.to(conv.weight.dtype).view(-1, 1, 1, 1))
     conv.bias = nn.Parameter(bias.to(conv.weight.dtype), requires_grad=False)
 
 
@@ -80,9 +72,11 @@ class NearestUpsampleConv(nn.Module):
 
     Output row ``2i+a`` reads upsampled rows ``2i+a−1 … 2i+a+1``, that is input rows
     ``i−1, i`` (a=0: taps 0 | 1+2) or ``i, i+1`` (a=1: taps 0+1 | 2); columns likewise.
-    The 2×2 phase kernels are non-persistent buffers (the state dict does not change).
-    Inputs under ``MIN_PIXELS`` (the 4×4 bottom of a hourglass) take the plain path:
-    oneDNN runs the 2×2 kernels slower than the 3×3 one there.
+
+    The four 2×2 kernels hold 16/9 of the weights, so they are made on the first input
+    of at least ``MIN_PIXELS`` (where they pay: oneDNN runs them slower than the 3×3
+    kernel on the 2×2 and 4×4 bottom of a hourglass, whose 1024–2048-channel weights are
+    the largest). They are non-persistent buffers: the state dict does not change.
     """
 
     MIN_PIXELS = 64
@@ -93,32 +87,31 @@ class NearestUpsampleConv(nn.Module):
             raise ValueError("only a 3×3 convolution with padding 1 and stride 1")
         if conv.groups != 1 or conv.dilation != (1, 1):
             raise ValueError("only a dense, undilated convolution")
-        weight = conv.weight.detach()
-        # Keep the weights' memory format (channels-last kernels for channels-last input).
-        layout = torch.contiguous_format if weight.is_contiguous() else torch.channels_last
-        for a, b in PHASES:
-            kernel = phase_kernel(weight, a, b).contiguous(memory_format=layout)
-            self.register_buffer(f"kernel{a}{b}", kernel, persistent=False)
-        self.register_buffer("weight", weight, persistent=False)
+        # The conv's own tensors (shared, not copied) for the plain path.
+        self.register_buffer("weight", conv.weight.detach(), persistent=False)
         bias = None if conv.bias is None else conv.bias.detach()
         self.register_buffer("bias", bias, persistent=False)
-        self.out_features = conv.out_channels
+        self.kernels: list[torch.Tensor] | None = None
+
+    def _make_kernels(self) -> list[torch.Tensor]:
+        # Keep the weights' memory format (channels-last kernels for channels-last input).
+        weight = self.weight
+        layout = torch.contiguous_format if weight.is_contiguous() else torch.channels_last
+        return [phase_kernel(weight, a, b).contiguous(memory_format=layout) for a, b in PHASES]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, _, height, width = x.shape
         if height * width < self.MIN_PIXELS:
             upsampled = F.interpolate(x, scale_factor=2, mode="nearest")
             return F.conv2d(upsampled, self.weight, self.bias, padding=1)
+        if self.kernels is None:
+            self.kernels = self._make_kernels()
         padded = F.pad(x, (1, 1, 1, 1))
         out: torch.Tensor | None = None
-        for a, b in PHASES:
-            phase = F.conv2d(
-                padded[:, :, a : a + height + 1, b : b + width + 1],
-                getattr(self, f"kernel{a}{b}"),
-                self.bias,
-            )
+        for (a, b), kernel in zip(PHASES, self.kernels, strict=True):
+            phase = F.conv2d(padded[:, :, a : a + height + 1, b : b + width + 1], kernel, self.bias)
             if out is None:
-                out = phase.new_empty(batch, self.out_features, 2 * height, 2 * width)
+                out = phase.new_empty(batch, self.weight.shape[0], 2 * height, 2 * width)
                 if x.is_contiguous(memory_format=torch.channels_last):
                     out = out.contiguous(memory_format=torch.channels_last)
             out[:, :, a::2, b::2] = phase
