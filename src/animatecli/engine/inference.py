@@ -106,10 +106,12 @@ class NearestUpsampleConv(nn.Module):
             return F.conv2d(upsampled, self.weight, self.bias, padding=1)
         if self.kernels is None:
             self.kernels = self._make_kernels()
-        padded = F.pad(x, (1, 1, 1, 1))
         out: torch.Tensor | None = None
         for (a, b), kernel in zip(PHASES, self.kernels, strict=True):
-            phase = F.conv2d(padded[:, :, a : a + height + 1, b : b + width + 1], kernel, self.bias)
+            # Padding 1 gives (H+1)×(W+1) outputs, input rows r−1…r for output r: this
+            # phase's are those from (a, b). Cheaper than slicing a padded copy of x.
+            full = F.conv2d(x, kernel, self.bias, padding=1)
+            phase = full[:, :, a : a + height, b : b + width]
             if out is None:
                 out = phase.new_empty(batch, self.weight.shape[0], 2 * height, 2 * width)
                 if x.is_contiguous(memory_format=torch.channels_last):
