@@ -135,7 +135,8 @@ class SameBlock(nn.Module):
         self.norm = norm(out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.norm(self.conv(x)))
+        # In place: the norm's (or, folded, the convolution's) output is a fresh tensor.
+        return F.relu(self.norm(self.conv(x)), inplace=True)
 
 
 class DownBlock(nn.Module):
@@ -149,7 +150,7 @@ class DownBlock(nn.Module):
         self.norm = norm(out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.avg_pool2d(F.relu(self.norm(self.conv(x))), kernel_size=2)
+        return F.avg_pool2d(F.relu(self.norm(self.conv(x)), inplace=True), kernel_size=2)
 
 
 class UpBlock(nn.Module):
@@ -172,7 +173,7 @@ class UpBlock(nn.Module):
             x = self.upsampled_conv(x)
         else:
             x = self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))
-        return F.relu(self.norm(x))
+        return F.relu(self.norm(x), inplace=True)
 
 
 class ResBlock(nn.Module):
@@ -190,7 +191,7 @@ class ResBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.conv1(F.relu(self.norm1(x)))
-        out = self.conv2(F.relu(self.norm2(out)))
+        out = self.conv2(F.relu(self.norm2(out), inplace=True))
         return out + x
 
 
