@@ -113,9 +113,19 @@ class NearestUpsampleConv(nn.Module):
             full = F.conv2d(x, kernel, self.bias, padding=1)
             phase = full[:, :, a : a + height, b : b + width]
             if out is None:
-                out = phase.new_empty(batch, self.weight.shape[0], 2 * height, 2 * width)
-                if x.is_contiguous(memory_format=torch.channels_last):
-                    out = out.contiguous(memory_format=torch.channels_last)
+                # The layout the plain convolution would give (channels-last weights make
+                # channels-last outputs even from a contiguous input, e.g. after a warp).
+                layout = (
+                    torch.channels_last
+                    if full.is_contiguous(memory_format=torch.channels_last)
+                    else torch.contiguous_format
+                )
+                out = torch.empty(
+                    (batch, self.weight.shape[0], 2 * height, 2 * width),
+                    dtype=phase.dtype,
+                    device=phase.device,
+                    memory_format=layout,
+                )
             out[:, :, a::2, b::2] = phase
         assert out is not None
         return out
