@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import math
 import os
 import tempfile
@@ -145,25 +146,22 @@ class ThreadShare:
         self.folder = folder
         self.interval = interval
         self._apply = apply
-        self._lock: int | None = None
         self._checked = -math.inf
         self.compute = budget.compute
-        if not budget.explicit:
-            self._lock = _register(folder)
-            atexit.register(self.close)
+        self._registered = not budget.explicit and _register(folder) is not None
         apply(self.compute)
         self.rebalance()
 
     def live_processes(self) -> int:
         """Animate processes sharing a budget now (this one included when registered)."""
-        if self._lock is None:
+        if not self._registered:
             return 1
         return max(1, _count_locked(self.folder))
 
     def rebalance(self) -> int:
         """Re-count the live processes (rate-limited) and apply this process's share."""
         now = time.monotonic()
-        if self._lock is None or now - self._checked < self.interval:
+        if not self._registered or now - self._checked < self.interval:
             return self.compute
         self._checked = now
         share = max(1, self.budget.cpus // self.live_processes())
@@ -172,17 +170,12 @@ class ThreadShare:
             self._apply(share)
         return self.compute
 
-    def close(self) -> None:
-        """Leave the count (also done by the kernel when the process ends)."""
-        if self._lock is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(self.folder / f"{os.getpid()}.lock")
-            os.close(self._lock)
-            self._lock = None
 
-
+@functools.cache
 def _register(folder: Path) -> int | None:
-    """Create and lock this process's file; None where locks are unavailable.
+    """Create and lock this process's file, once per process (every pipeline of it
+    shares it); None where locks are unavailable. Removed at exit (or by the next
+    counter after a kill).
 
     The file is locked under a temporary name and renamed into place, so a counter
     never sees it unlocked (and takes it for a dead process's).
@@ -194,10 +187,18 @@ def _register(folder: Path) -> int | None:
         temporary = folder / f".{os.getpid()}.new"
         fd = os.open(temporary, os.O_CREAT | os.O_WRONLY, 0o644)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        os.replace(temporary, folder / f"{os.getpid()}.lock")
+        path = folder / f"{os.getpid()}.lock"
+        os.replace(temporary, path)
+        atexit.register(_leave, path, fd)
         return fd
     except OSError:  # an unwritable temp folder: count this process alone
         return None
+
+
+def _leave(path: Path, fd: int) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+    os.close(fd)
 
 
 def _count_locked(folder: Path) -> int:
