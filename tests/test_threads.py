@@ -161,27 +161,3 @@ def test_a_chosen_count_is_not_shared(tmp_path: Path, source: str) -> None:
         holder.wait()
     # Only the holder's (now stale) file: the next counting process removes it.
     assert [p.name for p in tmp_path.iterdir()] == [f"{holder.pid}.lock"]
-
-
-def test_passive_waiting_unless_the_user_chose(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    threads.prefer_passive_waiting()
-    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
-    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
-    threads.prefer_passive_waiting()
-    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
-
-
-def test_entry_point_sets_passive_waiting_before_torch_loads() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    code = (
-        "import sys; sys.argv = ['animate', '--version']\n"
-        "from animatecli.__main__ import main\n"
-        "try: main()\n"
-        "except SystemExit: pass\n"
-        "import os; print(os.environ['OMP_WAIT_POLICY'], 'torch' in sys.modules)"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.split()[-2:] == ["PASSIVE", "False"]

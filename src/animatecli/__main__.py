@@ -9,8 +9,6 @@ from __future__ import annotations
 import signal
 import sys
 
-from animatecli.threads import prefer_passive_waiting
-
 
 def main() -> None:
     """Console-script entry point."""
@@ -21,8 +19,6 @@ def main() -> None:
     # Until the CLI installs its own handlers (which clean up outputs), a signal only has
     # to end the process with its one line.
     signal.signal(signal.SIGTERM, terminated)
-    # Before torch is imported (by the command), or OpenMP never sees it.
-    prefer_passive_waiting()
     try:
         from animatecli.cli import main as cli_main
     except KeyboardInterrupt:

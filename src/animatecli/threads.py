@@ -111,16 +111,6 @@ def thread_budget(requested: int | None = None, *, cgroup_root: Path = CGROUP_RO
     return ThreadBudget(cpus=cpus, compute=cpus, codec=max(1, cpus // 4), source=source)
 
 
-def prefer_passive_waiting() -> None:
-    """Let idle OpenMP threads sleep instead of spinning (``OMP_WAIT_POLICY=PASSIVE``),
-    unless the user chose a policy. Takes effect only if called before torch is imported.
-
-    Spinning workers burn a core each between parallel regions; with more threads than
-    cores (two jobs on one machine) they take that core from the threads doing the work.
-    """
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
 class ThreadShare:
     """This process's share of a `ThreadBudget` among the animate processes running now.
 
