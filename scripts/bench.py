@@ -8,6 +8,11 @@ End-to-end rows run ``animate`` on generated driving videos (decode + align + an
 encode + mux) with the bundled model or, with ``--e2e-model FAMILY``, a random vox-256
 file of that family in the official layout, and report peak RSS. ``--device cuda``
 benchmarks the GPU path (`make cuda-check`).
+On the CPU also: each engine optimisation's share (source cached, channels-last, the
+inference rewrites), the CLI's cost per frame (job at 24 frames − at 8, over 16, against
+the naive loop), concurrent ``animate`` runs against the same runs one after another,
+``batch --jobs 2`` against ``--jobs 1``, and the peak RSS of whole vox-256 jobs by
+driving length and size (``--memory-frames``).
 Crop rows run ``animate crop`` (scan + cut) on a face panning across generated 640×360,
 1280×720 and 1920×1080 30-fps videos, per usable face detector backend.
 """
