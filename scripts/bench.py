@@ -8,6 +8,11 @@ End-to-end rows run ``animate`` on generated driving videos (decode + align + an
 encode + mux) with the bundled model or, with ``--e2e-model FAMILY``, a random vox-256
 file of that family in the official layout, and report peak RSS. ``--device cuda``
 benchmarks the GPU path (`make cuda-check`).
+On the CPU also: each engine optimisation's share (source cached, channels-last, the
+inference rewrites), the CLI's cost per frame (job at 24 frames − at 8, over 16, against
+the naive loop), concurrent ``animate`` runs against the same runs one after another,
+``batch --jobs 2`` against ``--jobs 1``, and the peak RSS of whole vox-256 jobs by
+driving length and size (``--memory-frames``).
 Smoothing rows time ``--smooth auto`` (the One-Euro keypoint filter) per frame against
 the bundled model's own time per frame.
 Group rows time ``--faces all``: 1, 2 and 4 faces animated together (one generator batch
@@ -90,11 +95,19 @@ def animator_runner(
     initial: torch.Tensor,
     batch: int,
     precision: str = "fp32",
+    *,
+    channels_last: bool = True,
+    optimize: bool = True,
 ) -> Runner:
-    """Our Animator on a copy of ``model`` (it takes its model over: channels-last)."""
+    """Our Animator on a copy of ``model`` (it takes its model over): channels-last and
+    the inference rewrites by default, as the CLI runs it."""
     device = source.device
     animator = Animator(
-        copy.deepcopy(model), device=device, precision=precision, channels_last=True
+        copy.deepcopy(model),
+        device=device,
+        precision=precision,
+        channels_last=channels_last,
+        optimize=optimize,
     )
     session = animator.session(source[0], initial=initial)
     for _ in range(2):  # warm-up (cuDNN picks its kernels per shape on first use)
@@ -124,42 +137,59 @@ def interleaved_fps(
     return {name: len(frames) / total for name, total in seconds.items()}
 
 
-def end_to_end(
-    frames: int, workdir: Path, device_args: list[str], checkpoint: Path
-) -> dict[str, float]:
-    """Run the CLI in a fresh process on a synthetic driving video; fps and peak RSS."""
-    driving = workdir / f"driving-{frames}.mp4"
-    if not driving.exists():
+def driving_video(workdir: Path, frames: int, width: int = 256, height: int = 256) -> Path:
+    """A synthetic talking-head driving video (256×256, or scaled to ``height`` and padded
+    to ``width``), made once per size."""
+    square = workdir / f"driving-{frames}.mp4"
+    if not square.exists():
         subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "scripts" / "make_examples.py"),
-                "--driving-only",
-                "--frames",
-                str(frames),
-                "--driving",
-                str(driving),
-            ],
+            [sys.executable, str(ROOT / "scripts" / "make_examples.py"), "--driving-only",
+             "--frames", str(frames), "--driving", str(square)],
             check=True,
-        )
-    # Peak RSS from VmHWM, the high-water mark of this process's own memory: ru_maxrss
-    # would report the parent's size at fork time when that was larger (it was, here).
-    probe = (
-        "import json,re,sys,time;from animatecli.cli import app;"
-        "t=time.perf_counter();"
-        "args=sys.argv[1:];"
-        "code=0\n"
-        "try: app(args, standalone_mode=False)\n"
-        "except SystemExit as e: code=e.code\n"
-        "print(json.dumps({'code':code,'seconds':time.perf_counter()-t,"
-        "'rss':int(re.search(r'VmHWM:\\s+(\\d+)',open('/proc/self/status').read())[1])/1024}))"
-    )
-    out = workdir / f"out-{frames}.mp4"
+        )  # fmt: skip
+    if (width, height) == (256, 256):
+        return square
+    path = workdir / f"driving-{frames}-{width}x{height}.mp4"
+    if not path.exists():
+        cmd = [
+            sys.executable, "-c", "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())"
+        ]  # fmt: skip
+        ffmpeg = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+        left = (width - height) // 2
+        subprocess.run(
+            [ffmpeg, "-v", "error", "-y", "-i", str(square),
+             "-vf", f"scale={height}:{height},pad={width}:{height}:{left}:0",
+             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)],
+            check=True,
+        )  # fmt: skip
+    return path
+
+
+# Runs the CLI in this interpreter and prints its wall seconds and peak RSS. VmHWM is the
+# high-water mark of this process's own memory: ru_maxrss would report the parent's size
+# at fork time when that was larger (it was, here).
+PROBE = (
+    "import json,re,sys,time;from animatecli.cli import app;"
+    "t=time.perf_counter();"
+    "args=sys.argv[1:];"
+    "code=0\n"
+    "try: app(args, standalone_mode=False)\n"
+    "except SystemExit as e: code=e.code\n"
+    "print(json.dumps({'code':code,'seconds':time.perf_counter()-t,"
+    "'rss':int(re.search(r'VmHWM:\\s+(\\d+)',open('/proc/self/status').read())[1])/1024}))"
+)
+
+
+def end_to_end(
+    driving: Path, workdir: Path, device_args: list[str], checkpoint: Path
+) -> dict[str, float]:
+    """Run the CLI in a fresh process on a driving video; fps, seconds and peak RSS."""
+    out = workdir / f"out-{driving.stem}.mp4"
     result = subprocess.run(
         [
             sys.executable,
             "-c",
-            probe,
+            PROBE,
             "run",
             str(ROOT / "examples" / "source.png"),
             str(driving),
@@ -180,9 +210,10 @@ def end_to_end(
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     job, probe_out = lines[0], lines[-1]
     return {
-        "frames": frames,
+        "frames": job["frames"],
         "fps": job["frames"] / job["seconds"],
         "animate_fps": job["frames"] / job["stage_seconds"]["animate"],
+        "seconds": probe_out["seconds"],
         "rss": probe_out["rss"],
     }
 
@@ -219,6 +250,11 @@ def main() -> None:
         help="end-to-end rows with the bundled model, or a family's vox-256 file in the "
         "official layout with random weights",
     )
+    parser.add_argument(
+        "--skip-threads", action="store_true", help="no CLI per-frame, concurrency, --jobs rows"
+    )
+    parser.add_argument("--memory-frames", type=int, nargs="+", default=[60, 600])
+    parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-smoothing", action="store_true")
     parser.add_argument("--skip-group", action="store_true")
     parser.add_argument("--skip-crop", action="store_true")
@@ -231,12 +267,21 @@ def main() -> None:
     where = torch.cuda.get_device_name(device) if on_gpu else f"{torch.get_num_threads()} threads"
     console.print(f"torch {torch.__version__}, {device}: {where}")
 
+    naive_fps: dict[str, float] = {}
     if not args.skip_engine:
         if not on_gpu:
             load_table(args.families, console)
             data_table(console)
         for family in args.families:
-            engine_table(family, args.frames or (64 if on_gpu else 8), device, console)
+            count = args.frames or (64 if on_gpu else 8)
+            naive_fps[family] = engine_table(family, count, device, console)
+    if not args.skip_threads and not on_gpu:
+        if "fomm" in naive_fps:
+            cli_per_frame_table(naive_fps["fomm"], console)
+        concurrency_table(console)
+        jobs_table(console)
+    if not args.skip_memory and not on_gpu:
+        memory_table(args.memory_frames, console)
     if not args.skip_e2e:
         e2e_table(args.e2e_frames, device, console, args.e2e_model)
     if not args.skip_smoothing:
@@ -300,7 +345,8 @@ def data_table(console: Console) -> None:
     console.print(table)
 
 
-def engine_table(family: str, count: int, device: torch.device, console: Console) -> None:
+def engine_table(family: str, count: int, device: torch.device, console: Console) -> float:
+    """Engine rows of one family; returns the naive loop's frames/s."""
     record = family_named(family)
     model = record.build(record.official_config(BENCH_CONFIG), ()).eval()
     source = torch.rand(1, 3, 256, 256, device=device)
@@ -318,13 +364,22 @@ def engine_table(family: str, count: int, device: torch.device, console: Console
         rows = [("fp32", 1), ("fp32", 4)]
     naive = "naive per-frame (original demo loop)"
     runners = {naive: naive_runner(model, source, frames[:1])}
+    if device.type == "cpu":
+        # Each optimisation's share at batch 1: the source cached, then channels-last.
+        runners["Animator, cached source only, fp32, batch 1"] = animator_runner(
+            model, source, frames[:1], 1, channels_last=False, optimize=False
+        )
+        runners["  + channels-last, batch 1"] = animator_runner(
+            model, source, frames[:1], 1, optimize=False
+        )
     for precision, batch in rows:
-        label = f"Animator, cached source, channels-last, {precision}, batch {batch}"
+        label = f"Animator (+ BN folded, phase up-convs), {precision}, batch {batch}"
         runners[label] = animator_runner(model, source, frames[:1], batch, precision)
     fps = interleaved_fps(runners, frames, unit=max(batch for _, batch in rows))
     for label, value in fps.items():
         table.add_row(label, f"{value:.3f}", f"{value / fps[naive]:.2f}x")
     console.print(table)
+    return fps[naive]
 
 
 def smoothing_table(device: torch.device, console: Console, frames: int = 200) -> None:
@@ -431,7 +486,8 @@ def e2e_table(counts: list[int], device: torch.device, console: Console, model: 
             reference = engine_fps(checkpoint, device, precision, batch, reference_frames)
             device_args = ["--device", str(device)] + (["--fp16"] if precision == "fp16" else [])
             for count in counts:
-                row = end_to_end(count, Path(tmp), device_args, checkpoint)
+                driving = driving_video(Path(tmp), count)
+                row = end_to_end(driving, Path(tmp), device_args, checkpoint)
                 e2e.add_row(
                     str(count),
                     precision,
@@ -442,6 +498,123 @@ def e2e_table(counts: list[int], device: torch.device, console: Console, model: 
                     f"{row['rss']:.0f}",
                 )
     console.print(e2e)
+
+
+def cli_per_frame_table(naive_fps: float, console: Console) -> None:
+    """The CLI's cost per frame, start-up and model load excluded: (whole job at 24
+    frames − whole job at 8) / 16, FOMM vox-256 (random weights) on 256×256 driving,
+    against the naive loop's seconds per frame from the engine table."""
+    table = Table(title="CLI per frame, FOMM vox-256, 256x256 (job at 24 frames - at 8, / 16)")
+    for column in ("CLI s/frame", "naive loop s/frame", "naive / CLI"):
+        table.add_column(column, justify="right")
+    with tempfile.TemporaryDirectory() as tmp:
+        checkpoint = random_official_file("fomm", Path(tmp))
+        videos = {n: driving_video(Path(tmp), n) for n in (8, 24)}
+        # Alternated, best of two: the first job also pays for cold file caches.
+        seconds = {n: float("inf") for n in videos}
+        for _ in range(2):
+            for n, video in videos.items():
+                row = end_to_end(video, Path(tmp), [], checkpoint)
+                seconds[n] = min(seconds[n], row["seconds"])
+    per_frame = (seconds[24] - seconds[8]) / 16
+    table.add_row(f"{per_frame:.3f}", f"{1 / naive_fps:.3f}", f"{1 / naive_fps / per_frame:.2f}x")
+    console.print(table)
+
+
+def animate_command(output: Path, *extra: str) -> list[str]:
+    """``animate`` on the bundled example (125 frames, bundled model), quietly."""
+    return [
+        sys.executable, "-m", "animatecli", str(ROOT / "examples" / "source.png"),
+        str(ROOT / "examples" / "driving.mp4"), "-o", str(output), "-y", "-q", *extra,
+    ]  # fmt: skip
+
+
+def wall_seconds(commands: list[list[str]], *, together: bool, env: dict[str, str]) -> float:
+    """Wall seconds to run ``commands`` one after another, or all at once."""
+    start = time.perf_counter()
+    if together:
+        processes = [subprocess.Popen(c, env=env) for c in commands]
+        if any(p.wait() for p in processes):
+            raise RuntimeError("a concurrent animate run failed")
+    else:
+        for command in commands:
+            subprocess.run(command, env=env, check=True)
+    return time.perf_counter() - start
+
+
+def concurrency_table(console: Console) -> None:
+    """k ``animate`` runs started together vs the same runs one after another (total
+    throughput = sequential wall / concurrent wall; 1.0 means no loss), with the default
+    threads (each process takes its share), the same with idle OpenMP threads sleeping at
+    once, and with every process on all CPUs (as before)."""
+    import os
+
+    cpus = len(os.sched_getaffinity(0))
+    table = Table(title=f"concurrent animate runs on {cpus} CPUs (bundled example, 125 frames)")
+    for column in ("runs", "threads", "one after another s", "together s", "throughput"):
+        table.add_column(column, justify="right")
+    base = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
+    variants = {
+        "shared (default)": ((), base),
+        # Idle OpenMP threads sleep at once: kinder to other processes, but it cost a
+        # single run about 30% here (thread wake-ups), so it is not the default.
+        "shared, OMP_WAIT_POLICY=PASSIVE": ((), {**base, "OMP_WAIT_POLICY": "PASSIVE"}),
+        f"--threads {cpus} each": (("--threads", str(cpus)), base),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        for runs in (2, 3):
+            for label, (extra, env) in variants.items():
+                commands = [animate_command(Path(tmp) / f"o{i}.mp4", *extra) for i in range(runs)]
+                alone = wall_seconds(commands, together=False, env=env)
+                together = wall_seconds(commands, together=True, env=env)
+                table.add_row(
+                    str(runs), label, f"{alone:.1f}", f"{together:.1f}", f"{alone / together:.2f}"
+                )
+    console.print(table)
+
+
+def jobs_table(console: Console) -> None:
+    """``animate batch --jobs N`` on 2 sources × 2 driving videos (bundled model)."""
+    import shutil
+
+    table = Table(title="animate batch, 4 pairs (bundled model, 125 frames each)")
+    for column in ("--jobs", "wall s", "vs --jobs 1"):
+        table.add_column(column, justify="right")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "in"
+        folder.mkdir()
+        for name in ("a", "b"):
+            shutil.copy(ROOT / "examples" / "source.png", folder / f"{name}.png")
+            shutil.copy(ROOT / "examples" / "driving.mp4", folder / f"{name}.mp4")
+        seconds = {}
+        for jobs in (1, 2):
+            command = [
+                sys.executable, "-m", "animatecli", "batch", str(folder), "-o",
+                str(Path(tmp) / f"out{jobs}"), "-q", "--jobs", str(jobs),
+            ]  # fmt: skip
+            start = time.perf_counter()
+            subprocess.run(command, check=True)
+            seconds[jobs] = time.perf_counter() - start
+            table.add_row(str(jobs), f"{seconds[jobs]:.1f}", f"{seconds[1] / seconds[jobs]:.2f}x")
+    console.print(table)
+
+
+def memory_table(counts: list[int], console: Console) -> None:
+    """Peak RSS of the whole job, FOMM vox-256 (random weights), by driving length and
+    size: flat in the video's length (frames stream through)."""
+    table = Table(title="peak RSS of the whole job, FOMM vox-256 (random weights)")
+    for column in ("driving", "frames", "peak RSS MiB", "whole job frames/s"):
+        table.add_column(column, justify="right")
+    with tempfile.TemporaryDirectory() as tmp:
+        checkpoint = random_official_file("fomm", Path(tmp))
+        for width, height in ((256, 256), (1280, 720)):
+            for count in counts:
+                driving = driving_video(Path(tmp), count, width, height)
+                row = end_to_end(driving, Path(tmp), [], checkpoint)
+                table.add_row(
+                    f"{width}x{height}", str(count), f"{row['rss']:.0f}", f"{row['fps']:.2f}"
+                )
+    console.print(table)
 
 
 def panning_face_video(path: Path, width: int, height: int, seconds: float) -> Path:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -92,3 +94,70 @@ def test_requested_threads_override_everything(
     budget = threads.thread_budget(8, cgroup_root=cgroup_v2(tmp_path, "50000 100000"))
     assert (budget.compute, budget.codec, budget.source) == (8, 2, "--threads")
     assert "8 compute threads" in budget.describe()
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from animatecli import threads
+assert threads._register(Path(sys.argv[1])) is not None
+print("registered", flush=True)
+time.sleep(60)
+"""
+
+
+def start_holder(folder: Path) -> subprocess.Popen[str]:
+    """Another 'animate process': registers in ``folder`` and lives until killed."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(folder)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "registered"
+    return holder
+
+
+def test_share_splits_the_budget_between_live_processes(tmp_path: Path) -> None:
+    applied: list[int] = []
+    budget = threads.ThreadBudget(cpus=4, compute=4, codec=1, source="affinity mask")
+    share = threads.ThreadShare(budget, applied.append, folder=tmp_path, interval=0)
+    assert share.live_processes() == 1 and share.compute == 4
+    holder = start_holder(tmp_path)
+    try:
+        assert share.rebalance() == 2
+        assert share.live_processes() == 2
+    finally:
+        holder.kill()
+        holder.wait()
+    # The dead process's lock is gone with it: its file is cleaned up, the threads return.
+    assert share.rebalance() == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{os.getpid()}.lock"]
+    assert applied == [4, 2, 4]
+    # A second pipeline of the process shares its registration (one file, one count).
+    again = threads.ThreadShare(budget, applied.append, folder=tmp_path, interval=0)
+    assert again.live_processes() == 1 and len(list(tmp_path.iterdir())) == 1
+
+
+def test_share_never_drops_below_one_thread(tmp_path: Path) -> None:
+    budget = threads.ThreadBudget(cpus=1, compute=1, codec=1, source="cgroup quota")
+    share = threads.ThreadShare(budget, lambda n: None, folder=tmp_path, interval=0)
+    holder = start_holder(tmp_path)
+    try:
+        assert share.rebalance() == 1
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.mark.parametrize("source", ["--threads", "OMP_NUM_THREADS"])
+def test_a_chosen_count_is_not_shared(tmp_path: Path, source: str) -> None:
+    budget = threads.ThreadBudget(cpus=3, compute=3, codec=1, source=source)
+    applied: list[int] = []
+    share = threads.ThreadShare(budget, applied.append, folder=tmp_path, interval=0)
+    holder = start_holder(tmp_path)
+    try:
+        assert share.rebalance() == 3 and applied == [3]
+        assert share.live_processes() == 1  # not registered: invisible to the others
+    finally:
+        holder.kill()
+        holder.wait()
+    # Only the holder's (now stale) file: the next counting process removes it.
+    assert [p.name for p in tmp_path.iterdir()] == [f"{holder.pid}.lock"]

@@ -33,6 +33,7 @@ from .options import (
     CRF_RANGE,
     DEFAULT_CRF,
     DEFAULT_PRESET,
+    THREADS_RANGE,
     AnimateOptions,
     CropDrivingMode,
     CropSourceMode,
@@ -266,6 +267,17 @@ def job_options(
             help="Frames per model call \\[default: 1 CPU, 8 CUDA].",
         ),
     ] = _ANIMATE.batch_size,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            min=THREADS_RANGE[0],
+            max=THREADS_RANGE[1],
+            help="CPU threads of the model \\[default: this process's share of the CPUs it may "
+            "use (affinity, cgroup quota or OMP_NUM_THREADS), split with other animate runs].",
+            show_default=False,
+        ),
+    ] = _MODEL.threads,
     checkpoint: CheckpointOpt = _MODEL.checkpoint,
     config: ConfigOpt = _MODEL.config,
     crf: CrfOpt = _ANIMATE.crf,
@@ -357,6 +369,7 @@ def job_options(
             device=device,
             fp16=fp16,
             align_corners=align_corners,
+            threads=threads,
         ),
         quiet=quiet,
         json_output=json_output,
@@ -593,6 +606,17 @@ def batch_command(
     fail_fast: Annotated[
         bool, typer.Option("--fail-fast", help="Stop at the first error.")
     ] = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            max=256,
+            help="Worker processes, each with its own model; the CPU threads are split "
+            "between them.",
+        ),
+    ] = 1,
     *,
     job: Job,
 ) -> None:
@@ -604,10 +628,10 @@ def batch_command(
     with user_errors():
         # Every input and the report's place are checked before the model stack loads.
         if pairs is not None:
-            jobs = batch.read_pairs_file(pairs, pairs.parent, target)
+            listed = batch.read_pairs_file(pairs, pairs.parent, target)
         else:
-            jobs = batch.folder_pairs(folder, target)
-        selected = [p for p in jobs if batch.in_shard(p, batch.parse_shard(shard))]
+            listed = batch.folder_pairs(folder, target)
+        selected = [p for p in listed if batch.in_shard(p, batch.parse_shard(shard))]
         if report is not None:
             batch.check_report_path(report)
         target.mkdir(parents=True, exist_ok=True)
@@ -616,26 +640,40 @@ def batch_command(
 
         display = BatchDisplay(show_progress=not job.json_output, quiet=job.quiet)
         try:
-            pipeline = AnimationPipeline(job.model, display)
-            pipeline.check(job.animate)
+            if jobs > 1 and len(selected) > 1:
+                from .batch_workers import run_parallel
 
-            def animate(pair: batch.Pair, job_options: AnimateOptions) -> int:
-                pair.output.parent.mkdir(parents=True, exist_ok=True)
-                return pipeline.run(pair.source, pair.driving, pair.output, job_options).frames
+                run_parallel(
+                    selected,
+                    job.model,
+                    job.animate,
+                    jobs,
+                    fail_fast=fail_fast,
+                    progress=display,
+                    reporter_for=display.worker_reporter,
+                    results=results,
+                )
+            else:
+                pipeline = AnimationPipeline(job.model, display)
+                pipeline.check(job.animate)
 
-            batch.run_batch(
-                selected,
-                job.animate,
-                animate,
-                fail_fast=fail_fast,
-                progress=display,
-                results=results,
-            )
+                def animate(pair: batch.Pair, job_options: AnimateOptions) -> int:
+                    pair.output.parent.mkdir(parents=True, exist_ok=True)
+                    return pipeline.run(pair.source, pair.driving, pair.output, job_options).frames
+
+                batch.run_batch(
+                    selected,
+                    job.animate,
+                    animate,
+                    fail_fast=fail_fast,
+                    progress=display,
+                    results=results,
+                )
         finally:
             display.close()
             if report is not None:
                 batch.write_report(report, results)  # also for an interrupted batch
-    render_batch(results, len(selected), len(jobs), job)
+    render_batch(results, len(selected), len(listed), job)
     code = batch.exit_code(results)
     if code:
         raise typer.Exit(code)

@@ -48,6 +48,8 @@ DEFAULT_PRESET: X264Preset = "medium"
 # Frames per model call. Memory grows with it (1 frame ≈ 5 MB at 256×256 through the
 # model), so a cap keeps memory flat whatever the user types.
 BATCH_SIZE_RANGE = (1, 64)
+# Compute threads a job may ask for (--threads); the default follows the machine's share.
+THREADS_RANGE = (1, 1024)
 DEVICE_RE = re.compile(r"auto|cpu|cuda(:\d+)?")
 # --smooth S: a strength relative to auto (1); beyond 10 the motion lags by many frames.
 SMOOTH_STRENGTH_RANGE = (0.1, 10.0)
@@ -77,8 +79,11 @@ class ModelOptions:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     fp16: bool = False  # autocast fp16 on CUDA
     align_corners: bool | None = None  # None: the checkpoint's own warp convention
+    threads: int | None = None  # None: this process's share of the CPUs (threads.py)
 
     def __post_init__(self) -> None:
+        if self.threads is not None:
+            check_range(self.threads, THREADS_RANGE, "--threads")
         # Only the spelling here; whether that device exists is known once torch is loaded.
         if not DEVICE_RE.fullmatch(self.device.strip().lower()):
             raise InputError(f"--device {self.device!r}: use auto, cpu, cuda or cuda:N")

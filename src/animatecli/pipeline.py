@@ -32,6 +32,7 @@ from .models import load_model
 from .options import AnimateOptions, ModelOptions
 from .progress import Reporter, SilentReporter
 from .streaming import BackgroundWriter, Prefetcher
+from .threads import ThreadShare, thread_budget
 
 
 @dataclass
@@ -140,6 +141,11 @@ class AnimationPipeline:
     def __init__(self, model_options: ModelOptions, reporter: Reporter | None = None):
         self.reporter = reporter or SilentReporter()
         self.model_options = model_options
+        # Threads first: this process's share of the CPUs, re-balanced per batch as other
+        # animate processes start and end; ffmpeg's decoder and encoder counted in.
+        budget = thread_budget(model_options.threads)
+        self.threads = ThreadShare(budget, torch.set_num_threads)
+        media.set_codec_threads(budget.codec)
         self.loaded, self.device, self.checkpoint_origin = load_model(model_options)
         self.animator = Animator(
             self.loaded.model,
@@ -657,6 +663,7 @@ class AnimationPipeline:
         compose: Callable[[np.ndarray, np.ndarray], np.ndarray],
         writer: BackgroundWriter[np.ndarray],
     ) -> int:
+        self.threads.rebalance()
         batch = frames_to_tensor(np.stack(pending), self.device)
         with torch.inference_mode():
             animated = session.animate_batch(batch)

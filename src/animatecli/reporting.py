@@ -9,11 +9,14 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     Task,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.text import Text
+
+from .progress import Reporter
 
 stderr_console = Console(stderr=True)
 
@@ -91,6 +94,7 @@ class BatchDisplay(RichReporter):
         self.quiet = quiet
         self._pairs: int | None = None
         self._stage: int | None = None
+        self._workers: dict[int, _WorkerLine] = {}
         if self.show_progress:
             self._progress = Progress(
                 TextColumn("[bold]{task.description:<24}"),
@@ -143,10 +147,44 @@ class BatchDisplay(RichReporter):
             self._progress.remove_task(self._stage)
             self._stage = None
 
+    def worker_reporter(self, worker: int) -> Reporter:
+        """The frames progress of one worker of ``batch --jobs N``: a line of its own."""
+        if worker not in self._workers:
+            self._workers[worker] = _WorkerLine(self, worker)
+        return self._workers[worker]
+
     def close(self) -> None:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+class _WorkerLine:
+    """One worker's current stage as a line of a `BatchDisplay`."""
+
+    def __init__(self, display: BatchDisplay, worker: int):
+        self.display = display
+        self.worker = worker
+        self._task: TaskID | None = None
+
+    def notice(self, message: str) -> None:
+        self.display.notice(message)
+
+    def start(self, stage: str, total: int | None) -> None:
+        progress = self.display._progress
+        if progress is None:
+            return
+        self.finish()
+        self._task = progress.add_task(f"  {self.worker}: {stage}", total=total)
+
+    def advance(self, count: int = 1) -> None:
+        if self.display._progress is not None and self._task is not None:
+            self.display._progress.advance(self._task, count)
+
+    def finish(self) -> None:
+        if self.display._progress is not None and self._task is not None:
+            self.display._progress.remove_task(self._task)
+            self._task = None
 
 
 class DownloadReporter(RichReporter):

@@ -116,6 +116,7 @@ CASES: dict[str, Case] = {
     "crf negative": Case(("face.png", "talk.mp4", "--crf", "-1"), USAGE, "--crf"),
     "crf not a number": Case(("face.png", "talk.mp4", "--crf", "high"), USAGE, "--crf"),
     "batch size zero": Case(("face.png", "talk.mp4", "--batch-size", "0"), USAGE, "--batch-size"),
+    "threads zero": Case(("face.png", "talk.mp4", "--threads", "0"), USAGE, "--threads"),
     "batch size huge": Case(
         ("face.png", "talk.mp4", "--batch-size", "100000"), USAGE, "--batch-size"
     ),

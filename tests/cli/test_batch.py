@@ -151,3 +151,38 @@ def test_killed_run_then_rerun_gives_complete_outputs(
     for path in outputs:
         streams = {s.kind: s for s in probe_streams(path)}
         assert streams["video"].frames == 300
+
+
+def test_jobs_share_the_pairs_without_duplicates_or_losses(
+    folder: Path, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    report = tmp_path / "report.json"
+    code, result = batch(folder, "--jobs", "2", "--report", report, checkpoint=tiny_checkpoint)
+    assert code == 4
+    serial_outdir = tmp_path / "serial"
+    _, serial = batch(folder, "-o", serial_outdir, checkpoint=tiny_checkpoint)
+    # Every pair reported once, in the serial order, with the serial outcome.
+    names = [Path(p["output"]).name for p in result["pairs"]]
+    assert names == [Path(p["output"]).name for p in serial["pairs"]]
+    assert len(set(names)) == len(names) == 9
+    assert [p["status"] for p in result["pairs"]] == [p["status"] for p in serial["pairs"]]
+    assert json.loads(report.read_text())["summary"] == {"ok": 4, "skipped": 0, "failed": 5}
+    outdir = folder / "animated"
+    assert sorted(p.name for p in outdir.iterdir()) == sorted(
+        p.name for p in serial_outdir.iterdir()
+    )
+    for pair in result["pairs"]:
+        if pair["status"] == "ok":
+            frames = {s.kind: s for s in probe_streams(pair["output"])}["video"].frames
+            assert frames == pair["frames"]
+
+
+def test_jobs_report_a_model_that_cannot_load_once(folder: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    result = runner.invoke(
+        app, ["batch", str(folder), "--jobs", "2", *FAST, "--checkpoint", str(bad)]
+    )
+    assert result.exit_code not in (0, 1)
+    assert result.stderr.count("error:") == 1
+    assert "Traceback" not in result.stderr

@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 from conftest import SAMPLE_FPS, Samples, ffmpeg
 from typer.testing import CliRunner
 
@@ -23,7 +24,14 @@ from animatecli.engine import (
     load_checkpoint,
     tensor_to_frames,
 )
-from animatecli.media import VideoReader, fit_image, probe_streams, probe_video
+from animatecli.media import (
+    VideoReader,
+    fit_image,
+    probe_streams,
+    probe_video,
+    set_codec_threads,
+)
+from animatecli.media._ffmpeg import codec_thread_args
 
 runner = CliRunner()
 FAST = [
@@ -93,6 +101,24 @@ def test_png_directory_equals_engine_output(
     for path, want in zip(written, expected, strict=True):
         got = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
         assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+
+
+def test_threads_option_sets_model_and_codec_threads(
+    samples: Samples, source_png: Path, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    before = torch.get_num_threads()
+    try:
+        code, stdout, stderr = animate(
+            source_png, samples.v25, "-o", tmp_path / "out.mp4", "--threads", "1", "--json",
+            *FAST, checkpoint=tiny_checkpoint,
+        )  # fmt: skip
+        assert code == 0, stderr
+        assert json.loads(stdout)["frames"] == probe_video(samples.v25).frame_count_estimate
+        assert torch.get_num_threads() == 1
+        assert codec_thread_args() == ["-threads", "1"]
+    finally:
+        torch.set_num_threads(before)
+        set_codec_threads(None)
 
 
 def test_non_square_driving_is_not_squashed(

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .inference import prepare_for_inference
 from .keypoints import Keypoints
 from .motion import MotionMode, movement_scale
 from .protocol import Generated, MotionModel
@@ -58,8 +59,10 @@ class Animator:
     """Owns an eval-mode :class:`MotionModel` of any family on a device and runs
     inference with it.
 
-    The model is taken over in place: moved to ``device``, put in eval mode and its
-    parameters stop requiring gradients (pass a copy to keep training the original).
+    The model is taken over in place: moved to ``device``, put in eval mode, its
+    parameters stop requiring gradients and, with ``optimize`` (the default), its layers
+    are rewritten for inference (batch norms folded into convolutions, up blocks in
+    their phase form; see :mod:`.inference`): pass a copy to keep training the original.
 
     ``precision``: ``"fp32"`` everywhere, or ``"fp16"``/``"bf16"`` autocast (CUDA only;
     keypoint arithmetic stays float32). ``channels_last`` stores the weights channels-last
@@ -74,6 +77,7 @@ class Animator:
         device: str | torch.device = "cpu",
         precision: str = "fp32",
         channels_last: bool = False,
+        optimize: bool = True,
     ):
         self.device = torch.device(device)
         if precision not in ("fp32", *_AUTOCAST_DTYPES):
@@ -84,6 +88,8 @@ class Animator:
         self.model = model.to(self.device).eval().requires_grad_(False)
         if channels_last:
             self.model.to(memory_format=torch.channels_last)
+        if optimize:
+            prepare_for_inference(self.model)
 
     @property
     def frame_shape(self) -> tuple[int, int]:

@@ -119,6 +119,9 @@ def resize_field(
 class SameBlock(nn.Module):
     """conv → norm → ReLU, spatial size unchanged."""
 
+    # The norms that apply to one convolution's output (`inference.fold_batch_norms`).
+    CONV_NORM_PAIRS = (("conv", "norm"),)
+
     def __init__(
         self,
         in_features: int,
@@ -132,36 +135,52 @@ class SameBlock(nn.Module):
         self.norm = norm(out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.norm(self.conv(x)))
+        # In place: the norm's (or, folded, the convolution's) output is a fresh tensor.
+        return F.relu(self.norm(self.conv(x)), inplace=True)
 
 
 class DownBlock(nn.Module):
     """conv 3×3 → norm → ReLU → 2×2 average pool (halves H and W)."""
 
+    CONV_NORM_PAIRS = (("conv", "norm"),)
+
     def __init__(self, in_features: int, out_features: int, norm: Norm = batch_norm):
         super().__init__()
         self.conv = nn.Conv2d(in_features, out_features, 3, padding=1)
         self.norm = norm(out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.avg_pool2d(F.relu(self.norm(self.conv(x))), kernel_size=2)
+        return F.avg_pool2d(F.relu(self.norm(self.conv(x)), inplace=True), kernel_size=2)
 
 
 class UpBlock(nn.Module):
-    """nearest ×2 upsample → conv 3×3 → norm → ReLU (doubles H and W)."""
+    """nearest ×2 upsample → conv 3×3 → norm → ReLU (doubles H and W).
+
+    ``upsampled_conv``, when set (`inference.prepare_for_inference`), computes the first
+    two steps in one, from the small input.
+    """
+
+    CONV_NORM_PAIRS = (("conv", "norm"),)
 
     def __init__(self, in_features: int, out_features: int, norm: Norm = batch_norm):
         super().__init__()
         self.conv = nn.Conv2d(in_features, out_features, 3, padding=1)
         self.norm = norm(out_features)
+        self.upsampled_conv: nn.Module | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.interpolate(x, scale_factor=2, mode="nearest")
-        return F.relu(self.norm(self.conv(x)))
+        if self.upsampled_conv is not None:
+            x = self.upsampled_conv(x)
+        else:
+            x = self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))
+        return F.relu(self.norm(x), inplace=True)
 
 
 class ResBlock(nn.Module):
     """Pre-activation residual block: ``x + conv2(relu(n2(conv1(relu(n1(x))))))``."""
+
+    # norm1 also feeds the residual's input, not a convolution's output: it stays.
+    CONV_NORM_PAIRS = (("conv1", "norm2"),)
 
     def __init__(self, features: int, norm: Norm = batch_norm):
         super().__init__()
@@ -172,7 +191,7 @@ class ResBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.conv1(F.relu(self.norm1(x)))
-        out = self.conv2(F.relu(self.norm2(out)))
+        out = self.conv2(F.relu(self.norm2(out), inplace=True))
         return out + x
 
 

@@ -4,6 +4,7 @@ Everything goes through Pillow/OpenCV (stills) and the ffmpeg binary bundled wit
 imageio-ffmpeg (video, audio, GIF). Frames are always H×W×3 uint8 RGB numpy arrays.
 """
 
+from animatecli.media._ffmpeg import set_codec_threads
 from animatecli.media.image import (
     ALPHA_BACKGROUND,
     PAD_COLOR,
@@ -69,5 +70,6 @@ __all__ = [
     "probe_streams",
     "probe_video",
     "save_png",
+    "set_codec_threads",
     "snap_fps",
 ]

@@ -41,6 +41,23 @@ _GENERIC_LINES = (
 )
 
 
+# Threads of each streaming decoder and encoder; None: ffmpeg's choice (one per core).
+# Set once per process from its thread budget (`set_codec_threads`).
+_codec_threads: int | None = None
+
+
+def set_codec_threads(count: int | None) -> None:
+    """Threads every ffmpeg decoder and encoder started from now on may use (None: ffmpeg's
+    default, which counts the host's cores and fights the model's threads on a small share)."""
+    global _codec_threads
+    _codec_threads = count
+
+
+def codec_thread_args() -> list[str]:
+    """``-threads N`` for a decoder (before its ``-i``) or an encoder (among output options)."""
+    return [] if _codec_threads is None else ["-threads", str(_codec_threads)]
+
+
 @functools.cache
 def ffmpeg_exe() -> str:
     """Path of the bundled ffmpeg binary (raises `MediaError` if the wheel lacks it)."""

@@ -28,6 +28,7 @@ from animatecli.atomic import commit, remove_stale_temporaries, temp_sibling
 from animatecli.errors import InputError, MediaError, OutputError, OutputExistsError
 from animatecli.interrupts import raise_if_interrupted
 from animatecli.media._ffmpeg import (
+    codec_thread_args,
     error_reason,
     popen_ffmpeg,
     read_stderr,
@@ -204,6 +205,7 @@ class _FfmpegPipe:
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
             "-framerate", f"{fps.numerator}/{fps.denominator}",
             "-i", "-",
+            *codec_thread_args(),
             *out_args,
         ]  # fmt: skip
         self.proc: subprocess.Popen[bytes] | None

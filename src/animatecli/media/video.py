@@ -29,6 +29,7 @@ import numpy as np
 
 from animatecli.errors import InputError, MediaError
 from animatecli.media._ffmpeg import (
+    codec_thread_args,
     error_lines,
     error_reason,
     parse_input_listing,
@@ -274,6 +275,7 @@ class VideoReader:
         fps = self.info.fps
         args = [
             "-v", "error",
+            *codec_thread_args(),
             "-i", str(self.path),
             "-map", "0:V:0",
             # Constant rate at the probed fps: frame n is at n/fps, which is what the

@@ -14,6 +14,9 @@ from ..keypoints import Keypoints
 class BasicBlock(nn.Module):
     """Two 3×3 convolutions with batch norm and an identity (or projected) shortcut."""
 
+    # The norms that apply to one convolution's output (`inference.fold_batch_norms`).
+    CONV_NORM_PAIRS = (("conv1", "bn1"), ("conv2", "bn2"))
+
     def __init__(self, in_features: int, out_features: int, stride: int = 1):
         super().__init__()
         self.conv1 = nn.Conv2d(in_features, out_features, 3, stride, padding=1, bias=False)
@@ -37,6 +40,8 @@ class BasicBlock(nn.Module):
 class ResNet18(nn.Module):
     """The torchvision ResNet-18 layout (same state-dict names), ending in a linear layer
     of ``outputs`` after global average pooling: ``B×C×H×W`` → ``B×outputs``."""
+
+    CONV_NORM_PAIRS = (("conv1", "bn1"),)
 
     def __init__(self, in_channels: int, outputs: int):
         super().__init__()

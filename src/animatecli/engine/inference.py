@@ -1,0 +1,166 @@
+"""Inference-only rewrites of a model's layers: the same function in fewer, cheaper passes.
+
+Two rewrites, both exact up to float32 rounding (the parity tests hold them to the
+reference tolerances):
+
+* **Batch norm folded into the convolution before it.** At inference a batch norm is a
+  per-channel affine map of its running statistics, so it merges into that convolution's
+  weights and bias and costs nothing (FOMM's blocks and TPSMM's ResNet-18; instance norm
+  depends on each input and stays).
+* **Nearest ×2 upsampling followed by a 3×3 convolution** (every up block) computed from
+  the small input: each of the four output phases (even/odd row × even/odd column) is a
+  2×2 convolution whose taps are sums of the 3×3 taps landing on the same input pixel.
+  That is 4 instead of 9 multiply-adds per output pixel, and no upsampled copy.
+
+Modules opt in to the folding by naming their (convolution, batch norm) pairs in
+``CONV_NORM_PAIRS`` (the norm must apply to that convolution's output and to nothing
+else); every :class:`~.blocks.UpBlock` gets the phase form.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .blocks import UpBlock
+
+
+def fold_batch_norm(conv: nn.Conv2d, norm: nn.BatchNorm2d) -> None:
+    """Make ``conv`` compute ``norm(conv(x))`` (eval-mode statistics), in place.
+
+    ``w' = w·γ/√(σ²+ε)``, ``b' = (b − μ)·γ/√(σ²+ε) + β``: the per-channel factors in
+    float64, the weights scaled where they are (no second copy of a large model).
+    """
+    assert norm.running_mean is not None and norm.running_var is not None
+    scale = norm.running_var.double().add(norm.eps).rsqrt()
+    if norm.affine:
+        scale = scale * norm.weight.double()
+    bias = conv.bias.double() if conv.bias is not None else torch.zeros_like(scale)
+    bias = (bias - norm.running_mean.double()) * scale
+    if norm.affine:
+        bias = bias + norm.bias.double()
+    with torch.no_grad():
+        conv.weight.mul_(scale.to(conv.weight.dtype).view(-1, 1, 1, 1))
+    conv.bias = nn.Parameter(bias.to(conv.weight.dtype), requires_grad=False)
+
+
+def _foldable(norm: nn.Module) -> bool:
+    return type(norm) is nn.BatchNorm2d and not norm.training and norm.track_running_stats
+
+
+# Output phase (row or column parity) → the 3×3 taps that fall on each of the two input
+# rows (or columns) it reads.
+_PHASE_TAPS = {0: ((0,), (1, 2)), 1: ((0, 1), (2,))}
+PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
+
+
+def phase_kernel(weight: torch.Tensor, row_phase: int, column_phase: int) -> torch.Tensor:
+    """The ``O×I×2×2`` kernel of one output phase of a nearest-×2-upsampled ``O×I×3×3``
+    convolution (summed in float64, returned in ``weight``'s dtype)."""
+    taps = weight.double()
+    rows = [taps[:, :, list(r)].sum(2) for r in _PHASE_TAPS[row_phase]]
+    kernel = [[row[:, :, list(c)].sum(2) for c in _PHASE_TAPS[column_phase]] for row in rows]
+    return torch.stack([torch.stack(row, -1) for row in kernel], -2).to(weight.dtype)
+
+
+class NearestUpsampleConv(nn.Module):
+    """``conv(interpolate(x, scale_factor=2, mode="nearest"))`` for a 3×3, padding-1,
+    stride-1 ``conv``, without the upsampled copy: ``B×I×H×W`` → ``B×O×2H×2W``.
+
+    Output row ``2i+a`` reads upsampled rows ``2i+a−1 … 2i+a+1``, that is input rows
+    ``i−1, i`` (a=0: taps 0 | 1+2) or ``i, i+1`` (a=1: taps 0+1 | 2); columns likewise.
+
+    The four 2×2 kernels hold 16/9 of the weights, so they are made on the first input
+    of at least ``MIN_PIXELS`` (where they pay: oneDNN runs them slower than the 3×3
+    kernel on the 2×2 and 4×4 bottom of a hourglass, whose 1024–2048-channel weights are
+    the largest). They are non-persistent buffers: the state dict does not change.
+    """
+
+    MIN_PIXELS = 64
+
+    def __init__(self, conv: nn.Conv2d):
+        super().__init__()
+        if conv.kernel_size != (3, 3) or conv.padding != (1, 1) or conv.stride != (1, 1):
+            raise ValueError("only a 3×3 convolution with padding 1 and stride 1")
+        if conv.groups != 1 or conv.dilation != (1, 1):
+            raise ValueError("only a dense, undilated convolution")
+        # The conv's own tensors (shared, not copied) for the plain path.
+        self.register_buffer("weight", conv.weight.detach(), persistent=False)
+        bias = None if conv.bias is None else conv.bias.detach()
+        self.register_buffer("bias", bias, persistent=False)
+        self.kernels: list[torch.Tensor] | None = None
+
+    def _make_kernels(self) -> list[torch.Tensor]:
+        # Keep the weights' memory format (channels-last kernels for channels-last input).
+        weight = self.weight
+        layout = torch.contiguous_format if weight.is_contiguous() else torch.channels_last
+        return [phase_kernel(weight, a, b).contiguous(memory_format=layout) for a, b in PHASES]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, _, height, width = x.shape
+        if height * width < self.MIN_PIXELS:
+            upsampled = F.interpolate(x, scale_factor=2, mode="nearest")
+            return F.conv2d(upsampled, self.weight, self.bias, padding=1)
+        if self.kernels is None:
+            self.kernels = self._make_kernels()
+        out: torch.Tensor | None = None
+        for (a, b), kernel in zip(PHASES, self.kernels, strict=True):
+            # Padding 1 gives (H+1)×(W+1) outputs, input rows r−1…r for output r: this
+            # phase's are those from (a, b). Cheaper than slicing a padded copy of x.
+            full = F.conv2d(x, kernel, self.bias, padding=1)
+            phase = full[:, :, a : a + height, b : b + width]
+            if out is None:
+                # The layout the plain convolution would give (channels-last weights make
+                # channels-last outputs even from a contiguous input, e.g. after a warp).
+                layout = (
+                    torch.channels_last
+                    if full.is_contiguous(memory_format=torch.channels_last)
+                    else torch.contiguous_format
+                )
+                out = torch.empty(
+                    (batch, self.weight.shape[0], 2 * height, 2 * width),
+                    dtype=phase.dtype,
+                    device=phase.device,
+                    memory_format=layout,
+                )
+            out[:, :, a::2, b::2] = phase
+        assert out is not None
+        return out
+
+
+def fold_batch_norms(model: nn.Module) -> int:
+    """Fold every eval-mode batch norm a module declares in ``CONV_NORM_PAIRS`` (and
+    every ``Sequential(conv, batch norm)``) into its convolution, replacing the norm by
+    an identity. Returns how many were folded."""
+    folded = 0
+    for module in model.modules():
+        pairs: tuple[tuple[str, str], ...] = getattr(module, "CONV_NORM_PAIRS", ())
+        if isinstance(module, nn.Sequential):
+            names = list(module._modules)
+            pairs = tuple(itertools.pairwise(names))
+        for conv_name, norm_name in pairs:
+            conv, norm = getattr(module, conv_name), getattr(module, norm_name)
+            if isinstance(conv, nn.Conv2d) and _foldable(norm):
+                fold_batch_norm(conv, norm)
+                setattr(module, norm_name, nn.Identity())
+                folded += 1
+    return folded
+
+
+def prepare_for_inference(model: nn.Module) -> nn.Module:
+    """Apply both rewrites to an eval-mode ``model`` in place (its weights in their final
+    device and memory format) and return it.
+
+    The model stays an inference model afterwards: its batch norms are gone from the
+    state dict, and up blocks no longer read their ``conv`` weights.
+    """
+    if model.training:
+        raise ValueError("prepare_for_inference needs a model in eval mode")
+    fold_batch_norms(model)
+    for module in model.modules():
+        if isinstance(module, UpBlock):
+            module.upsampled_conv = NearestUpsampleConv(module.conv)
+    return model

@@ -1,0 +1,120 @@
+"""Inference rewrites: batch norms folded into convolutions and the phase form of
+upsample-then-convolve compute what the layers they replace compute (the parity tests
+of both families check whole models, which the Animator rewrites by default)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from animatecli.engine.blocks import Hourglass, ResBlock, SameBlock, UpBlock
+from animatecli.engine.inference import (
+    NearestUpsampleConv,
+    fold_batch_norms,
+    prepare_for_inference,
+)
+from animatecli.engine.tpsmm.keypoints import ResNet18
+
+
+def _randomise_norms(model: nn.Module) -> nn.Module:
+    """Non-trivial running statistics and affine parameters in every batch norm."""
+    generator = torch.Generator().manual_seed(1)
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            n = module.num_features
+            module.running_mean.copy_(torch.randn(n, generator=generator))
+            module.running_var.copy_(torch.rand(n, generator=generator) + 0.5)
+            module.weight.data.copy_(torch.randn(n, generator=generator))
+            module.bias.data.copy_(torch.randn(n, generator=generator))
+    return model.eval()
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: SameBlock(3, 8, 7, 3),
+        lambda: ResBlock(8),
+        lambda: Hourglass(8, 3, num_blocks=3, max_features=32),
+        lambda: ResNet18(3, 10),
+    ],
+    ids=["same", "res", "hourglass", "resnet18"],
+)
+def test_folded_batch_norms_compute_the_same(build) -> None:
+    torch.manual_seed(0)
+    model = _randomise_norms(build())
+    channels = next(m for m in model.modules() if isinstance(m, nn.Conv2d)).in_channels
+    x = torch.rand(2, channels, 32, 32)
+    with torch.no_grad():
+        expected = model(x)
+        folded = copy.deepcopy(model)
+        assert fold_batch_norms(folded) > 0
+        actual = folded(x)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in _conv_fed_norms(folded))
+    assert torch.allclose(actual, expected, atol=1e-4, rtol=1e-4)
+
+
+def _conv_fed_norms(model: nn.Module) -> list[nn.Module]:
+    return [
+        getattr(m, norm) for m in model.modules() for _, norm in getattr(m, "CONV_NORM_PAIRS", ())
+    ]
+
+
+def test_res_block_keeps_the_norm_of_its_input() -> None:
+    block = _randomise_norms(ResBlock(4))
+    assert fold_batch_norms(block) == 1
+    assert isinstance(block.norm1, nn.BatchNorm2d)
+    assert isinstance(block.norm2, nn.Identity)
+
+
+def test_training_mode_norms_are_left_alone() -> None:
+    block = SameBlock(3, 4, 3, 1).train()
+    assert fold_batch_norms(block) == 0
+    with pytest.raises(ValueError, match="eval mode"):
+        prepare_for_inference(block)
+
+
+@pytest.mark.parametrize("size", [(8, 8), (7, 11), (2, 3)])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_phase_form_equals_upsampling_then_convolving(
+    size: tuple[int, int], channels_last: bool
+) -> None:
+    torch.manual_seed(0)
+    conv = nn.Conv2d(6, 5, 3, padding=1)
+    x = torch.rand(2, 6, *size)
+    if channels_last:
+        conv = conv.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        expected = conv(F.interpolate(x, scale_factor=2, mode="nearest"))
+        actual = NearestUpsampleConv(conv)(x)
+    assert actual.shape == expected.shape
+    assert torch.allclose(actual, expected, atol=1e-5)
+    if channels_last and size[0] * size[1] >= NearestUpsampleConv.MIN_PIXELS:
+        assert actual.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_phase_kernels_only_for_inputs_where_they_pay() -> None:
+    up = NearestUpsampleConv(nn.Conv2d(4, 4, 3, padding=1))
+    with torch.no_grad():
+        up(torch.rand(1, 4, 4, 4))
+        assert up.kernels is None  # the bottom of a hourglass keeps the 3×3 weights only
+        up(torch.rand(1, 4, 8, 8))
+    assert up.kernels is not None and [k.shape[2:] for k in up.kernels] == [(2, 2)] * 4
+
+
+def test_phase_form_refuses_other_convolutions() -> None:
+    with pytest.raises(ValueError):
+        NearestUpsampleConv(nn.Conv2d(4, 4, 5, padding=2))
+
+
+def test_state_dict_of_up_blocks_is_unchanged() -> None:
+    block = UpBlock(4, 4).eval()
+    keys = set(block.state_dict())
+    prepare_for_inference(block)
+    assert block.upsampled_conv is not None
+    # Only the folded norm's entries go; the phase kernels are not saved.
+    assert set(block.state_dict()) == {k for k in keys if not k.startswith("norm.")}
