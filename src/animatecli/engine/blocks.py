@@ -98,6 +98,20 @@ def warp(image: torch.Tensor, field: torch.Tensor, align_corners: bool) -> torch
     )
 
 
+def warp_by_each(image: torch.Tensor, fields: torch.Tensor, align_corners: bool) -> torch.Tensor:
+    """Warp ``image`` (``B×C×h×w``, or batch 1 shared by every row) by each of ``fields``
+    (``B×N×h×w×2``): ``B×N×C×h×w``, one warped copy per field, in one sampling call."""
+    batch, entries, h, w, _ = fields.shape
+    channels = image.shape[1]
+    repeated = image.unsqueeze(1).expand(batch, entries, channels, h, w)
+    warped = warp(
+        repeated.reshape(batch * entries, channels, h, w),
+        fields.reshape(batch * entries, h, w, 2),
+        align_corners,
+    )
+    return warped.view(batch, entries, channels, h, w)
+
+
 def resize_field(
     field: torch.Tensor, height: int, width: int, align_corners: bool = False
 ) -> torch.Tensor:

@@ -15,7 +15,7 @@ from ..blocks import (
     coordinate_grid,
     float32_forward,
     keypoint_heatmaps,
-    warp,
+    warp_by_each,
 )
 from ..keypoints import Keypoints
 from .config import DenseMotionConfig
@@ -104,15 +104,7 @@ class DenseMotionNetwork(nn.Module):
 
         ``source_down`` may have batch 1 and is then shared by every row of ``motions``.
         """
-        batch, entries, h, w, _ = motions.shape
-        channels = source_down.shape[1]
-        repeated = source_down.unsqueeze(1).expand(batch, entries, channels, h, w)
-        deformed = warp(
-            repeated.reshape(batch * entries, channels, h, w),
-            motions.reshape(batch * entries, h, w, 2),
-            self.align_corners,
-        )
-        return deformed.view(batch, entries, channels, h, w)
+        return warp_by_each(source_down, motions, self.align_corners)
 
     @float32_forward
     def forward(

@@ -18,7 +18,7 @@ from ..blocks import (
     float32_forward,
     instance_norm,
     keypoint_heatmaps,
-    warp,
+    warp_by_each,
 )
 from ..keypoints import Keypoints
 from .config import DenseMotionConfig
@@ -116,15 +116,7 @@ class DenseMotionNetwork(nn.Module):
     def deform_source(self, source_down: torch.Tensor, transforms: torch.Tensor) -> torch.Tensor:
         """Warp the (downsampled, batch 1 or B) source by every transform:
         ``B×(T+1)×C×h×w``."""
-        batch, entries, h, w, _ = transforms.shape
-        channels = source_down.shape[1]
-        repeated = source_down.unsqueeze(1).expand(batch, entries, channels, h, w)
-        deformed = warp(
-            repeated.reshape(batch * entries, channels, h, w),
-            transforms.reshape(batch * entries, h, w, 2),
-            self.align_corners,
-        )
-        return deformed.view(batch, entries, channels, h, w)
+        return warp_by_each(source_down, transforms, self.align_corners)
 
     @float32_forward
     def forward(
