@@ -471,7 +471,7 @@ def run_command(
             f"[green]wrote[/] {result.output} ({result.frames} frames at "
             f"{float(result.fps):.3f} fps, {result.size[0]}x{result.size[1]}, "
             f"{'with' if result.audio_kept else 'without'} audio; aligned on frame "
-            f"{result.alignment.index} by {result.alignment.method}; "
+            f"{result.alignment.index} ({result.alignment.method}); "
             f"{'driving video cropped to its face; ' if result.driving_crop else ''}"
             f"{result.frames / result.seconds:.2f} frames/s)",
             highlight=False,
