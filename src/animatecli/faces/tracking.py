@@ -63,6 +63,13 @@ def _union(a: FaceBox, b: FaceBox) -> FaceBox:
     )
 
 
+def _next_frame(last: int | None, frame_index: int) -> int:
+    """``frame_index``, checked to come after ``last`` (both trackers need increasing frames)."""
+    if last is not None and frame_index <= last:
+        raise ValueError(f"frame indices must increase: got {frame_index} after {last}")
+    return frame_index
+
+
 class TubeTracker:
     """Incremental FOMM tube tracking; see the module docstring for the exact rules.
 
@@ -82,11 +89,7 @@ class TubeTracker:
         Raises:
             ValueError: frame indices not strictly increasing.
         """
-        if self._last_frame is not None and frame_index <= self._last_frame:
-            raise ValueError(
-                f"frame indices must increase: got {frame_index} after {self._last_frame}"
-            )
-        self._last_frame = frame_index
+        self._last_frame = _next_frame(self._last_frame, frame_index)
         detections = list(boxes)
         thr = self.iou_with_initial
 
@@ -168,11 +171,7 @@ class FaceTracker:
         Raises:
             ValueError: frame indices not strictly increasing.
         """
-        if self._last_frame is not None and frame_index <= self._last_frame:
-            raise ValueError(
-                f"frame indices must increase: got {frame_index} after {self._last_frame}"
-            )
-        self._last_frame = frame_index
+        self._last_frame = _next_frame(self._last_frame, frame_index)
         detections = list(boxes)
         pairs = sorted(
             (
