@@ -55,6 +55,7 @@ from animatecli.engine import (
     movement_scale,
     official_container,
 )
+from animatecli.engine.inference import prepare_for_inference
 from animatecli.models import resolve_checkpoint
 from animatecli.training import synthetic
 
@@ -98,12 +99,20 @@ def animator_runner(
     *,
     channels_last: bool = True,
     optimize: bool = True,
+    winograd: bool = True,
 ) -> Runner:
     """Our Animator on a copy of ``model`` (it takes its model over): channels-last and
-    the inference rewrites by default, as the CLI runs it."""
+    the inference rewrites by default, as the CLI runs it; ``winograd=False`` leaves the
+    CPU's Winograd convolutions and instance-norm rewrite out (the share they bring)."""
     device = source.device
+    model = copy.deepcopy(model).to(device)
+    if optimize and not winograd:
+        if channels_last:
+            model.to(memory_format=torch.channels_last)
+        prepare_for_inference(model, cpu_rewrites=False)
+        optimize = False
     animator = Animator(
-        copy.deepcopy(model),
+        model,
         device=device,
         precision=precision,
         channels_last=channels_last,
@@ -372,8 +381,12 @@ def engine_table(family: str, count: int, device: torch.device, console: Console
         runners["  + channels-last, batch 1"] = animator_runner(
             model, source, frames[:1], 1, optimize=False
         )
+        runners["  + BN folded, phase up-convs, batch 1"] = animator_runner(
+            model, source, frames[:1], 1, winograd=False
+        )
     for precision, batch in rows:
-        label = f"Animator (+ BN folded, phase up-convs), {precision}, batch {batch}"
+        rewrites = "Winograd, channels-last instance norm" if device.type == "cpu" else "rewrites"
+        label = f"Animator (+ {rewrites}), {precision}, batch {batch}"
         runners[label] = animator_runner(model, source, frames[:1], batch, precision)
     fps = interleaved_fps(runners, frames, unit=max(batch for _, batch in rows))
     for label, value in fps.items():

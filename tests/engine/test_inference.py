@@ -12,12 +12,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from animatecli.engine.blocks import Hourglass, ResBlock, SameBlock, UpBlock
+from animatecli.engine.fomm import FommModel, official_config
 from animatecli.engine.inference import (
+    InstanceNormForInference,
     NearestUpsampleConv,
     fold_batch_norms,
     prepare_for_inference,
 )
 from animatecli.engine.tpsmm.keypoints import ResNet18
+from animatecli.engine.winograd import WinogradConv3x3
 
 
 def _randomise_norms(model: nn.Module) -> nn.Module:
@@ -118,3 +121,35 @@ def test_state_dict_of_up_blocks_is_unchanged() -> None:
     assert block.upsampled_conv is not None
     # Only the folded norm's entries go; the phase kernels are not saved.
     assert set(block.state_dict()) == {k for k in keys if not k.startswith("norm.")}
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_instance_norm_for_inference_keeps_the_layout(channels_last: bool, batch: int) -> None:
+    torch.manual_seed(0)
+    norm = nn.InstanceNorm2d(6, affine=True)
+    norm.weight.data.uniform_(0.5, 2.0)
+    norm.bias.data.normal_()
+    x = torch.randn(batch, 6, 12, 10) * 3 + 1
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        expected = norm(x)
+        actual = InstanceNormForInference(norm)(x)
+    assert torch.allclose(actual, expected, atol=1e-5)
+    assert actual.is_contiguous(memory_format=torch.channels_last) == channels_last
+
+
+def test_winograd_only_for_wide_convolutions_outside_sharp_networks() -> None:
+    model = FommModel(official_config("vox-256")).eval()
+    prepare_for_inference(model)
+    winograd = [name for name, m in model.named_modules() if isinstance(m, WinogradConv3x3)]
+    # The generator's twelve 256-channel bottleneck convolutions and its widest encoder
+    # block; nothing in the keypoint detector or the dense motion network
+    # (`blocks.keeps_float32`), nor the up blocks (phase form).
+    assert sorted(winograd)[0] == "generator.bottleneck.r0.conv1"
+    assert len([name for name in winograd if name.startswith("generator.bottleneck.")]) == 12
+    assert set(winograd) - {n for n in winograd if "bottleneck" in n} == {
+        "generator.down_blocks.1.conv"
+    }
+    assert not any(k.endswith("transformed") for k in model.state_dict())

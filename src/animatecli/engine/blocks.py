@@ -46,6 +46,8 @@ def float32_forward(forward: Forward) -> Forward:
     0.1, the dense motion's mask): half-precision rounding there turns into visibly
     misplaced keypoints and pixels (measured on an H200: fp16 moved pixels of the bundled
     model by up to 81 levels, bf16 by 230; with these two in float32, 2.4 and 21).
+    The same sharpness is why `inference.prepare_for_inference` keeps such networks on
+    the direct convolutions: it looks for the ``keeps_float32`` mark set here.
     """
 
     @functools.wraps(forward)
@@ -55,7 +57,13 @@ def float32_forward(forward: Forward) -> Forward:
             kwargs = {k: _as_float32(v) for k, v in kwargs.items()}
             return forward(module, *args, **kwargs)
 
+    wrapper.keeps_float32 = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
+
+
+def keeps_float32(module: nn.Module) -> bool:
+    """Whether ``module``'s forward is a `float32_forward` (a precision-sensitive net)."""
+    return getattr(type(module).forward, "keeps_float32", False)
 
 
 def coordinate_grid(height: int, width: int, *, like: torch.Tensor) -> torch.Tensor:

@@ -20,12 +20,14 @@ else); every :class:`~.blocks.UpBlock` gets the phase form.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .blocks import UpBlock
+from .blocks import UpBlock, keeps_float32
+from .winograd import WinogradConv3x3, winograd_eligible
 
 
 def fold_batch_norm(conv: nn.Conv2d, norm: nn.BatchNorm2d) -> None:
@@ -150,9 +152,63 @@ def fold_batch_norms(model: nn.Module) -> int:
     return folded
 
 
-def prepare_for_inference(model: nn.Module) -> nn.Module:
-    """Apply both rewrites to an eval-mode ``model`` in place (its weights in their final
+class InstanceNormForInference(nn.Module):
+    """An affine instance norm that keeps its input's memory format.
+
+    PyTorch's instance norm reshapes its input to ``1×(B·C)×H×W``, which for a
+    channels-last map means a copy in and a contiguous result that the next
+    (channels-last) convolution copies back: three passes over the map around the norm
+    itself, 11% of a TPSMM frame. Per sample, instance norm *is* batch norm with the
+    batch's own statistics, and PyTorch's batch norm has a channels-last kernel.
+    """
+
+    def __init__(self, norm: nn.InstanceNorm2d):
+        super().__init__()
+        if not norm.affine or norm.track_running_stats:
+            raise ValueError("only an affine instance norm without running statistics")
+        self.weight = norm.weight
+        self.bias = norm.bias
+        self.eps = norm.eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        samples = [
+            F.batch_norm(x[i : i + 1], None, None, self.weight, self.bias, True, 0.0, self.eps)
+            for i in range(x.shape[0])
+        ]
+        return samples[0] if len(samples) == 1 else torch.cat(samples)
+
+
+def _replace_children(
+    model: nn.Module,
+    replace: Callable[[nn.Module], nn.Module | None],
+    skip: Callable[[nn.Module], bool] = lambda module: False,
+) -> int:
+    """Swap every submodule for ``replace(submodule)`` where that is not None, except
+    inside modules for which ``skip`` is true."""
+    skipped = {id(m) for parent in model.modules() if skip(parent) for m in parent.modules()}
+    replaced = 0
+    for parent in list(model.modules()):
+        if id(parent) in skipped:
+            continue
+        for name, child in list(parent.named_children()):
+            new = replace(child)
+            if new is not None:
+                setattr(parent, name, new)
+                replaced += 1
+    return replaced
+
+
+def prepare_for_inference(
+    model: nn.Module, *, winograd_min_channels: int = 128, cpu_rewrites: bool = True
+) -> nn.Module:
+    """Apply the rewrites to an eval-mode ``model`` in place (its weights in their final
     device and memory format) and return it.
+
+    On the CPU also: every 3×3 convolution at least ``winograd_min_channels`` wide on
+    both sides runs by Winograd's F(4×4, 3×3) (:mod:`.winograd`), except in the networks
+    that end in a sharp softmax (keypoints, dense motion: `blocks.keeps_float32`), where
+    its slightly larger rounding moves keypoints measurably; and instance norms keep the
+    channels-last layout (``cpu_rewrites=False`` leaves both out).
 
     The model stays an inference model afterwards: its batch norms are gone from the
     state dict, and up blocks no longer read their ``conv`` weights.
@@ -160,7 +216,25 @@ def prepare_for_inference(model: nn.Module) -> nn.Module:
     if model.training:
         raise ValueError("prepare_for_inference needs a model in eval mode")
     fold_batch_norms(model)
+    up_convs = set()
     for module in model.modules():
         if isinstance(module, UpBlock):
             module.upsampled_conv = NearestUpsampleConv(module.conv)
+            up_convs.add(id(module.conv))  # computed by the phase form instead
+    on_cpu = all(p.device.type == "cpu" for p in model.parameters())
+    if on_cpu and cpu_rewrites:
+
+        def winograd(child: nn.Module) -> nn.Module | None:
+            if id(child) in up_convs or not winograd_eligible(child, winograd_min_channels):
+                return None
+            assert isinstance(child, nn.Conv2d)
+            return WinogradConv3x3(child)
+
+        def instance_norm(child: nn.Module) -> nn.Module | None:
+            if type(child) is nn.InstanceNorm2d and child.affine:
+                return InstanceNormForInference(child)
+            return None
+
+        _replace_children(model, winograd, skip=keeps_float32)
+        _replace_children(model, instance_norm)
     return model

@@ -11,7 +11,9 @@ import pytest
 import torch
 
 from animatecli.engine import Animator, Keypoints, MotionMode, normalize_keypoints
+from animatecli.engine.inference import prepare_for_inference
 from animatecli.engine.motion import convex_hull_area
+from animatecli.engine.winograd import WinogradConv3x3
 
 from .conftest import golden_model
 
@@ -169,6 +171,22 @@ def test_channels_last_weights_stay_within_tolerance(golden: dict[str, Any]) -> 
     session = animator.session(golden["source"][0], adapt_scale=True)
     predictions = session.animate_batch(golden["driving"])
     assert_close(predictions, golden["outputs"]["relative_adapt"]["prediction"], ATOL_PREDICTION)
+
+
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_winograd_everywhere_stays_within_tolerance(
+    golden: dict[str, Any], batch_size: int
+) -> None:
+    """The golden model is too narrow for the default rule (128 channels), so every
+    eligible convolution is made a Winograd one here."""
+    model = golden_model(golden).eval()
+    prepare_for_inference(model.to(memory_format=torch.channels_last), winograd_min_channels=1)
+    assert any(isinstance(m, WinogradConv3x3) for m in model.modules())
+    session = Animator(model, optimize=False).session(golden["source"][0], adapt_scale=True)
+    frames = list(session.animate(iter(golden["driving"]), batch_size=batch_size))
+    assert_close(
+        torch.stack(frames), golden["outputs"]["relative_adapt"]["prediction"], ATOL_PREDICTION
+    )
 
 
 def test_keypoints_and_motion_stay_float32_under_autocast(golden: dict[str, Any]) -> None:

@@ -9,8 +9,10 @@ import pytest
 import torch
 
 from animatecli.engine import Animator, Keypoints
+from animatecli.engine.inference import prepare_for_inference
 from animatecli.engine.motion import convex_hull_area
 from animatecli.engine.tpsmm.tps import ThinPlateSplines
+from animatecli.engine.winograd import WinogradConv3x3
 
 from .conftest import golden_model
 
@@ -142,6 +144,20 @@ def test_streamed_predictions_channels_last(golden: dict[str, Any], batch_size: 
     frames = list(session.animate(iter(golden["driving"]), batch_size=batch_size))
     expected = golden["modes"]["relative"]["prediction"]
     assert_close(torch.stack(frames), expected, ATOL_PREDICTION)
+
+
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_winograd_everywhere_stays_within_tolerance(
+    golden: dict[str, Any], batch_size: int
+) -> None:
+    """The golden model is too narrow for the default rule (128 channels), so every
+    eligible convolution is made a Winograd one here."""
+    model = golden_model(golden).eval()
+    prepare_for_inference(model.to(memory_format=torch.channels_last), winograd_min_channels=1)
+    assert any(isinstance(m, WinogradConv3x3) for m in model.modules())
+    session = Animator(model, optimize=False).session(golden["source"][0])
+    frames = list(session.animate(iter(golden["driving"]), batch_size=batch_size))
+    assert_close(torch.stack(frames), golden["modes"]["relative"]["prediction"], ATOL_PREDICTION)
 
 
 def test_background_affine_of_the_reconstruction_protocol(golden: dict[str, Any]) -> None:

@@ -1,0 +1,97 @@
+"""Winograd F(4×4, 3×3) convolutions against float64 direct convolutions."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from animatecli.engine.winograd import (
+    WinogradConv3x3,
+    recover_weight,
+    transform_weight,
+    winograd_eligible,
+)
+
+
+def _conv(in_channels: int, out_channels: int, bias: bool = True) -> nn.Conv2d:
+    torch.manual_seed(0)
+    return nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias)
+
+
+def _reference(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    bias = None if conv.bias is None else conv.bias.double()
+    return F.conv2d(x.double(), conv.weight.double(), bias, padding=1)
+
+
+@pytest.mark.parametrize(
+    ("shape", "bias"),
+    [((1, 24, 64, 64), True), ((2, 16, 16, 20), True), ((3, 8, 32, 16), False)],
+)
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_transform_computes_the_convolution(
+    shape: tuple[int, int, int, int], bias: bool, channels_last: bool
+) -> None:
+    conv = _conv(shape[1], 12, bias)
+    x = torch.randn(shape)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    winograd = WinogradConv3x3(conv)
+    with torch.inference_mode():
+        assert winograd.takes(x)
+        actual = winograd(x)
+    expected = _reference(conv, x)
+    assert actual.shape == expected.shape
+    assert actual.is_contiguous(memory_format=torch.channels_last)
+    # A few times the rounding of a float32 direct convolution, both against float64.
+    error = (actual - expected).abs().max().item()
+    assert error <= 1e-5 * expected.abs().max().item()
+
+
+@pytest.mark.parametrize("size", [(10, 12), (8, 8), (64, 62)])
+def test_other_sizes_take_the_direct_convolution(size: tuple[int, int]) -> None:
+    conv = _conv(8, 8)
+    winograd = WinogradConv3x3(conv)
+    x = torch.randn(1, 8, *size)
+    with torch.inference_mode():
+        assert not winograd.takes(x)
+        actual = winograd(x)
+    assert torch.allclose(actual, _reference(conv, x).float(), atol=1e-5)
+
+
+def test_inputs_that_need_gradients_take_the_direct_convolution() -> None:
+    winograd = WinogradConv3x3(_conv(4, 4))
+    x = torch.randn(1, 4, 16, 16, requires_grad=True)
+    assert not winograd.takes(x)
+    winograd(x).sum().backward()
+    assert x.grad is not None
+
+
+def test_kernels_are_recovered_from_their_transform() -> None:
+    weight = _conv(5, 7).weight.detach()
+    transformed = transform_weight(weight)
+    assert transformed.shape == (36, 5, 7)
+    assert torch.allclose(recover_weight(transformed), weight, atol=1e-7)
+
+
+def test_only_dense_3x3_stride_1_convolutions_are_eligible() -> None:
+    assert winograd_eligible(nn.Conv2d(128, 128, 3, padding=1), 128)
+    assert not winograd_eligible(nn.Conv2d(64, 128, 3, padding=1), 128)
+    assert not winograd_eligible(nn.Conv2d(128, 128, 3, padding=1, stride=2), 1)
+    assert not winograd_eligible(nn.Conv2d(128, 128, 3, padding=1, groups=2), 1)
+    assert not winograd_eligible(nn.Conv2d(128, 128, 5, padding=2), 1)
+    assert not winograd_eligible(nn.Conv2d(128, 128, 3, padding=1, padding_mode="reflect"), 1)
+    with pytest.raises(ValueError):
+        WinogradConv3x3(nn.Conv2d(4, 4, 3, padding=0))
+
+
+def test_scratch_is_reused_across_inference_and_grad_free_modes() -> None:
+    conv = _conv(8, 8)
+    winograd = WinogradConv3x3(conv)
+    x = torch.randn(1, 8, 16, 16)
+    with torch.inference_mode():
+        inside = winograd(x)
+    with torch.no_grad():
+        outside = winograd(x)  # scratch made in inference mode is not written here
+    assert torch.equal(inside, outside)
