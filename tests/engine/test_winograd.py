@@ -27,7 +27,7 @@ def _reference(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
 
 @pytest.mark.parametrize(
     ("shape", "bias"),
-    [((1, 24, 64, 64), True), ((2, 16, 16, 20), True), ((3, 8, 32, 16), False)],
+    [((1, 24, 64, 64), True), ((2, 16, 64, 68), True), ((3, 8, 128, 32), False)],
 )
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_transform_computes_the_convolution(
@@ -49,7 +49,7 @@ def test_transform_computes_the_convolution(
     assert error <= 1e-5 * expected.abs().max().item()
 
 
-@pytest.mark.parametrize("size", [(10, 12), (8, 8), (64, 62)])
+@pytest.mark.parametrize("size", [(10, 12), (32, 32), (64, 62)])
 def test_other_sizes_take_the_direct_convolution(size: tuple[int, int]) -> None:
     conv = _conv(8, 8)
     winograd = WinogradConv3x3(conv)
@@ -62,7 +62,7 @@ def test_other_sizes_take_the_direct_convolution(size: tuple[int, int]) -> None:
 
 def test_inputs_that_need_gradients_take_the_direct_convolution() -> None:
     winograd = WinogradConv3x3(_conv(4, 4))
-    x = torch.randn(1, 4, 16, 16, requires_grad=True)
+    x = torch.randn(1, 4, 64, 64, requires_grad=True)
     assert not winograd.takes(x)
     winograd(x).sum().backward()
     assert x.grad is not None
@@ -89,9 +89,21 @@ def test_only_dense_3x3_stride_1_convolutions_are_eligible() -> None:
 def test_scratch_is_reused_across_inference_and_grad_free_modes() -> None:
     conv = _conv(8, 8)
     winograd = WinogradConv3x3(conv)
-    x = torch.randn(1, 8, 16, 16)
+    x = torch.randn(1, 8, 64, 64)
     with torch.inference_mode():
         inside = winograd(x)
     with torch.no_grad():
         outside = winograd(x)  # scratch made in inference mode is not written here
     assert torch.equal(inside, outside)
+
+
+def test_kernels_are_transformed_once_and_recovered_for_other_sizes() -> None:
+    conv = _conv(8, 8)
+    winograd = WinogradConv3x3(conv)
+    assert winograd.transformed is None  # nothing made before a large enough input
+    with torch.inference_mode():
+        winograd(torch.randn(1, 8, 64, 64))
+        assert winograd.transformed is not None and winograd.weight is None
+        small = torch.randn(1, 8, 12, 12)
+        actual = winograd(small)
+    assert torch.allclose(actual, _reference(conv, small).float(), atol=1e-5)
