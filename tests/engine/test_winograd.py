@@ -9,8 +9,6 @@ from torch import nn
 
 from animatecli.engine.winograd import (
     WinogradConv3x3,
-    recover_weight,
-    transform_weight,
     winograd_eligible,
 )
 
@@ -68,13 +66,6 @@ def test_inputs_that_need_gradients_take_the_direct_convolution() -> None:
     assert x.grad is not None
 
 
-def test_kernels_are_recovered_from_their_transform() -> None:
-    weight = _conv(5, 7).weight.detach()
-    transformed = transform_weight(weight)
-    assert transformed.shape == (36, 5, 7)
-    assert torch.allclose(recover_weight(transformed), weight, atol=1e-7)
-
-
 def test_only_dense_3x3_stride_1_convolutions_are_eligible() -> None:
     assert winograd_eligible(nn.Conv2d(128, 128, 3, padding=1), 128)
     assert not winograd_eligible(nn.Conv2d(64, 128, 3, padding=1), 128)
@@ -97,13 +88,24 @@ def test_scratch_is_reused_across_inference_and_grad_free_modes() -> None:
     assert torch.equal(inside, outside)
 
 
-def test_kernels_are_transformed_once_and_recovered_for_other_sizes() -> None:
-    conv = _conv(8, 8)
+def test_only_the_3x3_kernels_are_kept() -> None:
+    """The 36×I×O transformed kernels are scratch, made per call, not a buffer."""
+    conv = _conv(32, 48)
     winograd = WinogradConv3x3(conv)
-    assert winograd.transformed is None  # nothing made before a large enough input
     with torch.inference_mode():
-        winograd(torch.randn(1, 8, 64, 64))
-        assert winograd.transformed is not None and winograd.weight is None
-        small = torch.randn(1, 8, 12, 12)
-        actual = winograd(small)
-    assert torch.allclose(actual, _reference(conv, small).float(), atol=1e-5)
+        winograd(torch.randn(1, 32, 64, 64))
+    sizes = {name: b.numel() for name, b in winograd.named_buffers()}
+    assert sizes["taps"] == conv.weight.numel()
+    assert max(sizes.values()) == conv.weight.numel()
+    assert torch.equal(winograd.direct_weight(), conv.weight.detach())
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_chunks_cover_every_tile(batch: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(WinogradConv3x3, "CHUNK_TILES", 40)  # 3 rows of 17 tiles at a time
+    conv = _conv(8, 8)
+    x = torch.randn(batch, 8, 64, 68)
+    with torch.inference_mode():
+        actual = WinogradConv3x3(conv)(x)
+    expected = _reference(conv, x)
+    assert (actual - expected).abs().max().item() <= 1e-5 * expected.abs().max().item()
