@@ -15,7 +15,7 @@ import functools
 import inspect
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -423,7 +423,7 @@ def with_job_options(command: Command) -> Command:
     return wrapper  # type: ignore[return-value]
 
 
-def check_encoder(job: Job, outputs: list[Path] | list[str]) -> None:
+def check_encoder(job: Job, outputs: Iterable[Path | str]) -> None:
     """Refuse ``--encoder nvenc`` where NVENC does not work or an output is not H.264,
     before the model loads (a real one-frame encode, cached for the job itself)."""
     if job.animate.encoder != "nvenc":
