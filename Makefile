@@ -45,7 +45,7 @@ bench: setup
 # minutes; with $$OUT set it also writes its table and JSON there). Set up with a CUDA build
 # of torch there, e.g. `make cuda-check TORCH_PIN=torch` in a fresh clone.
 cuda-check: setup
-	$(BIN)/python -m pytest -q -rs tests/engine/fomm/test_cuda.py tests/engine/tpsmm/test_cuda.py tests/cli/test_cuda.py tests/engine/test_transfer.py
+	$(BIN)/python -m pytest -q -rs tests/engine/fomm/test_cuda.py tests/engine/tpsmm/test_cuda.py tests/cli/test_cuda.py tests/engine/test_transfer.py tests/engine/test_graphs.py
 	$(BIN)/python scripts/cuda_checks.py
 
 demo: setup

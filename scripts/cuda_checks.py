@@ -1,15 +1,16 @@
 """The GPU checks of `make cuda-check` in one prepared run: pixels, speed, codecs.
 
 1. Pixels: the same ``animate`` job (bundled model, the examples, PNG output, defaults)
-   on the device against the CPU, in fp32 and in fp16 (keypoints and motion in fp32),
-   with the limits of ``tests/cli/test_cuda.py``.
+   on the device against the CPU, in fp32, in fp16 (keypoints and motion in fp32) and in
+   fp16 with ``--cuda-graphs``, with the limits of ``tests/cli/test_cuda.py``.
 2. Model only: frames/s of the FOMM and TPSMM vox-256 architectures (256×256, random
-   weights) at batch 16 in fp32 and fp16, the Animator as the CLI runs it.
+   weights) at batch 16 in fp32 and fp16, the Animator as the CLI runs it, and with the
+   generate step replayed from a CUDA graph (`engine.GraphedSession`).
 3. Codecs: the NVENC and NVDEC probes, and NVDEC's frames against software decoding.
 4. Whole job: a generated 600-frame driving video (256×256, and padded to 1280×720)
    through `AnimationPipeline` with a random vox-256 FOMM checkpoint (official layout),
-   model load and best-frame pass included, with ``--encoder auto`` and ``x264`` and
-   with NVDEC on and off; after one unreported warm-up job.
+   model load and best-frame pass included, with ``--encoder auto`` and ``x264``, with
+   NVDEC on and off, and with ``--cuda-graphs``; after one unreported warm-up job.
 
     python scripts/cuda_checks.py                       # on a GPU (a few minutes)
     python scripts/cuda_checks.py --device cpu --quick  # anywhere: proves it runs
@@ -23,13 +24,14 @@ where ``$OUT`` is set it is also written there with a JSON copy (cuda_checks.txt
 from __future__ import annotations
 
 import argparse
+import copy
 import itertools
 import json
 import os
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +40,8 @@ from rich.console import Console
 from rich.table import Table
 
 from animatecli import media
-from animatecli.engine import FAMILIES
+from animatecli.atomic import atomic_write_text
+from animatecli.engine import FAMILIES, Animator, GraphedSession, MotionModel
 from animatecli.media import CodecChoice, VideoReader
 from animatecli.options import AnimateOptions, EncoderName, ModelOptions
 from animatecli.pipeline import AnimateResult, AnimationPipeline
@@ -46,6 +49,7 @@ from animatecli.pipeline import AnimateResult, AnimationPipeline
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import (  # the bench's helpers, beside this script
     BENCH_CONFIG,
+    Runner,
     animator_runner,
     driving_video,
     interleaved_fps,
@@ -81,20 +85,21 @@ def pixel_rows(device: str, work: Path, driving: Path) -> list[Row]:
     """The same job on ``device`` and on the CPU, frame by frame (PNG, lossless)."""
     options = AnimateOptions(overwrite=True)
 
-    def frames(where: str, fp16: bool) -> tuple[np.ndarray, int]:
-        out = work / f"pixels-{where}-{fp16}"
-        pipeline = AnimationPipeline(ModelOptions(device=where, fp16=fp16))
+    def frames(where: str, fp16: bool, graphs: bool = False) -> tuple[np.ndarray, int]:
+        out = work / f"pixels-{where}-{fp16}-{graphs}"
+        pipeline = AnimationPipeline(ModelOptions(device=where, fp16=fp16, cuda_graphs=graphs))
         result = pipeline.run(SOURCE, driving, f"{out}/", options)
         return png_frames(out), result.alignment.index
 
     reference, reference_align = frames("cpu", False)
     rows = []
-    for precision in ("fp32", "fp16"):
-        setting = f"bundled model, {driving.name}, {device} vs cpu, {precision}"
-        if precision == "fp16" and not device.startswith("cuda"):
-            rows.append(Row("pixels", setting, "skipped: fp16 needs CUDA"))
+    for precision, graphs in (("fp32", False), ("fp16", False), ("fp16", True)):
+        label = f"{precision}{' + CUDA graphs' if graphs else ''}"
+        setting = f"bundled model, {driving.name}, {device} vs cpu, {label}"
+        if (precision == "fp16" or graphs) and not device.startswith("cuda"):
+            rows.append(Row("pixels", setting, f"skipped: {label} needs CUDA"))
             continue
-        got, align = frames(device, precision == "fp16")
+        got, align = frames(device, precision == "fp16", graphs)
         diff = np.abs(got - reference)
         mean_limit, max_limit = PIXEL_LIMITS[precision]
         ok = diff.mean() < mean_limit and diff.max() <= max_limit and align == reference_align
@@ -112,27 +117,52 @@ def pixel_rows(device: str, work: Path, driving: Path) -> list[Row]:
     return rows
 
 
+def graphed_runner(
+    model: MotionModel, source: torch.Tensor, initial: torch.Tensor, batch: int, precision: str
+) -> tuple[Runner, GraphedSession]:
+    """`bench.animator_runner` with the generate step replayed from a CUDA graph."""
+    animator = Animator(
+        copy.deepcopy(model), device=source.device, precision=precision, channels_last=True
+    )
+    graphed = GraphedSession(animator.session(source[0], initial=initial), batch)
+    for _ in range(2):  # the first call captures
+        graphed.animate_batch(initial.expand(batch, -1, -1, -1))
+
+    def run(frames: torch.Tensor) -> None:
+        for chunk in frames.split(batch):
+            graphed.animate_batch(chunk)
+
+    return run, graphed
+
+
 def model_rows(device: torch.device, batch: int, frames: int) -> list[Row]:
-    """Engine-only frames/s per family and precision, taking turns (`bench.interleaved_fps`)."""
+    """Engine-only frames/s per family and precision (and, on CUDA, with the generate step
+    from a CUDA graph), taking turns (`bench.interleaved_fps`)."""
     rows = []
-    precisions = ("fp32", "fp16") if device.type == "cuda" else ("fp32",)
+    on_gpu = device.type == "cuda"
+    precisions = ("fp32", "fp16") if on_gpu else ("fp32",)
     for family in FAMILIES:
         model = family.build(family.official_config(BENCH_CONFIG), ()).eval()
         source = torch.rand(1, 3, 256, 256, device=device)
         clip = torch.rand(frames, 3, 256, 256, device=device)
         runners = {p: animator_runner(model, source, clip[:1], batch, p) for p in precisions}
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
+        graphs: dict[str, GraphedSession] = {}
+        for precision in precisions if on_gpu else ():
+            label = f"{precision} + CUDA graph"
+            runners[label], graphs[label] = graphed_runner(
+                model, source, clip[:1], batch, precision
+            )
         fps = interleaved_fps(runners, clip, batch)
-        for precision, value in fps.items():
-            fast = precision == "fp16" and batch == 16
+        for label, value in fps.items():
+            fast = label.startswith("fp16") and batch == 16
+            graph = f" ({graphs[label].reason})" if label in graphs else ""
             rows.append(
                 Row(
                     "model only",
-                    f"{family.name.upper()} {BENCH_CONFIG}, 256x256, batch {batch}, {precision}",
-                    f"{value:.1f} frames/s",
+                    f"{family.name.upper()} {BENCH_CONFIG}, 256x256, batch {batch}, {label}",
+                    f"{value:.1f} frames/s{graph}",
                     f">= {MODEL_TARGET_FPS}" if fast else "",
-                    value >= MODEL_TARGET_FPS if fast and device.type == "cuda" else None,
+                    value >= MODEL_TARGET_FPS if fast and on_gpu else None,
                     {"fps": value},
                 )
             )
@@ -183,10 +213,10 @@ def job_rows(
     model = ModelOptions(checkpoint=checkpoint, device=device, fp16=fp16)
 
     def job(
-        video: Path, encoder: EncoderName, nvdec: bool, out: Path
+        video: Path, encoder: EncoderName, nvdec: bool, out: Path, graphs: bool = False
     ) -> tuple[float, AnimateResult]:
         started = time.perf_counter()
-        pipeline = AnimationPipeline(model)
+        pipeline = AnimationPipeline(replace(model, cuda_graphs=graphs))
         if not nvdec:
             pipeline.decoder = CodecChoice(None, "software (NVDEC off for this check)")
         options = AnimateOptions(encoder=encoder, batch_size=batch, overwrite=True)
@@ -195,16 +225,18 @@ def job_rows(
 
     with tempfile.TemporaryDirectory() as tmp:
         job(videos[0], "auto", True, Path(tmp) / "warm-up.mp4")  # CUDA and cuDNN start-up
-    settings: list[tuple[Path, EncoderName, bool]] = [
-        (videos[0], "auto", True),
-        (videos[0], "x264", True),
-        (videos[0], "auto", False),
+    settings: list[tuple[Path, EncoderName, bool, bool]] = [
+        (videos[0], "auto", True, False),
+        (videos[0], "x264", True, False),
+        (videos[0], "auto", False, False),
     ]
-    settings += [(v, "auto", nvdec) for v in videos[1:] for nvdec in (True, False)]
+    settings += [(v, "auto", nvdec, False) for v in videos[1:] for nvdec in (True, False)]
+    if fp16:
+        settings.append((videos[0], "auto", True, True))
     rows = []
-    for video, encoder, nvdec in settings:
+    for video, encoder, nvdec, graphs in settings:
         with tempfile.TemporaryDirectory() as tmp:
-            seconds, result = job(video, encoder, nvdec, Path(tmp) / "out.mp4")
+            seconds, result = job(video, encoder, nvdec, Path(tmp) / "out.mp4", graphs)
         assert result.encoder is not None and result.decoder is not None
         whole = result.frames / seconds
         target = video == videos[0] and fp16
@@ -213,9 +245,11 @@ def job_rows(
             Row(
                 "whole job",
                 f"{label}, {video.stem}, --encoder {encoder}, NVDEC {'on' if nvdec else 'off'}, "
-                f"{'fp16' if fp16 else 'fp32'}, batch {batch}",
+                f"{'fp16' if fp16 else 'fp32'}, batch {batch}"
+                f"{', --cuda-graphs' if graphs else ''}",
                 f"{whole:.1f} frames/s ({seconds:.2f} s: load {seconds - result.seconds:.2f}, "
-                f"{stages}); {result.encoder.name}, {result.decoder.name}",
+                f"{stages}); {result.encoder.name}, {result.decoder.name}"
+                f"{f'; {result.cuda_graph}' if graphs else ''}",
                 f">= {JOB_TARGET_FPS}" if target else "",
                 whole >= JOB_TARGET_FPS if target else None,
                 {
@@ -278,9 +312,9 @@ def main() -> None:
     out = os.environ.get("OUT")
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
-        (Path(out) / "cuda_checks.txt").write_text(console.export_text())
+        atomic_write_text(Path(out) / "cuda_checks.txt", console.export_text())
         report = {"title": title, "rows": [asdict(row) for row in rows]}
-        (Path(out) / "cuda_checks.json").write_text(json.dumps(report, indent=1))
+        atomic_write_text(Path(out) / "cuda_checks.json", json.dumps(report, indent=1))
     if any(row.ok is False for row in rows):
         sys.exit(1)
 

@@ -259,6 +259,14 @@ def job_options(
     fp16: Annotated[
         bool, typer.Option("--fp16", help="Half-precision autocast (CUDA only).")
     ] = _MODEL.fp16,
+    cuda_graphs: Annotated[
+        bool,
+        typer.Option(
+            "--cuda-graphs",
+            help="Replay the generate step from a CUDA graph at the batch size (CUDA only; "
+            "experimental: eager where capture fails).",
+        ),
+    ] = _MODEL.cuda_graphs,
     batch_size: Annotated[
         int | None,
         typer.Option(
@@ -379,6 +387,7 @@ def job_options(
             config=config,
             device=device,
             fp16=fp16,
+            cuda_graphs=cuda_graphs,
             align_corners=align_corners,
             threads=threads,
         ),

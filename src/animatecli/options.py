@@ -82,6 +82,7 @@ class ModelOptions:
     config: str | None = None  # official config name overriding the inferred one
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     fp16: bool = False  # autocast fp16 on CUDA
+    cuda_graphs: bool = False  # replay the generate step from a CUDA graph (engine/graphs.py)
     align_corners: bool | None = None  # None: the checkpoint's own warp convention
     threads: int | None = None  # None: this process's share of the CPUs (threads.py)
 

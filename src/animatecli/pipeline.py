@@ -22,6 +22,7 @@ from .engine import (
     AnimationSession,
     Animator,
     FrameTransfer,
+    GraphedSession,
     GroupSession,
     Keypoints,
     MotionMode,
@@ -106,6 +107,7 @@ class AnimateResult:
     smoothing: OneEuroSettings | None = None
     encoder: CodecUsed | None = None
     decoder: CodecUsed | None = None  # "nvdec" or "software"
+    cuda_graph: str | None = None  # with --cuda-graphs: whether the graph replayed, or why not
     # --faces all|N: each animated face's crop box in the photo and its own alignment.
     faces: list[tuple[PreparedImage, Alignment]] | None = None
     # Wall seconds per stage: source (load + crop), align, animate (decode + model +
@@ -131,6 +133,7 @@ class AnimateResult:
             "smoothing": self.smoothing.to_dict() if self.smoothing else None,
             "encoder": self.encoder.to_dict() if self.encoder else None,
             "decoder": self.decoder.to_dict() if self.decoder else None,
+            "cuda_graph": self.cuda_graph,
             "faces": None
             if self.faces is None
             else [
@@ -634,7 +637,7 @@ class AnimationPipeline:
         lap("align")
         strength = options.smoothing_strength()
         smoothing = None if strength is None else OneEuroSettings.of_strength(strength)
-        session: AnimationSession | GroupSession
+        session: AnimationSession | GroupSession | GraphedSession
         if group_faces:
             session = self.animator.group_session(
                 frames_to_tensor(np.stack([face.model_input for face in group_faces])),
@@ -655,6 +658,12 @@ class AnimationPipeline:
             )
         compose, (width, height) = self._composer(source, options, group_faces)
         batch_size = self.batch_size(options)
+        cuda_graph: str | None = None
+        if self.model_options.cuda_graphs:
+            if isinstance(session, AnimationSession):
+                session = GraphedSession(session, batch_size)
+            else:
+                cuda_graph = "eager: no CUDA graph for --faces all|N"
         frames = 0
         self.reporter.start("animating", total)
         sink = media.open_sink(
@@ -707,13 +716,16 @@ class AnimationPipeline:
             driving_crop=crop,
             smoothing=smoothing,
             encoder=CodecUsed(sink.encoder, encoder.reason),
+            cuda_graph=session.reason if isinstance(session, GraphedSession) else cuda_graph,
             decoder=CodecUsed(self.decoder_name, self.decoder.reason),
             faces=list(zip(group_faces, alignments, strict=True)) if group_faces else None,
             stage_seconds=stages,
         )
 
     def _submit_batch(
-        self, session: AnimationSession | GroupSession, driving: list[np.ndarray]
+        self,
+        session: AnimationSession | GroupSession | GraphedSession,
+        driving: list[np.ndarray],
     ) -> _InFlight:
         """Upload one batch of driving frames, animate it and start its download."""
         self.threads.rebalance()

@@ -142,6 +142,12 @@ CASES: dict[str, Case] = {
     "fp16 on cpu": Case(
         ("face.png", "talk.mp4", "--device", "cpu", "--fp16"), USAGE, "--fp16 needs a CUDA", False
     ),
+    "cuda graphs on cpu": Case(
+        ("face.png", "talk.mp4", "--device", "cpu", "--cuda-graphs"),
+        USAGE,
+        "--cuda-graphs needs a CUDA",
+        False,
+    ),
     "device absent": Case(("face.png", "talk.mp4", "--device", "cuda:7"), USAGE, "cuda:7", False),
     # -- run: checkpoints -----------------------------------------------------------------
     "checkpoint missing": Case(

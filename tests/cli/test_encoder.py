@@ -83,6 +83,7 @@ def test_auto_reports_x264_and_software_decoding(work: Path, tiny_checkpoint: Pa
                           checkpoint=tiny_checkpoint)  # fmt: skip
     assert report["encoder"] == {"name": "libx264", "reason": "auto: the job runs on the CPU"}
     assert report["decoder"] == {"name": "software", "reason": "the job runs on the CPU"}
+    assert report["cuda_graph"] is None  # not asked for
     assert probe_streams(out)[0].codec == "h264"
 
 

@@ -21,6 +21,7 @@ from .checkpoint import (
     official_container,
     save_checkpoint,
 )
+from .graphs import GraphedSession
 from .keypoints import Keypoints
 from .motion import MotionMode, movement_scale, normalize_keypoints
 from .protocol import Family, MotionModel, UnsupportedMode
@@ -33,6 +34,7 @@ __all__ = [
     "Animator",
     "Family",
     "FrameTransfer",
+    "GraphedSession",
     "GroupSession",
     "KeypointSmoother",
     "Keypoints",
