@@ -716,8 +716,8 @@ class AnimationPipeline:
             driving_crop=crop,
             smoothing=smoothing,
             encoder=CodecUsed(sink.encoder, encoder.reason),
-            cuda_graph=session.reason if isinstance(session, GraphedSession) else cuda_graph,
             decoder=CodecUsed(self.decoder_name, self.decoder.reason),
+            cuda_graph=session.reason if isinstance(session, GraphedSession) else cuda_graph,
             faces=list(zip(group_faces, alignments, strict=True)) if group_faces else None,
             stage_seconds=stages,
         )

@@ -87,6 +87,16 @@ def test_auto_reports_x264_and_software_decoding(work: Path, tiny_checkpoint: Pa
     assert probe_streams(out)[0].codec == "h264"
 
 
+@without_driver
+def test_doctor_says_why_nvenc_and_nvdec_do_not_work(tiny_checkpoint: Path) -> None:
+    result = runner.invoke(app, ["doctor", "--json", "--checkpoint", str(tiny_checkpoint)])
+    engines = json.loads(result.stdout)["video_engines"]
+    for name in ("nvenc", "nvdec"):
+        assert not engines[name]["available"] and "libcuda" in engines[name]["reason"]
+    table = runner.invoke(app, ["doctor", "--checkpoint", str(tiny_checkpoint)]).stdout
+    assert "ffmpeg NVENC" in table and "ffmpeg NVDEC" in table
+
+
 def test_encoder_is_reported_for_each_output_kind(work: Path, tiny_checkpoint: Path) -> None:
     cases = [
         ("x.mp4", ["--encoder", "x264"], "libx264", "--encoder x264"),

@@ -30,7 +30,7 @@ class GraphedSession:
             raise ValueError("CUDA graphs need a session on a CUDA device")
         self.session = session
         self.batch_size = batch_size
-        self.reason = f"not captured yet (batch {batch_size})"
+        self.reason = f"eager: no batch of {batch_size} frames yet"
         self._graph: torch.cuda.CUDAGraph | None = None
         self._failed = False
         self._kp: Keypoints | None = None  # the graph's input buffers
