@@ -1,4 +1,5 @@
-"""Media I/O: load pictures, probe and stream-decode videos, write outputs atomically.
+"""Media I/O: load pictures, probe and stream-decode videos, write outputs atomically,
+and choose NVIDIA's encode/decode engines where they work (`hardware`).
 
 Everything goes through Pillow/OpenCV (stills) and the ffmpeg binary bundled with
 imageio-ffmpeg (video, audio, GIF). Frames are always H×W×3 uint8 RGB numpy arrays.
