@@ -42,7 +42,7 @@ bench: setup
 
 # The CUDA path, where a GPU is: its tests (skipped without one), then one prepared run of
 # the GPU checks (pixels against the CPU, model and whole-job speed, NVENC/NVDEC; a few
-# minutes; with $$OUT set it also writes its table and JSON there). Set up with a CUDA build
+# minutes; with $OUT set it also writes its table and JSON there). Set up with a CUDA build
 # of torch there, e.g. `make cuda-check TORCH_PIN=torch` in a fresh clone.
 cuda-check: setup
 	$(BIN)/python -m pytest -q -rs tests/engine/fomm/test_cuda.py tests/engine/tpsmm/test_cuda.py tests/cli/test_cuda.py tests/engine/test_transfer.py tests/engine/test_graphs.py

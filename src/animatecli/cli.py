@@ -499,7 +499,8 @@ def run_command(
     if verbose and not job.json_output and result.encoder and result.decoder:
         stderr_console.print(
             f"encoder: {result.encoder.name} ({result.encoder.reason}); driving decoder: "
-            f"{result.decoder.name} ({result.decoder.reason})",
+            f"{result.decoder.name} ({result.decoder.reason})"
+            + (f"; generate step: {result.cuda_graph}" if result.cuda_graph else ""),
             highlight=False,
         )
     if job.json_output:
