@@ -40,11 +40,13 @@ bench: setup
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/bench_serve.py
 
-# The CUDA path, where a GPU is: its tests (skipped without one) and the GPU bench. Set up
-# with a CUDA build of torch there, e.g. `make cuda-check TORCH_PIN=torch` in a fresh clone.
+# The CUDA path, where a GPU is: its tests (skipped without one), then one prepared run of
+# the GPU checks (pixels against the CPU, model and whole-job speed, NVENC/NVDEC; a few
+# minutes; with $OUT set it also writes its table and JSON there). Set up with a CUDA build
+# of torch there, e.g. `make cuda-check TORCH_PIN=torch` in a fresh clone.
 cuda-check: setup
-	$(BIN)/python -m pytest -q -rs tests/engine/fomm/test_cuda.py tests/engine/tpsmm/test_cuda.py tests/cli/test_cuda.py
-	$(BIN)/python scripts/bench.py --device cuda
+	$(BIN)/python -m pytest -q -rs tests/engine/fomm/test_cuda.py tests/engine/tpsmm/test_cuda.py tests/cli/test_cuda.py tests/engine/test_transfer.py tests/engine/test_graphs.py
+	$(BIN)/python scripts/cuda_checks.py
 
 demo: setup
 	$(BIN)/animate examples/source.png examples/driving.mp4 -o out.mp4 --overwrite

@@ -15,7 +15,7 @@ import functools
 import inspect
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +38,7 @@ from .options import (
     CropDrivingMode,
     CropSourceMode,
     DetectorKind,
+    EncoderName,
     FitMode,
     ModelOptions,
     MotionModeName,
@@ -258,6 +259,14 @@ def job_options(
     fp16: Annotated[
         bool, typer.Option("--fp16", help="Half-precision autocast (CUDA only).")
     ] = _MODEL.fp16,
+    cuda_graphs: Annotated[
+        bool,
+        typer.Option(
+            "--cuda-graphs",
+            help="Replay the generate step from a CUDA graph at the batch size (CUDA only; "
+            "experimental: eager where capture fails).",
+        ),
+    ] = _MODEL.cuda_graphs,
     batch_size: Annotated[
         int | None,
         typer.Option(
@@ -282,6 +291,15 @@ def job_options(
     config: ConfigOpt = _MODEL.config,
     crf: CrfOpt = _ANIMATE.crf,
     preset: PresetOpt = _ANIMATE.preset,
+    encoder: Annotated[
+        EncoderName,
+        typer.Option(
+            "--encoder",
+            help="H.264 encoder: auto (NVENC when the job runs on CUDA and NVENC works "
+            "there, else x264), x264, or nvenc (an error where it does not work). "
+            "--crf and --preset carry over to NVENC (README, Performance).",
+        ),
+    ] = _ANIMATE.encoder,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", "-y", help="Replace an existing output.")
     ] = _ANIMATE.overwrite,
@@ -354,6 +372,7 @@ def job_options(
             batch_size=batch_size,
             crf=crf,
             preset=preset,
+            encoder=encoder,
             overwrite=overwrite,
             crop_source=crop_source,
             crop_driving=crop_driving,
@@ -368,6 +387,7 @@ def job_options(
             config=config,
             device=device,
             fp16=fp16,
+            cuda_graphs=cuda_graphs,
             align_corners=align_corners,
             threads=threads,
         ),
@@ -412,6 +432,17 @@ def with_job_options(command: Command) -> Command:
     return wrapper  # type: ignore[return-value]
 
 
+def check_encoder(job: Job, outputs: Iterable[Path | str]) -> None:
+    """Refuse ``--encoder nvenc`` where NVENC does not work or an output is not H.264,
+    before the model loads (a real one-frame encode, cached for the job itself)."""
+    if job.animate.encoder != "nvenc":
+        return  # auto and x264 always find an encoder
+    from .media import choose_encoder
+
+    for output in outputs:
+        choose_encoder("nvenc", job.model.device, output)
+
+
 RUN_EXAMPLES = """[bold]Examples:[/]
 
   animate photo.png talk.mp4                      writes photo__talk.mp4 here
@@ -451,6 +482,7 @@ def run_command(
         check_input_file(source, "image")
         check_input_file(driving, "video")
         check_output_path(target, job.animate.overwrite, inputs=(source, driving))
+        check_encoder(job, [target])
         from .pipeline import AnimationPipeline
 
         reporter = make_reporter(job.quiet, job.json_output)
@@ -464,6 +496,13 @@ def run_command(
                 highlight=False,
             )
         result = pipeline.run(source, driving, target, job.animate)
+    if verbose and not job.json_output and result.encoder and result.decoder:
+        stderr_console.print(
+            f"encoder: {result.encoder.name} ({result.encoder.reason}); driving decoder: "
+            f"{result.decoder.name} ({result.decoder.reason})"
+            + (f"; generate step: {result.cuda_graph}" if result.cuda_graph else ""),
+            highlight=False,
+        )
     if job.json_output:
         emit_json(result.to_dict())
     elif not job.quiet:
@@ -634,6 +673,7 @@ def batch_command(
         selected = [p for p in listed if batch.in_shard(p, batch.parse_shard(shard))]
         if report is not None:
             batch.check_report_path(report)
+        check_encoder(job, [pair.output for pair in selected])
         target.mkdir(parents=True, exist_ok=True)
         from .pipeline import AnimationPipeline
         from .reporting import BatchDisplay

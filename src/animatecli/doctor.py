@@ -29,6 +29,16 @@ def _ffmpeg() -> dict[str, Any]:
         return {"path": None, "version": None, "ok": False, "error": str(exc)}
 
 
+def _video_engines() -> dict[str, Any]:
+    """Whether NVENC and NVDEC work here (the probes the jobs use, on the first GPU)."""
+    from .media import probe_nvdec, probe_nvenc
+
+    return {
+        name: {"available": probe.available, "reason": probe.reason}
+        for name, probe in (("nvenc", probe_nvenc(0)), ("nvdec", probe_nvdec(0)))
+    }
+
+
 def _devices() -> list[dict[str, Any]]:
     devices = [{"name": "cpu", "detail": f"{torch.get_num_threads()} threads"}]
     if torch.cuda.is_available():
@@ -83,6 +93,7 @@ def collect(checkpoint: Path | None = None, config: str | None = None) -> dict[s
         "cuda_version": torch.version.cuda,
         "devices": _devices(),
         "ffmpeg": _ffmpeg(),
+        "video_engines": _video_engines(),
         "checkpoint": _checkpoint(checkpoint, config),
         "face_backends": _face_backends(),
     }
@@ -102,6 +113,10 @@ def render(report: dict[str, Any], console: Console) -> None:
         table.add_row(f"device {device['name']}", device["detail"])
     ffmpeg = report["ffmpeg"]
     table.add_row("ffmpeg", ffmpeg["version"] if ffmpeg["ok"] else f"[red]{ffmpeg['error']}")
+    for engine_name, engine in report["video_engines"].items():
+        unusable = f"[yellow]not usable[/]: {engine['reason']}"
+        state = "[green]works[/] (used by jobs on CUDA)" if engine["available"] else unusable
+        table.add_row(f"ffmpeg {engine_name.upper()}", state)
     ckpt = report["checkpoint"]
     if ckpt["ok"]:
         shape = "x".join(map(str, ckpt["config"]["frame_shape"]))

@@ -66,6 +66,8 @@ def load_model(options: ModelOptions) -> tuple[LoadedCheckpoint, torch.device, s
     device = resolve_device(options.device)
     if options.fp16 and device.type != "cuda":
         raise DeviceError("--fp16 needs a CUDA device")
+    if options.cuda_graphs and device.type != "cuda":
+        raise DeviceError("--cuda-graphs needs a CUDA device")
     path, origin = resolve_checkpoint(options.checkpoint)
     loaded = load_checkpoint(
         path, config=options.config, device=device, align_corners=options.align_corners

@@ -35,12 +35,16 @@ X264Preset = Literal[
     "veryslow",
     "placebo",
 ]
+# The H.264 encoder: auto picks NVENC when the job runs on CUDA and NVENC works there
+# (media.choose_encoder), else libx264.
+EncoderName = Literal["auto", "x264", "nvenc"]
 MOTION_MODES: tuple[str, ...] = get_args(MotionModeName)
 FIT_MODES: tuple[str, ...] = get_args(FitMode)
 DETECTORS: tuple[str, ...] = get_args(DetectorKind)
 CROP_SOURCE_MODES: tuple[str, ...] = get_args(CropSourceMode)
 CROP_DRIVING_MODES: tuple[str, ...] = get_args(CropDrivingMode)
 X264_PRESETS: tuple[str, ...] = get_args(X264Preset)
+ENCODERS: tuple[str, ...] = get_args(EncoderName)
 CRF_RANGE = (0, 51)  # x264's scale; VP9 (WebM) takes the same numbers
 # Encoding defaults of every command that writes video (run, batch, crop) and of the sinks.
 DEFAULT_CRF = 18
@@ -78,6 +82,7 @@ class ModelOptions:
     config: str | None = None  # official config name overriding the inferred one
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     fp16: bool = False  # autocast fp16 on CUDA
+    cuda_graphs: bool = False  # replay the generate step from a CUDA graph (engine/graphs.py)
     align_corners: bool | None = None  # None: the checkpoint's own warp convention
     threads: int | None = None  # None: this process's share of the CPUs (threads.py)
 
@@ -100,6 +105,7 @@ class AnimateOptions:
     batch_size: int | None = None  # None: 1 on CPU (batching does not pay there), 8 on CUDA
     crf: int = DEFAULT_CRF
     preset: X264Preset = DEFAULT_PRESET
+    encoder: EncoderName = "auto"
     overwrite: bool = False
     crop_source: CropSourceMode = "auto"
     crop_increase: float = 0.1
@@ -124,6 +130,7 @@ class AnimateOptions:
             check_range(self.batch_size, BATCH_SIZE_RANGE, "--batch-size")
         check_range(self.crf, CRF_RANGE, "--crf")
         check_choice(self.preset, X264_PRESETS, "--preset")
+        check_choice(self.encoder, ENCODERS, "--encoder")
         check_choice(self.crop_source, CROP_SOURCE_MODES, "--crop-source")
         check_choice(self.crop_driving, CROP_DRIVING_MODES, "--crop-driving")
         check_choice(self.detector, DETECTORS, "--detector")

@@ -7,7 +7,8 @@ stream through bounded queues, and the alignment pass keeps only keypoints.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -20,12 +21,14 @@ from . import faces, media
 from .engine import (
     AnimationSession,
     Animator,
+    FrameTransfer,
+    GraphedSession,
     GroupSession,
     Keypoints,
     MotionMode,
     OneEuroSettings,
+    PendingFrames,
     frames_to_tensor,
-    tensor_to_frames,
 )
 from .errors import InputError, MediaError
 from .models import load_model
@@ -76,6 +79,17 @@ class DrivingCrop:
         }
 
 
+@dataclass(frozen=True)
+class CodecUsed:
+    """The video encoder (ffmpeg's name) or driving decoder of a job, and why."""
+
+    name: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "reason": self.reason}
+
+
 @dataclass
 class AnimateResult:
     """What one job produced (the CLI's ``--json`` object)."""
@@ -91,6 +105,9 @@ class AnimateResult:
     size: tuple[int, int]  # (width, height) of the output frames
     driving_crop: DrivingCrop | None = None
     smoothing: OneEuroSettings | None = None
+    encoder: CodecUsed | None = None
+    decoder: CodecUsed | None = None  # "nvdec" or "software"
+    cuda_graph: str | None = None  # with --cuda-graphs: whether the graph replayed, or why not
     # --faces all|N: each animated face's crop box in the photo and its own alignment.
     faces: list[tuple[PreparedImage, Alignment]] | None = None
     # Wall seconds per stage: source (load + crop), align, animate (decode + model +
@@ -114,6 +131,9 @@ class AnimateResult:
             "height": self.size[1],
             "driving_crop": self.driving_crop.to_dict() if self.driving_crop else None,
             "smoothing": self.smoothing.to_dict() if self.smoothing else None,
+            "encoder": self.encoder.to_dict() if self.encoder else None,
+            "decoder": self.decoder.to_dict() if self.decoder else None,
+            "cuda_graph": self.cuda_graph,
             "faces": None
             if self.faces is None
             else [
@@ -135,6 +155,27 @@ NON_FACE_CONFIGS = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class _InFlight:
+    """A batch queued on the device whose predictions may still be on their way back."""
+
+    driving: list[np.ndarray]  # the frames as fitted for the model (for --compare)
+    predictions: PendingFrames
+    shape: tuple[int, ...]  # B×H×W×3, or B×F×H×W×3 for a group
+
+
+def _in_batches(items: Iterable[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
+    """Consecutive lists of ``size`` items, the last one shorter."""
+    batch: list[np.ndarray] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 class AnimationPipeline:
     """Loads the model once; :meth:`run` animates one source/driving pair."""
 
@@ -147,6 +188,9 @@ class AnimationPipeline:
         self.threads = ThreadShare(budget, torch.set_num_threads)
         media.set_codec_threads(budget.codec)
         self.loaded, self.device, self.checkpoint_origin = load_model(model_options)
+        # On CUDA the driving video decodes on the GPU's NVDEC engine where that works.
+        self.decoder = media.choose_decoder(str(self.device))
+        self.transfer = FrameTransfer(self.device)
         self.animator = Animator(
             self.loaded.model,
             device=self.device,
@@ -174,6 +218,11 @@ class AnimationPipeline:
                 kind, device=str(self.device), notify=self._notice_once, min_face=min_face
             )
         return self._detectors[key]
+
+    @property
+    def decoder_name(self) -> str:
+        """The driving video's decoder: ``nvdec`` or ``software``."""
+        return "nvdec" if self.decoder.hardware else "software"
 
     @property
     def face_model(self) -> bool:
@@ -260,17 +309,20 @@ class AnimationPipeline:
         """Driving frames as the model sees them: the face crop of each frame, or the whole
         frame fitted by ``options.fit``."""
         # Passing the probed info spares the reader a second probe of the file.
-        with media.VideoReader(info.path, stop=stop, info=info) as reader:
+        with self._reader(info, stop) as reader:
             for index, frame in enumerate(reader):
                 if crop is None:
                     yield media.fit_image(frame, self.frame_hw, options.fit)
                 else:
                     yield self._crop_to_model(frame, crop.path.box_at(index))
 
-    @staticmethod
-    def _decoded_frames(info: media.VideoInfo) -> Iterator[np.ndarray]:
+    def _reader(self, info: media.VideoInfo, stop: int | None = None) -> media.VideoReader:
+        """A reader of the driving video through the job's decoder."""
+        return media.VideoReader(info.path, stop=stop, info=info, nvdec_gpu=self.decoder.gpu)
+
+    def _decoded_frames(self, info: media.VideoInfo) -> Iterator[np.ndarray]:
         """The driving frames at full size (the reader closes when the consumer stops)."""
-        with media.VideoReader(info.path, info=info) as reader:
+        with self._reader(info) as reader:
             yield from reader
 
     def _crop_to_model(self, frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -551,6 +603,7 @@ class AnimationPipeline:
         media.check_output_path(
             output, overwrite=options.overwrite, inputs=(source_path, driving_path)
         )
+        encoder = media.choose_encoder(options.encoder, str(self.device), output)
         stages: dict[str, float] = {}
         clock = time.perf_counter()
 
@@ -584,7 +637,7 @@ class AnimationPipeline:
         lap("align")
         strength = options.smoothing_strength()
         smoothing = None if strength is None else OneEuroSettings.of_strength(strength)
-        session: AnimationSession | GroupSession
+        session: AnimationSession | GroupSession | GraphedSession
         if group_faces:
             session = self.animator.group_session(
                 frames_to_tensor(np.stack([face.model_input for face in group_faces])),
@@ -605,6 +658,12 @@ class AnimationPipeline:
             )
         compose, (width, height) = self._composer(source, options, group_faces)
         batch_size = self.batch_size(options)
+        cuda_graph: str | None = None
+        if self.model_options.cuda_graphs:
+            if isinstance(session, AnimationSession):
+                session = GraphedSession(session, batch_size)
+            else:
+                cuda_graph = "eager: no CUDA graph for --faces all|N"
         frames = 0
         self.reporter.start("animating", total)
         sink = media.open_sink(
@@ -616,18 +675,22 @@ class AnimationPipeline:
             preset=options.preset,
             audio_from=driving_path,
             overwrite=options.overwrite,
+            nvenc_gpu=encoder.gpu,
         )
+        # Where downloads overlap compute (CUDA), one batch stays in flight: the next is
+        # queued on the device before the last one's frames are waited for.
+        depth = 1 if self.transfer.overlaps else 0
+        in_flight: deque[_InFlight] = deque()
         with sink:
             writer: BackgroundWriter[np.ndarray] = BackgroundWriter(sink.write)
             try:
                 with Prefetcher(self._fitted_frames(info, options, crop=crop)) as stream:
-                    pending: list[np.ndarray] = []
-                    for frame in stream:
-                        pending.append(frame)
-                        if len(pending) == batch_size:
-                            frames += self._animate_batch(session, pending, compose, writer)
-                    if pending:
-                        frames += self._animate_batch(session, pending, compose, writer)
+                    for batch in _in_batches(stream, batch_size):
+                        in_flight.append(self._submit_batch(session, batch))
+                        while len(in_flight) > depth:
+                            frames += self._emit_batch(in_flight.popleft(), compose, writer)
+                    while in_flight:
+                        frames += self._emit_batch(in_flight.popleft(), compose, writer)
             except BaseException:
                 writer.cancel()  # the sink is aborted next; queued frames are moot
                 raise
@@ -652,28 +715,37 @@ class AnimationPipeline:
             size=(width, height),
             driving_crop=crop,
             smoothing=smoothing,
+            encoder=CodecUsed(sink.encoder, encoder.reason),
+            decoder=CodecUsed(self.decoder_name, self.decoder.reason),
+            cuda_graph=session.reason if isinstance(session, GraphedSession) else cuda_graph,
             faces=list(zip(group_faces, alignments, strict=True)) if group_faces else None,
             stage_seconds=stages,
         )
 
-    def _animate_batch(
+    def _submit_batch(
         self,
-        session: AnimationSession | GroupSession,
-        pending: list[np.ndarray],
-        compose: Callable[[np.ndarray, np.ndarray], np.ndarray],
-        writer: BackgroundWriter[np.ndarray],
-    ) -> int:
+        session: AnimationSession | GroupSession | GraphedSession,
+        driving: list[np.ndarray],
+    ) -> _InFlight:
+        """Upload one batch of driving frames, animate it and start its download."""
         self.threads.rebalance()
-        batch = frames_to_tensor(np.stack(pending), self.device)
+        batch = self.transfer.upload(np.stack(driving))
         with torch.inference_mode():
             animated = session.animate_batch(batch)
             # B×3×H×W, or B×F×3×H×W for a group (one crop per face of each frame).
-            predictions = tensor_to_frames(animated.flatten(0, -4)).reshape(
-                *animated.shape[:-3], *animated.shape[-2:], 3
-            )
-        for driving_frame, prediction in zip(pending, predictions, strict=True):
+            predictions = self.transfer.download(animated.flatten(0, -4))
+        shape = (*animated.shape[:-3], *animated.shape[-2:], 3)
+        return _InFlight(driving, predictions, shape)
+
+    def _emit_batch(
+        self,
+        batch: _InFlight,
+        compose: Callable[[np.ndarray, np.ndarray], np.ndarray],
+        writer: BackgroundWriter[np.ndarray],
+    ) -> int:
+        """Hand a batch's output frames to the writer once its download is done."""
+        predictions = batch.predictions.result().reshape(batch.shape)
+        for driving_frame, prediction in zip(batch.driving, predictions, strict=True):
             writer.submit(compose(driving_frame, prediction))
-        count = len(pending)
-        pending.clear()
-        self.reporter.advance(count)
-        return count
+        self.reporter.advance(len(batch.driving))
+        return len(batch.driving)

@@ -128,6 +128,10 @@ CASES: dict[str, Case] = {
     ),
     "detector unknown": Case(("face.png", "talk.mp4", "--detector", "yolo"), USAGE, "--detector"),
     "device unknown": Case(("face.png", "talk.mp4", "--device", "tpu"), USAGE, "--device 'tpu'"),
+    "encoder unknown": Case(("face.png", "talk.mp4", "--encoder", "hevc"), USAGE, "--encoder"),
+    "encoder nvenc to webm": Case(
+        ("face.png", "talk.mp4", "-o", "out.webm", "--encoder", "nvenc"), USAGE, r"not an \.mp4"
+    ),
     "paste-back with compare": Case(
         ("face.png", "talk.mp4", "--paste-back", "--compare"), USAGE, "--paste-back"
     ),
@@ -137,6 +141,12 @@ CASES: dict[str, Case] = {
     "option value missing": Case(("face.png", "talk.mp4", "-o"), USAGE, "requires an argument"),
     "fp16 on cpu": Case(
         ("face.png", "talk.mp4", "--device", "cpu", "--fp16"), USAGE, "--fp16 needs a CUDA", False
+    ),
+    "cuda graphs on cpu": Case(
+        ("face.png", "talk.mp4", "--device", "cpu", "--cuda-graphs"),
+        USAGE,
+        "--cuda-graphs needs a CUDA",
+        False,
     ),
     "device absent": Case(("face.png", "talk.mp4", "--device", "cuda:7"), USAGE, "cuda:7", False),
     # -- run: checkpoints -----------------------------------------------------------------
@@ -199,6 +209,7 @@ CASES: dict[str, Case] = {
     "batch shard not a fraction": Case(("batch", "in", "--shard", "half"), USAGE, "I/N"),
     "batch preset banana": Case(("batch", "in", "--preset", "banana"), USAGE, "--preset"),
     "batch crf too high": Case(("batch", "in", "--crf", "52"), USAGE, "--crf"),
+    "batch encoder unknown": Case(("batch", "in", "--encoder", "vp9"), USAGE, "--encoder"),
     # -- crop, doctor, eval ---------------------------------------------------------------
     "crop size huge": Case(("crop", "talk.mp4", "--size", "20000"), USAGE, "--size"),
     "crop size odd": Case(("crop", "talk.mp4", "--size", "15"), USAGE, "--size"),

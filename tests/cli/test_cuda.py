@@ -67,3 +67,14 @@ def test_gpu_frames_match_cpu_frames(tmp_path: Path, precision: str) -> None:
     mean_limit, max_limit = (0.05, 1) if precision == "fp32" else (0.2, 8)
     assert diff.mean() < mean_limit, f"{precision}: mean {diff.mean():.3f}, max {diff.max()}"
     assert diff.max() <= max_limit, f"{precision}: max {diff.max()}"
+
+
+def test_cuda_graphs_keep_the_eager_frames(tmp_path: Path) -> None:
+    common = ["--device", "cuda", "--fp16", "--align", "best", "--overwrite"]
+    eager, graphed = tmp_path / "eager", tmp_path / "graphed"
+    eager_report = run_json(SOURCE, DRIVING, "-o", f"{eager}/", *common)
+    report = run_json(SOURCE, DRIVING, "-o", f"{graphed}/", *common, "--cuda-graphs")
+    assert eager_report["cuda_graph"] is None
+    assert report["cuda_graph"] == "CUDA graph replayed at batch 8"
+    assert report["frames"] == eager_report["frames"]
+    assert np.abs(png_frames(graphed) - png_frames(eager)).max() <= 1

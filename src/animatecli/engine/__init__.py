@@ -8,7 +8,9 @@ each family lives in its own subpackage: :mod:`.fomm` and :mod:`.tpsmm`.
 from .animator import (
     AnimationSession,
     Animator,
+    FrameTransfer,
     GroupSession,
+    PendingFrames,
     PreparedSource,
     frames_to_tensor,
     tensor_to_frames,
@@ -19,6 +21,7 @@ from .checkpoint import (
     official_container,
     save_checkpoint,
 )
+from .graphs import GraphedSession
 from .keypoints import Keypoints
 from .motion import MotionMode, movement_scale, normalize_keypoints
 from .protocol import Family, MotionModel, UnsupportedMode
@@ -30,6 +33,8 @@ __all__ = [
     "AnimationSession",
     "Animator",
     "Family",
+    "FrameTransfer",
+    "GraphedSession",
     "GroupSession",
     "KeypointSmoother",
     "Keypoints",
@@ -37,6 +42,7 @@ __all__ = [
     "MotionMode",
     "MotionModel",
     "OneEuroSettings",
+    "PendingFrames",
     "PreparedSource",
     "UnsupportedMode",
     "family_named",

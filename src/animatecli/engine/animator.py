@@ -37,14 +37,87 @@ def frames_to_tensor(frames: np.ndarray, device: torch.device | str = "cpu") -> 
     if not frames.flags.writeable:
         # torch warns on read-only arrays (decoded images often are); copying is cheap.
         frames = frames.copy()
-    tensor = torch.from_numpy(frames).to(device)
-    return tensor.permute(0, 3, 1, 2).float().div_(255.0)
+    pixels = torch.from_numpy(frames)
+    if torch.device(device).type == "cuda":
+        # From pinned memory the copy is a DMA that does not hold this thread up; the
+        # pinned block is not reused before the copy is done (PyTorch records it).
+        pixels = pixels.pin_memory().to(device, non_blocking=True)
+    else:
+        pixels = pixels.to(device)
+    return pixels.permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def _quantize(images: torch.Tensor) -> torch.Tensor:
+    """``N×3×H×W`` float in ``[0, 1]`` → ``N×H×W×3`` uint8 view (round half to even)."""
+    scaled = (images.detach().float() * 255.0).round_().clamp_(0, 255)
+    return scaled.to(torch.uint8).permute(0, 2, 3, 1)
 
 
 def tensor_to_frames(images: torch.Tensor) -> np.ndarray:
     """``N×3×H×W`` float in ``[0, 1]`` → ``N×H×W×3`` uint8 (round half to even)."""
-    scaled = (images.detach().float() * 255.0).round_().clamp_(0, 255)
-    return scaled.to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    return _quantize(images).cpu().numpy()
+
+
+class PendingFrames:
+    """Frames on their way back from the device: :meth:`result` waits for the copy."""
+
+    def __init__(self, frames: np.ndarray | torch.Tensor, copied: torch.cuda.Event | None = None):
+        self._frames = frames  # an array when ready, else the pinned copy's target
+        self._copied = copied
+
+    def result(self) -> np.ndarray:
+        """``N×H×W×3`` uint8 on the host (waits for the copy only, not for later work)."""
+        if self._copied is not None:
+            self._copied.synchronize()
+        frames = self._frames
+        return frames.numpy() if isinstance(frames, torch.Tensor) else frames
+
+
+class FrameTransfer:
+    """Driving frames to a device and predictions back, overlapped with compute on CUDA.
+
+    On CUDA both copies run from pinned host memory on a side stream: the upload of the
+    next batch proceeds while the current one computes, and a download is waited for
+    only when its frames are wanted, so the host can queue the next batch first. On the
+    CPU it is exactly `frames_to_tensor` and `tensor_to_frames`.
+    """
+
+    def __init__(self, device: torch.device | str):
+        self.device = torch.device(device)
+        cuda = self.device.type == "cuda"
+        self._copies = torch.cuda.Stream(self.device) if cuda else None
+
+    @property
+    def overlaps(self) -> bool:
+        """Whether downloads complete in the background (worth keeping a batch in flight)."""
+        return self._copies is not None
+
+    def upload(self, frames: np.ndarray) -> torch.Tensor:
+        """``N×H×W×3`` uint8 → ``N×3×H×W`` float32 in ``[0, 1]`` on the device, ready for
+        work queued next on the current stream."""
+        if self._copies is None:
+            return frames_to_tensor(frames, self.device)
+        compute = torch.cuda.current_stream(self.device)
+        with torch.cuda.stream(self._copies):
+            tensor = frames_to_tensor(frames, self.device)
+        compute.wait_stream(self._copies)
+        # Made on the side stream, used and freed on the compute stream.
+        tensor.record_stream(compute)
+        return tensor
+
+    def download(self, images: torch.Tensor) -> PendingFrames:
+        """Start copying ``N×3×H×W`` floats in ``[0, 1]`` back as ``N×H×W×3`` uint8."""
+        if self._copies is None:
+            return PendingFrames(tensor_to_frames(images))
+        quantized = _quantize(images).contiguous()  # on the compute stream
+        host = torch.empty(quantized.shape, dtype=torch.uint8, pin_memory=True)
+        self._copies.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(self._copies):
+            host.copy_(quantized, non_blocking=True)
+            copied = torch.cuda.Event()
+            copied.record(self._copies)
+        quantized.record_stream(self._copies)
+        return PendingFrames(host, copied)
 
 
 @dataclass

@@ -1,10 +1,19 @@
-"""Media I/O: load pictures, probe and stream-decode videos, write outputs atomically.
+"""Media I/O: load pictures, probe and stream-decode videos, write outputs atomically,
+and choose NVIDIA's encode/decode engines where they work (`hardware`).
 
 Everything goes through Pillow/OpenCV (stills) and the ffmpeg binary bundled with
 imageio-ffmpeg (video, audio, GIF). Frames are always H×W×3 uint8 RGB numpy arrays.
 """
 
 from animatecli.media._ffmpeg import set_codec_threads
+from animatecli.media.hardware import (
+    CodecChoice,
+    HardwareProbe,
+    choose_decoder,
+    choose_encoder,
+    probe_nvdec,
+    probe_nvenc,
+)
 from animatecli.media.image import (
     ALPHA_BACKGROUND,
     PAD_COLOR,
@@ -46,10 +55,12 @@ __all__ = [
     "FRAME_NAME_FORMAT",
     "PAD_COLOR",
     "VIDEO_EXTENSIONS",
+    "CodecChoice",
     "FitGeometry",
     "FitMode",
     "FrameSink",
     "GifSink",
+    "HardwareProbe",
     "OutputExistsError",
     "OutputKind",
     "PngDirSink",
@@ -58,6 +69,8 @@ __all__ = [
     "VideoInfo",
     "VideoReader",
     "check_output_path",
+    "choose_decoder",
+    "choose_encoder",
     "count_frames",
     "fit_box",
     "fit_geometry",
@@ -67,6 +80,8 @@ __all__ = [
     "open_sink",
     "output_kind",
     "probe_audio_codec",
+    "probe_nvdec",
+    "probe_nvenc",
     "probe_streams",
     "probe_video",
     "save_png",

@@ -80,6 +80,35 @@ _VP9_CPU_USED = {
     "veryslow": 0,
     "placebo": 0,
 }
+# NVENC preset (p1 fastest ... p7 best; p4 is its default, "medium") for each x264 preset
+# name, so `preset` means one thing for both H.264 encoders.
+_NVENC_PRESET = {
+    "ultrafast": "p1",
+    "superfast": "p1",
+    "veryfast": "p2",
+    "faster": "p2",
+    "fast": "p3",
+    "medium": "p4",
+    "slow": "p5",
+    "slower": "p6",
+    "veryslow": "p7",
+    "placebo": "p7",
+}
+
+
+def nvenc_args(crf: int, preset: str, gpu: int) -> list[str]:
+    """``h264_nvenc`` options for x264's ``crf`` and ``preset`` on CUDA device ``gpu``.
+
+    CRF becomes NVENC's constant-quality target (``-rc vbr -cq``, with no bitrate cap),
+    the same 0-51 scale with lower meaning better; NVENC's 0 means "automatic", so
+    x264's lossless 0 becomes 1, its best.
+    """
+    return [
+        "-c:v", "h264_nvenc", "-gpu", str(gpu),
+        "-preset", _NVENC_PRESET[preset],
+        "-rc", "vbr", "-cq", str(max(crf, 1)), "-b:v", "0",
+        "-pix_fmt", "yuv420p",
+    ]  # fmt: skip
 
 
 @runtime_checkable
@@ -89,6 +118,7 @@ class FrameSink(Protocol):
     path: Path
     frames_written: int
     audio_kept: bool  # meaningful after close(); always False for GIF and PNG outputs
+    encoder: str  # ffmpeg's name of the video encoder ("libx264", "h264_nvenc", "gif", "png")
 
     def write(self, frame: np.ndarray) -> None: ...
 
@@ -270,6 +300,9 @@ class VideoFileSink(_AtomicSink):
     in we do not know how many there will be, and `-shortest` with a stdin video input
     cuts at unreliable points. A source without audio gives a silent output;
     `audio_kept` tells, after `close()`, whether audio was written.
+
+    `nvenc_gpu`: encode H.264 with NVENC on that CUDA device instead of libx264 (see
+    `nvenc_args` for how `crf` and `preset` carry over; `media.choose_encoder` decides).
     """
 
     def __init__(
@@ -283,12 +316,15 @@ class VideoFileSink(_AtomicSink):
         audio_from: str | os.PathLike[str] | None = None,
         *,
         overwrite: bool = False,
+        nvenc_gpu: int | None = None,
     ) -> None:
         super().__init__(path, overwrite)
         self._finished = True  # until fully constructed: nothing to clean up yet
         self.ext = self.path.suffix.lower()
         if self.ext not in VIDEO_EXTENSIONS:
             raise InputError(f"output {self.path}: not a video extension ({self.ext or 'none'})")
+        if nvenc_gpu is not None and self.ext == ".webm":
+            raise ValueError("NVENC writes H.264; a .webm output is VP9")
         if width <= 0 or height <= 0:
             raise ValueError(f"invalid frame size {width}x{height}")
         if preset not in X264_PRESETS:
@@ -301,6 +337,11 @@ class VideoFileSink(_AtomicSink):
         self.output_width, self.output_height = _even(width), _even(height)
         self.fps = _as_fps(fps)
         self.crf, self.preset = crf, preset
+        self.nvenc_gpu = nvenc_gpu
+        if self.ext == ".webm":
+            self.encoder = "libvpx-vp9"
+        else:
+            self.encoder = "libx264" if nvenc_gpu is None else "h264_nvenc"
         # Probe the audio source now so a bad path fails before any frame is computed.
         # Any media file will do (the driving video, or e.g. a .wav).
         self.audio_from = Path(audio_from) if audio_from is not None else None
@@ -341,6 +382,8 @@ class VideoFileSink(_AtomicSink):
                 "-deadline", "good", "-cpu-used", str(_VP9_CPU_USED[self.preset]),
                 "-row-mt", "1", "-pix_fmt", "yuv420p",
             ]  # fmt: skip
+        if self.nvenc_gpu is not None:
+            return nvenc_args(self.crf, self.preset, self.nvenc_gpu)
         return [
             "-c:v", "libx264", "-crf", str(self.crf), "-preset", self.preset,
             "-pix_fmt", "yuv420p",
@@ -444,6 +487,8 @@ class GifSink(_AtomicSink):
     one-pass split filter, which buffers every frame until the palette is known).
     """
 
+    encoder = "gif"
+
     def __init__(
         self, path: str | os.PathLike[str], fps: Fraction | int | float, *, overwrite: bool = False
     ) -> None:
@@ -542,6 +587,8 @@ class PngDirSink(_AtomicSink):
     but `frame_*.png` files (see `check_output_path`).
     """
 
+    encoder = "png"
+
     def __init__(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
         super().__init__(path, overwrite)
         self._finished = True
@@ -633,11 +680,12 @@ def open_sink(
     preset: str = DEFAULT_PRESET,
     audio_from: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
+    nvenc_gpu: int | None = None,
 ) -> FrameSink:
     """Open the sink a target asks for (see `output_kind`), after `check_output_path`.
 
     `width`/`height` are the frame size to be written; only video files need them up front.
-    `audio_from` applies to video files only (GIFs and PNGs carry no sound).
+    `audio_from` and `nvenc_gpu` apply to video files only (GIFs and PNGs carry no sound).
     """
     kind = check_output_path(path, overwrite)
     # Leftovers of killed runs into the same target; live runs' files are kept.
@@ -655,4 +703,5 @@ def open_sink(
         preset=preset,
         audio_from=audio_from,
         overwrite=overwrite,
+        nvenc_gpu=nvenc_gpu,
     )

@@ -175,6 +175,10 @@ class VideoReader:
     `info.fps`; frames before `start` are decoded and dropped (exact, but O(start)).
     Every yielded array is freshly allocated and writable.
 
+    `nvdec_gpu`: decode on that CUDA device's NVDEC engine (``-hwaccel cuda``; the frames
+    still arrive as RGB on the host, and ffmpeg falls back to software for a codec NVDEC
+    lacks); `media.choose_decoder` decides whether it works here.
+
     Errors: no frame at all -> `InputError`; ffmpeg failing or the file turning out to be
     truncated/damaged part-way -> `MediaError` (raised from `next()` instead of silently
     ending the iteration early).
@@ -187,6 +191,7 @@ class VideoReader:
         start: int = 0,
         stop: int | None = None,
         info: VideoInfo | None = None,
+        nvdec_gpu: int | None = None,
     ) -> None:
         if start < 0:
             raise ValueError(f"start must be >= 0, got {start}")
@@ -196,6 +201,7 @@ class VideoReader:
         self.path = self.info.path
         self.start = start
         self.stop = stop
+        self.nvdec_gpu = nvdec_gpu
         self.frames_read = 0  # frames yielded so far (not counting the skipped prefix)
         self._decoded = 0  # frames produced by ffmpeg, skipped ones included
         self._frame_bytes = self.info.width * self.info.height * 3
@@ -273,9 +279,15 @@ class VideoReader:
 
     def _spawn(self) -> None:
         fps = self.info.fps
+        hwaccel = (
+            []
+            if self.nvdec_gpu is None
+            else ["-hwaccel", "cuda", "-hwaccel_device", str(self.nvdec_gpu)]
+        )
         args = [
             "-v", "error",
             *codec_thread_args(),
+            *hwaccel,
             "-i", str(self.path),
             "-map", "0:V:0",
             # Constant rate at the probed fps: frame n is at n/fps, which is what the
