@@ -141,9 +141,10 @@ class WinogradConv3x3(nn.Module):
         chunk_rows = max(1, min(rows, self.CHUNK_TILES // (batch * columns)))
         most_tiles = batch * chunk_rows * columns
         widest = max(channels, out_channels)
-        kernels, first, second = _scratch_buffers(
+        kernels, framed, first, second = _scratch_buffers(
             (
                 points * channels * out_channels,
+                batch * (height + 2) * (width + 2) * channels,
                 points * most_tiles * widest,
                 points * most_tiles * widest,
             ),
@@ -154,7 +155,12 @@ class WinogradConv3x3(nn.Module):
         )
         torch.mm(self.kernel_t, self.taps, out=transformed.view(points, -1))
 
-        padded = F.pad(x, (1, 1, 1, 1)).permute(0, 2, 3, 1)  # B×(H+2)×(W+2)×C
+        # The map zero-padded by one pixel, B×(H+2)×(W+2)×C: only the frame is zeroed.
+        padded = framed[: batch * (height + 2) * (width + 2) * channels]
+        padded = padded.view(batch, height + 2, width + 2, channels)
+        for edge in (padded[:, 0], padded[:, -1], padded[:, :, 0], padded[:, :, -1]):
+            edge.zero_()
+        padded[:, 1:-1, 1:-1].copy_(x.permute(0, 2, 3, 1))
         result = x.new_empty((batch, height, width, out_channels))
         placed = result.view(batch, rows, STEP, columns, STEP, out_channels)
         for top in range(0, rows, chunk_rows):
