@@ -95,9 +95,19 @@ def test_only_the_3x3_kernels_are_kept() -> None:
     with torch.inference_mode():
         winograd(torch.randn(1, 32, 64, 64))
     sizes = {name: b.numel() for name, b in winograd.named_buffers()}
+    assert "weight" not in sizes  # replaced by the taps
     assert sizes["taps"] == conv.weight.numel()
     assert max(sizes.values()) == conv.weight.numel()
     assert torch.equal(winograd.direct_weight(), conv.weight.detach())
+
+
+def test_a_layer_that_never_takes_the_transform_keeps_its_weights() -> None:
+    conv = _conv(8, 8)
+    winograd = WinogradConv3x3(conv)
+    with torch.inference_mode():
+        winograd(torch.randn(1, 8, 32, 32))
+    assert winograd.taps is None
+    assert winograd.weight is not None and winograd.weight.data_ptr() == conv.weight.data_ptr()
 
 
 @pytest.mark.parametrize("batch", [1, 3])

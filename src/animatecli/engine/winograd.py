@@ -80,7 +80,8 @@ class WinogradConv3x3(nn.Module):
 
     Inputs of at least ``MIN_PIXELS`` with sides multiples of 4 take the transform;
     smaller or odd-sized maps, CUDA or non-float32 inputs and inputs that need gradients
-    take the direct convolution. The transformed kernels (4× the 3×3 ones) are made on
+    take the direct convolution (a layer that only ever sees those keeps the
+    convolution's weights as they were). The transformed kernels (4× the 3×3 ones) are made on
     every call rather than kept: one 9-term matrix product, 3 of the call's 16 ms at 256
     channels and 64², where keeping them would cost 85 MB for FOMM and 140 MB for
     TPSMM. The tiles go through in chunks
@@ -94,7 +95,8 @@ class WinogradConv3x3(nn.Module):
     MIN_PIXELS = 64 * 64
     CHUNK_TILES = 256
 
-    taps: torch.Tensor
+    weight: torch.Tensor | None
+    taps: torch.Tensor | None
     bias: torch.Tensor | None
 
     def __init__(self, conv: nn.Conv2d):
@@ -102,10 +104,12 @@ class WinogradConv3x3(nn.Module):
         if not winograd_eligible(conv, min_channels=1):
             raise ValueError("only a dense 3×3 convolution with stride 1 and zero padding 1")
         self.out_channels, self.in_channels = conv.weight.shape[:2]
-        # The kernels tap-major (9×I×O): one matrix product turns them into the 36×I×O
-        # transformed kernels. Non-persistent buffers: the state dict stays the model's.
-        taps = conv.weight.detach().permute(2, 3, 1, 0).reshape(9, -1)
-        self.register_buffer("taps", taps.contiguous(), persistent=False)
+        # The kernels are kept once, as the convolution's ``weight`` until the first input
+        # that takes the transform, then as ``taps`` (tap-major, 9×I×O: one matrix
+        # product makes the 36×I×O transformed kernels of them). Non-persistent buffers:
+        # the state dict stays the model's.
+        self.register_buffer("weight", conv.weight.detach(), persistent=False)
+        self.register_buffer("taps", None, persistent=False)
         bias = None if conv.bias is None else conv.bias.detach()
         self.register_buffer("bias", bias, persistent=False)
         # Each 2-D transform as one matrix: kron(G, G) makes a kernel's flattened 6×6
@@ -117,15 +121,25 @@ class WinogradConv3x3(nn.Module):
         self.register_buffer("output_t", torch.kron(output_t, output_t).float(), False)
 
     def direct_weight(self) -> torch.Tensor:
-        """The ``O×I×3×3`` kernels (a view of the taps)."""
+        """The ``O×I×3×3`` kernels (a strided view of the taps once they replaced them)."""
+        if self.weight is not None:
+            return self.weight
+        assert self.taps is not None
         return self.taps.view(3, 3, self.in_channels, self.out_channels).permute(3, 2, 0, 1)
+
+    def _taps(self) -> torch.Tensor:
+        if self.taps is None:
+            assert self.weight is not None
+            self.taps = self.weight.permute(2, 3, 1, 0).reshape(9, -1).contiguous()
+            self.weight = None
+        return self.taps
 
     def takes(self, x: torch.Tensor) -> bool:
         """Whether ``x`` goes through the transform (else the direct convolution)."""
         height, width = x.shape[-2:]
         return (
             x.device.type == "cpu"
-            and x.dtype == self.taps.dtype == torch.float32
+            and x.dtype == self.direct_weight().dtype == torch.float32
             and not (torch.is_grad_enabled() and x.requires_grad)
             and height % STEP == 0
             and width % STEP == 0
@@ -153,7 +167,7 @@ class WinogradConv3x3(nn.Module):
         transformed = kernels[: points * channels * out_channels].view(
             points, channels, out_channels
         )
-        torch.mm(self.kernel_t, self.taps, out=transformed.view(points, -1))
+        torch.mm(self.kernel_t, self._taps(), out=transformed.view(points, -1))
 
         # The map zero-padded by one pixel, B×(H+2)×(W+2)×C: only the frame is zeroed.
         padded = framed[: batch * (height + 2) * (width + 2) * channels]
