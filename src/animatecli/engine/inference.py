@@ -68,6 +68,26 @@ def phase_kernel(weight: torch.Tensor, row_phase: int, column_phase: int) -> tor
     return torch.stack([torch.stack(row, -1) for row in kernel], -2).to(weight.dtype)
 
 
+def conv3x3_as_matmul(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+) -> torch.Tensor:
+    """A 3×3, padding-1 convolution of a small map as one matrix product of its 3×3
+    patches (``B·H·W × 9·I``) with a channels-last ``weight`` read in place as
+    ``O × 9·I``; the result is channels-last.
+
+    On the 8×8 and 4×4 bottoms of the hourglasses oneDNN's direct kernel has too few
+    pixels to keep its vector lanes busy: the 2048→512 convolution at 8×8 of the dense
+    motion and keypoint decoders took 25 ms, as a matmul 10 (2 threads).
+    """
+    batch, channels, height, width = x.shape
+    padded = F.pad(x, (1, 1, 1, 1)).permute(0, 2, 3, 1)  # B×(H+2)×(W+2)×I
+    patches = padded.unfold(1, 3, 1).unfold(2, 3, 1)  # B×H×W×I×3×3
+    patches = patches.permute(0, 1, 2, 4, 5, 3).reshape(batch * height * width, 9 * channels)
+    kernels = weight.permute(0, 2, 3, 1).reshape(weight.shape[0], -1)  # a view: O×(3·3·I)
+    out = patches @ kernels.T if bias is None else torch.addmm(bias, patches, kernels.T)
+    return out.view(batch, height, width, -1).permute(0, 3, 1, 2)
+
+
 class NearestUpsampleConv(nn.Module):
     """``conv(interpolate(x, scale_factor=2, mode="nearest"))`` for a 3×3, padding-1,
     stride-1 ``conv``, without the upsampled copy: ``B×I×H×W`` → ``B×O×2H×2W``.
@@ -105,6 +125,10 @@ class NearestUpsampleConv(nn.Module):
         batch, _, height, width = x.shape
         if height * width < self.MIN_PIXELS:
             upsampled = F.interpolate(x, scale_factor=2, mode="nearest")
+            if x.device.type == "cpu" and self.weight.is_contiguous(
+                memory_format=torch.channels_last
+            ):
+                return conv3x3_as_matmul(upsampled, self.weight, self.bias)
             return F.conv2d(upsampled, self.weight, self.bias, padding=1)
         if self.kernels is None:
             self.kernels = self._make_kernels()
