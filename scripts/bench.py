@@ -267,6 +267,9 @@ def main() -> None:
     parser.add_argument("--skip-smoothing", action="store_true")
     parser.add_argument("--skip-group", action="store_true")
     parser.add_argument("--skip-crop", action="store_true")
+    parser.add_argument(
+        "--profile", action="store_true", help="also where each family's frame time goes"
+    )
     parser.add_argument("--crop-seconds", type=float, default=4.0, help="length of crop videos")
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -276,17 +279,17 @@ def main() -> None:
     where = torch.cuda.get_device_name(device) if on_gpu else f"{torch.get_num_threads()} threads"
     console.print(f"torch {torch.__version__}, {device}: {where}")
 
-    naive_fps: dict[str, float] = {}
     if not args.skip_engine:
         if not on_gpu:
             load_table(args.families, console)
             data_table(console)
         for family in args.families:
             count = args.frames or (64 if on_gpu else 8)
-            naive_fps[family] = engine_table(family, count, device, console)
+            engine_table(family, count, device, console)
+            if args.profile and not on_gpu:
+                profile_table(family, 4, console)
     if not args.skip_threads and not on_gpu:
-        if "fomm" in naive_fps:
-            cli_per_frame_table(naive_fps["fomm"], console)
+        cli_per_frame_table(console)
         concurrency_table(console)
         jobs_table(console)
     if not args.skip_memory and not on_gpu:
@@ -354,8 +357,8 @@ def data_table(console: Console) -> None:
     console.print(table)
 
 
-def engine_table(family: str, count: int, device: torch.device, console: Console) -> float:
-    """Engine rows of one family; returns the naive loop's frames/s."""
+def engine_table(family: str, count: int, device: torch.device, console: Console) -> None:
+    """Engine rows of one family."""
     record = family_named(family)
     model = record.build(record.official_config(BENCH_CONFIG), ()).eval()
     source = torch.rand(1, 3, 256, 256, device=device)
@@ -392,7 +395,6 @@ def engine_table(family: str, count: int, device: torch.device, console: Console
     for label, value in fps.items():
         table.add_row(label, f"{value:.3f}", f"{value / fps[naive]:.2f}x")
     console.print(table)
-    return fps[naive]
 
 
 def smoothing_table(device: torch.device, console: Console, frames: int = 200) -> None:
@@ -513,24 +515,58 @@ def e2e_table(counts: list[int], device: torch.device, console: Console, model: 
     console.print(e2e)
 
 
-def cli_per_frame_table(naive_fps: float, console: Console) -> None:
+def cli_per_frame_table(console: Console) -> None:
     """The CLI's cost per frame, start-up and model load excluded: (whole job at 24
     frames − whole job at 8) / 16, FOMM vox-256 (random weights) on 256×256 driving,
-    against the naive loop's seconds per frame from the engine table."""
+    against the naive loop's seconds per frame on the same weights, measured between
+    the jobs (so that a drifting machine speed falls on both alike)."""
     table = Table(title="CLI per frame, FOMM vox-256, 256x256 (job at 24 frames - at 8, / 16)")
     for column in ("CLI s/frame", "naive loop s/frame", "naive / CLI"):
         table.add_column(column, justify="right")
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = random_official_file("fomm", Path(tmp))
         videos = {n: driving_video(Path(tmp), n) for n in (8, 24)}
+        model = load_checkpoint(checkpoint).model
+        source, frames = torch.rand(1, 3, 256, 256), torch.rand(4, 3, 256, 256)
+        naive = naive_runner(model, source, frames[:1])
         # Alternated, best of two: the first job also pays for cold file caches.
         seconds = {n: float("inf") for n in videos}
+        naive_seconds = float("inf")
         for _ in range(2):
             for n, video in videos.items():
                 row = end_to_end(video, Path(tmp), [], checkpoint)
                 seconds[n] = min(seconds[n], row["seconds"])
+            start = time.perf_counter()
+            naive(frames)
+            naive_seconds = min(naive_seconds, (time.perf_counter() - start) / len(frames))
     per_frame = (seconds[24] - seconds[8]) / 16
-    table.add_row(f"{per_frame:.3f}", f"{1 / naive_fps:.3f}", f"{1 / naive_fps / per_frame:.2f}x")
+    table.add_row(f"{per_frame:.3f}", f"{naive_seconds:.3f}", f"{naive_seconds / per_frame:.2f}x")
+    console.print(table)
+
+
+def profile_table(family: str, frames: int, console: Console) -> None:
+    """Where an Animator frame's time goes (torch.profiler, self CPU time by operator
+    and input shape, batch 1, the CLI's settings)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    record = family_named(family)
+    model = record.build(record.official_config(BENCH_CONFIG), ()).eval()
+    clip = torch.rand(frames + 1, 3, 256, 256)
+    session = Animator(model, channels_last=True).session(clip[0], initial=clip[:1])
+    session.animate_batch(clip[:1])  # warm-up: lazily made kernels, scratch buffers
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as profiler:
+        for frame in clip[1:].split(1):
+            session.animate_batch(frame)
+    events = profiler.key_averages(group_by_input_shape=True)
+    total = sum(e.self_cpu_time_total for e in events)
+    table = Table(title=f"where a {family.upper()} vox-256 frame goes (Animator, batch 1)")
+    for column in ("operator", "input shapes", "ms/frame", "share"):
+        table.add_column(column, justify="right" if column in ("ms/frame", "share") else "left")
+    for event in sorted(events, key=lambda e: -e.self_cpu_time_total)[:15]:
+        shapes = ", ".join(str(list(s)) for s in event.input_shapes[:2] if s)
+        ms = event.self_cpu_time_total / 1000 / frames
+        table.add_row(event.key, shapes, f"{ms:.1f}", f"{event.self_cpu_time_total / total:.1%}")
+    table.add_row("all", "", f"{total / 1000 / frames:.1f}", "100%")
     console.print(table)
 
 
