@@ -384,8 +384,8 @@ def engine_table(family: str, count: int, device: torch.device, console: Console
         runners["  + channels-last, batch 1"] = animator_runner(
             model, source, frames[:1], 1, optimize=False
         )
-        runners["  + BN folded, phase up-convs, batch 1"] = animator_runner(
-            model, source, frames[:1], 1, winograd=False
+        runners["  + BN folded, phase up-convs, bottom convs as matmuls, batch 1"] = (
+            animator_runner(model, source, frames[:1], 1, winograd=False)
         )
     for precision, batch in rows:
         rewrites = "Winograd, channels-last instance norm" if device.type == "cpu" else "rewrites"
