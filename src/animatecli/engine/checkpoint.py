@@ -6,7 +6,9 @@ from the entries present) and our own format (the same state dicts plus the fami
 name, a JSON-able ``config`` and ``metadata``, written with ``torch.save``; files
 written before families existed carry no name and are FOMM). Every file is read with
 ``torch.load(weights_only=True)``: a file whose unpickling would construct arbitrary
-Python objects is refused before anything runs.
+Python objects is refused before anything runs. The networks are built unfilled (see
+:mod:`.building`) and the file's tensors become their parameters: the weights are in
+memory once.
 
 We keep our own format a plain weights-only torch file rather than safetensors: it needs
 no extra dependency, loads through the same safe path as official files, and carries
