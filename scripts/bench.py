@@ -11,8 +11,8 @@ benchmarks the GPU path (`make cuda-check`).
 On the CPU also: each engine optimisation's share (source cached, channels-last, the
 inference rewrites), the CLI's cost per frame (job at 24 frames − at 8, over 16, against
 the naive loop), concurrent ``animate`` runs against the same runs one after another,
-``batch --jobs 2`` against ``--jobs 1``, and the peak RSS of whole vox-256 jobs by
-driving length and size (``--memory-frames``).
+``batch --jobs 2`` against ``--jobs 1``, and the peak RSS of whole vox-256 jobs of each
+family by driving length and size (``--memory-frames``).
 Smoothing rows time ``--smooth auto`` (the One-Euro keypoint filter) per frame against
 the bundled model's own time per frame.
 Group rows time ``--faces all``: 1, 2 and 4 faces animated together (one generator batch
@@ -293,7 +293,7 @@ def main() -> None:
         concurrency_table(console)
         jobs_table(console)
     if not args.skip_memory and not on_gpu:
-        memory_table(args.memory_frames, console)
+        memory_table(args.memory_frames, console, args.families)
     if not args.skip_e2e:
         e2e_table(args.e2e_frames, device, console, args.e2e_model)
     if not args.skip_smoothing:
@@ -649,21 +649,35 @@ def jobs_table(console: Console) -> None:
     console.print(table)
 
 
-def memory_table(counts: list[int], console: Console) -> None:
-    """Peak RSS of the whole job, FOMM vox-256 (random weights), by driving length and
-    size: flat in the video's length (frames stream through)."""
-    table = Table(title="peak RSS of the whole job, FOMM vox-256 (random weights)")
-    for column in ("driving", "frames", "peak RSS MiB", "whole job frames/s"):
+# Driving sizes of the memory rows per family: FOMM's at 256×256 and 1280×720 (decoding
+# full HD-ish frames must not show), TPSMM's at 256×256 (its frames take 2-3× longer).
+MEMORY_SIZES = {"fomm": ((256, 256), (1280, 720)), "tpsmm": ((256, 256),)}
+
+
+def memory_table(counts: list[int], console: Console, families: list[str]) -> None:
+    """Peak RSS of the whole job, each family's vox-256 file in the official layout
+    (random weights), by driving length and size: flat in the video's length (frames
+    stream through), one copy of the weights (loaded into unfilled networks)."""
+    table = Table(title="peak RSS of the whole job, vox-256 files (random weights)")
+    for column in ("model", "driving", "frames", "peak RSS MiB", "whole job frames/s"):
         table.add_column(column, justify="right")
     with tempfile.TemporaryDirectory() as tmp:
-        checkpoint = random_official_file("fomm", Path(tmp))
-        for width, height in ((256, 256), (1280, 720)):
-            for count in counts:
-                driving = driving_video(Path(tmp), count, width, height)
-                row = end_to_end(driving, Path(tmp), [], checkpoint)
-                table.add_row(
-                    f"{width}x{height}", str(count), f"{row['rss']:.0f}", f"{row['fps']:.2f}"
-                )
+        for family in families:
+            folder = Path(tmp) / family
+            folder.mkdir()
+            checkpoint = random_official_file(family, folder)
+            for width, height in MEMORY_SIZES.get(family, ((256, 256),)):
+                for count in counts:
+                    driving = driving_video(Path(tmp), count, width, height)
+                    row = end_to_end(driving, Path(tmp), [], checkpoint)
+                    table.add_row(
+                        family.upper(),
+                        f"{width}x{height}",
+                        str(count),
+                        f"{row['rss']:.0f}",
+                        f"{row['fps']:.2f}",
+                    )
+            checkpoint.unlink()
     console.print(table)
 
 

@@ -31,6 +31,7 @@ from .engine import (
     frames_to_tensor,
 )
 from .errors import InputError, MediaError
+from .memory import release_freed_memory
 from .models import load_model
 from .options import AnimateOptions, ModelOptions
 from .progress import Reporter, SilentReporter
@@ -634,6 +635,11 @@ class AnimationPipeline:
                 alignment = self.align(face, info, options)
             alignments.append(alignment)
         alignment = alignments[0]
+        # The face models served the alignment pass only: free them for the animate
+        # stage, whose peak is the job's (dlib's landmark model is 66 MiB; the next job
+        # reloads it in about half a second), and hand the freed heap back.
+        self._detectors.clear()
+        release_freed_memory()
         lap("align")
         strength = options.smoothing_strength()
         smoothing = None if strength is None else OneEuroSettings.of_strength(strength)

@@ -6,7 +6,9 @@ from the entries present) and our own format (the same state dicts plus the fami
 name, a JSON-able ``config`` and ``metadata``, written with ``torch.save``; files
 written before families existed carry no name and are FOMM). Every file is read with
 ``torch.load(weights_only=True)``: a file whose unpickling would construct arbitrary
-Python objects is refused before anything runs.
+Python objects is refused before anything runs. The networks are built unfilled (see
+:mod:`.building`) and the file's tensors become their parameters: the weights are in
+memory once.
 
 We keep our own format a plain weights-only torch file rather than safetensors: it needs
 no extra dependency, loads through the same safe path as official files, and carries
@@ -26,6 +28,7 @@ from typing import Any
 import torch
 
 from ..errors import CheckpointError
+from .building import uninitialised
 from .protocol import Family, FamilyConfig, MotionModel, StateDict
 from .registry import FAMILIES, family_named, recognise
 from .safe_load import describe_unloadable
@@ -256,9 +259,10 @@ def load_checkpoint(
     }
     resolved, source, name = _resolve_config(family, config, container, parts, is_ours)
 
-    # A plain CPU build: the meta device would skip weight init but costs a one-time
-    # ~1 s lazy import inside torch, more than initialising even the vox-256 networks.
-    model = family.build(resolved, present)
+    # Unfilled networks: with assign=True the parameters become the file's tensors, so
+    # the weights exist once (random ones would double the peak while the file is read).
+    with uninitialised():
+        model = family.build(resolved, present)
     for part, module in model.checkpoint_parts().items():
         _load_part(module, parts[part], part, path, source, family)
     if align_corners is None:

@@ -38,7 +38,7 @@ def test_all_eight_manifests_present() -> None:
 def test_state_dict_matches_manifest(manifest_name: str) -> None:
     manifest = json.loads(reference_file(manifest_name).read_text())
     config = ModelConfig.from_dict(manifest["config"])
-    model = build_model(config, meta=True)
+    model = build_model(config, initialise=False)
     for part in ("kp_detector", "generator"):
         ours = {k: list(v.shape) for k, v in getattr(model, part).state_dict().items()}
         theirs = dict(manifest[part])

@@ -5,8 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 
-import torch
-
+from ..building import uninitialised
 from ..protocol import Family, StateDict
 from ..shapes import hourglass_params, indices, scale_from_kernel, shapes
 from .config import (
@@ -66,17 +65,18 @@ def infer_config(parts: Mapping[str, StateDict]) -> ModelConfig:
     )
 
 
-def build_model(config: ModelConfig, *, meta: bool = False) -> FommModel:
-    """Build the networks; ``meta=True`` skips weight initialisation (to load into)."""
-    if meta:
-        with torch.device("meta"):
-            return FommModel(config)
-    return FommModel(config)
+def build_model(config: ModelConfig, *, initialise: bool = True) -> FommModel:
+    """Build the networks; ``initialise=False`` leaves the weights unfilled (to load
+    into, or to read shapes off: no memory is touched, see :mod:`..building`)."""
+    if initialise:
+        return FommModel(config)
+    with uninitialised():
+        return FommModel(config)
 
 
 @functools.cache
 def _official_shapes(name: str) -> dict[str, tuple[int, ...]]:
-    return shapes(build_model(official_config(name), meta=True))
+    return shapes(build_model(official_config(name), initialise=False))
 
 
 def matching_official_config(config: ModelConfig, file_name: str = "") -> str | None:
@@ -92,7 +92,7 @@ def matching_official_config(config: ModelConfig, file_name: str = "") -> str | 
         base.generator.block_expansion,
     ):
         return None  # cheap rejection: no need to build anything
-    built = shapes(build_model(config, meta=True))
+    built = shapes(build_model(config, initialise=False))
     matches = [
         name
         for name, (official, _) in OFFICIAL_CONFIGS.items()

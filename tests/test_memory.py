@@ -1,0 +1,67 @@
+"""Memory handed back between a job's stages: the face models after the alignment pass,
+and the C heap's free pages."""
+
+from __future__ import annotations
+
+import ctypes
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Samples
+
+from animatecli import memory, pipeline
+from animatecli.options import AnimateOptions, ModelOptions
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def resident_bytes() -> int:
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+)", status)[1]) * 1024  # type: ignore[index]
+
+
+@pytest.mark.skipif(
+    memory._malloc_trim() is None or not Path("/proc/self/status").exists(),
+    reason="glibc's malloc_trim and Linux's /proc",
+)
+def test_freed_heap_blocks_go_back_to_the_system() -> None:
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+    # 64 MiB in 16 KiB blocks (heap, not mmap), touched; the last one stays allocated so
+    # that the freed ones sit below the heap's top, where free() never returns them.
+    blocks = [libc.malloc(16 * 1024) for _ in range(4096)]
+    for block in blocks:
+        ctypes.memset(block, 1, 16 * 1024)
+    for block in blocks[:-1]:
+        libc.free(block)
+    before = resident_bytes()
+    memory.release_freed_memory()
+    after = resident_bytes()
+    libc.free(blocks[-1])
+    assert before - after > 32 * 1024 * 1024, (before - after) / 2**20
+
+
+def test_a_job_frees_its_face_models_before_animating(
+    tiny_checkpoint: Path, samples: Samples, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[str] = []
+    make_detector = pipeline.faces.make_detector
+
+    def counting(kind: str, **kwargs: Any) -> Any:
+        built.append(kind)
+        return make_detector(kind, **kwargs)
+
+    monkeypatch.setattr(pipeline.faces, "make_detector", counting)
+    job = pipeline.AnimationPipeline(ModelOptions(checkpoint=tiny_checkpoint, device="cpu"))
+    options = AnimateOptions(align="best", crop_source="off")
+    per_job = []
+    for name in ("a.mp4", "b.mp4"):
+        result = job.run(ROOT / "examples" / "source.png", samples.v25, tmp_path / name, options)
+        assert result.frames == 25 and (tmp_path / name).stat().st_size > 0
+        per_job.append(list(built))
+        built.clear()
+    # Each job loads the face detectors it needs again: the last job freed its own.
+    assert per_job[0] and per_job[1] == per_job[0]
