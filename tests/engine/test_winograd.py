@@ -9,8 +9,6 @@ from torch import nn
 
 from animatecli.engine.winograd import (
     WinogradConv3x3,
-    recover_weight,
-    transform_weight,
     winograd_eligible,
 )
 
@@ -18,15 +16,6 @@ from animatecli.engine.winograd import (
 def _conv(in_channels: int, out_channels: int, bias: bool = True) -> nn.Conv2d:
     torch.manual_seed(0)
     return nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias)
-
-
-@pytest.fixture(autouse=True)
-def _transform_from_the_first_input(
-    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
-) -> None:
-    """Most tests here look at the transform itself: from the first input on."""
-    if "second_input" not in request.node.name:
-        monkeypatch.setattr(WinogradConv3x3, "DIRECT_INPUTS", 0)
 
 
 def _reference(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
@@ -99,30 +88,19 @@ def test_scratch_is_reused_across_inference_and_grad_free_modes() -> None:
     assert torch.equal(inside, outside)
 
 
-def test_kernels_are_transformed_on_the_second_input_and_kept_once() -> None:
-    conv = _conv(8, 8)
-    winograd = WinogradConv3x3(conv)
-    x = torch.randn(1, 8, 64, 64)
-    with torch.inference_mode():
-        first = winograd(x)  # a layer that runs once per job keeps the direct kernel
-        assert winograd.transformed is None and winograd.weight is not None
-        second = winograd(x)
-    assert winograd.weight is None  # replaced, not duplicated
-    assert winograd.transformed is not None and winograd.transformed.shape == (36, 8, 8)
-    assert torch.allclose(first, second, atol=1e-5)
-
-
-def test_kernels_are_recovered_for_inputs_of_other_sizes() -> None:
-    conv = _conv(8, 8)
+def test_only_the_3x3_kernels_are_kept() -> None:
+    """The 36×I×O transformed kernels are made per call in scratch, not kept."""
+    conv = _conv(32, 48)
     winograd = WinogradConv3x3(conv)
     with torch.inference_mode():
-        for _ in range(2):
-            winograd(torch.randn(1, 8, 64, 64))
-        small = torch.randn(1, 8, 12, 12)
-        actual = winograd(small)
-    assert winograd.weight is None
+        winograd(torch.randn(1, 32, 64, 64))
+        small = torch.randn(1, 32, 12, 12)
+        actual = winograd(small)  # the direct convolution on the kept taps
+    sizes = {name: b.numel() for name, b in winograd.named_buffers()}
+    assert "weight" not in sizes  # replaced by the taps, not duplicated
+    assert sizes["taps"] == conv.weight.numel() == max(sizes.values())
+    assert torch.equal(winograd.direct_weight(), conv.weight.detach())
     assert torch.allclose(actual, _reference(conv, small).float(), atol=1e-5)
-    assert torch.allclose(recover_weight(transform_weight(conv.weight)), conv.weight, atol=1e-7)
 
 
 def test_a_layer_that_never_takes_the_transform_keeps_its_weights() -> None:
@@ -131,7 +109,7 @@ def test_a_layer_that_never_takes_the_transform_keeps_its_weights() -> None:
     with torch.inference_mode():
         for _ in range(2):
             winograd(torch.randn(1, 8, 32, 32))
-    assert winograd.transformed is None
+    assert winograd.taps is None
     assert winograd.weight is not None and winograd.weight.data_ptr() == conv.weight.data_ptr()
 
 

@@ -56,30 +56,10 @@ def _matrix(rows: tuple[tuple[float, ...], ...]) -> torch.Tensor:
     return torch.tensor(rows, dtype=torch.float64)
 
 
-def transform_weight(weight: torch.Tensor) -> torch.Tensor:
-    """``O×I×3×3`` kernels → ``36×I×O`` (``G·w·Gᵀ`` per kernel, flattened row-major),
-    computed in float64 and returned in ``weight``'s dtype."""
-    g = _matrix(_KERNEL).to(weight.device)
-    u = g @ weight.double() @ g.T  # O×I×6×6
-    return u.flatten(2).permute(2, 1, 0).contiguous().to(weight.dtype)
-
-
-# A left inverse of G: rows 0 and 5 are the outer taps and the difference of rows 1 and
-# 2 the middle one, so the kernels come back with integer factors (4, 3, 1) and no
-# rounding worth the name.
-_KERNEL_INVERSE = ((4, 0, 0, 0, 0, 0), (0, -3, 3, 0, 0, 0), (0, 0, 0, 0, 0, 1))
-
-
-def recover_weight(transformed: torch.Tensor) -> torch.Tensor:
-    """The ``O×I×3×3`` kernels back from :func:`transform_weight`'s ``36×I×O``."""
-    inverse = _matrix(_KERNEL_INVERSE).to(transformed.device)
-    u = transformed.double().permute(2, 1, 0).unflatten(2, (TILE, TILE))  # O×I×6×6
-    return (inverse @ u @ inverse.T).to(transformed.dtype)
-
-
 # Scratch buffers per thread, grown to the largest convolution seen and reused: the
-# padded map and the tiles of one chunk (allocating and page-faulting blocks of
-# tens of MB on every call cost a third of the time).
+# kernels of a group of tile points, the padded map and the tiles of one chunk
+# (allocating and page-faulting blocks of tens of MB on every call cost a third of the
+# time).
 _scratch = threading.local()
 
 
@@ -101,61 +81,70 @@ class WinogradConv3x3(nn.Module):
 
     Inputs of at least ``MIN_PIXELS`` with sides multiples of 4 take the transform;
     smaller or odd-sized maps, CUDA or non-float32 inputs and inputs that need gradients
-    take the direct convolution. The transformed kernels are 4× the size of the 3×3
-    ones: they are made on the second input that could take the transform (a layer that runs
-    once per job, like the source encoder's, keeps its weights and its direct kernel)
-    and then replace the 3×3 kernels, which are recovered from them exactly enough if an
-    input of another size comes later. Making them on every call instead would save
-    their memory (85 MB for FOMM, 140 MB for TPSMM) but cost 8% of a FOMM frame: the
-    product is cheap, writing 9–38 MB per call through the cache is not.
+    take the direct convolution (a layer that only ever sees those keeps the
+    convolution's weights as they were).
 
+    The transformed kernels (36×I×O, 4× the 3×3 ones) are never stored: each call makes
+    them six tile points at a time, one 6×9 by 9×(I·O) product from the kernels kept
+    tap-major, into a small scratch that is still in cache when the six matching
+    matrix products read it. Storing them would cost 85 MB for FOMM and 140 MB for
+    TPSMM; making all 36 at once (9–38 MB written per call) cost 8% of a FOMM frame.
     The tiles go through in chunks of about ``CHUNK_TILES``, which bounds the scratch
     memory. The output is channels-last, the layout every following layer of these
     networks runs fastest in.
     """
 
     # 64²: FOMM's generator bottleneck (256 channels), TPSMM's inpainting blocks at 64²
-    # and 128². Smaller maps gain less than their kernels' memory costs (measured).
+    # and 128². Smaller maps gain less (TPSMM's 512-channel blocks at 32²: 4% of a
+    # frame) than the scratch they need.
     MIN_PIXELS = 64 * 64
     CHUNK_TILES = 256
-    DIRECT_INPUTS = 1  # inputs run directly before the kernels are transformed
+    GROUP = TILE  # tile points whose kernels are made and used together
 
     weight: torch.Tensor | None
-    transformed: torch.Tensor | None
+    taps: torch.Tensor | None
     bias: torch.Tensor | None
 
     def __init__(self, conv: nn.Conv2d):
         super().__init__()
         if not winograd_eligible(conv, min_channels=1):
             raise ValueError("only a dense 3×3 convolution with stride 1 and zero padding 1")
-        # Non-persistent buffers: an inference-only form, the state dict stays the model's.
+        self.out_channels, self.in_channels = conv.weight.shape[:2]
+        # The kernels are kept once: as the convolution's ``weight`` until the first
+        # input that takes the transform, then as ``taps`` (9×I×O, tap-major). Non-
+        # persistent buffers: the state dict stays the model's.
         self.register_buffer("weight", conv.weight.detach(), persistent=False)
-        self.register_buffer("transformed", None, persistent=False)  # 36×I×O
+        self.register_buffer("taps", None, persistent=False)
         bias = None if conv.bias is None else conv.bias.detach()
         self.register_buffer("bias", bias, persistent=False)
-        self.inputs_taken = 0
-        # Each 2-D transform as one matrix: kron(Bᵀ, Bᵀ) transforms a row-major flattened
+        # Each 2-D transform as one matrix: kron(G, G) makes a kernel's flattened 6×6
+        # transform from its 9 taps (36×9), kron(Bᵀ, Bᵀ) transforms a row-major flattened
         # 6×6 tile (36×36), kron(Aᵀ, Aᵀ) makes its 4×4 outputs (16×36).
-        input_t, output_t = _matrix(_INPUT_T), _matrix(_OUTPUT_T)
+        kernel, input_t, output_t = _matrix(_KERNEL), _matrix(_INPUT_T), _matrix(_OUTPUT_T)
+        self.register_buffer("kernel_t", torch.kron(kernel, kernel).float(), False)
         self.register_buffer("input_t", torch.kron(input_t, input_t).float(), False)
         self.register_buffer("output_t", torch.kron(output_t, output_t).float(), False)
 
     def direct_weight(self) -> torch.Tensor:
-        """The ``O×I×3×3`` kernels (recovered from the transformed ones once those
-        replaced them)."""
+        """The ``O×I×3×3`` kernels (a strided view of the taps once they replaced them)."""
         if self.weight is not None:
             return self.weight
-        assert self.transformed is not None
-        return recover_weight(self.transformed)
+        assert self.taps is not None
+        return self.taps.view(3, 3, self.in_channels, self.out_channels).permute(3, 2, 0, 1)
+
+    def _taps(self) -> torch.Tensor:
+        if self.taps is None:
+            assert self.weight is not None
+            self.taps = self.weight.permute(2, 3, 1, 0).reshape(9, -1).contiguous()
+            self.weight = None
+        return self.taps
 
     def takes(self, x: torch.Tensor) -> bool:
-        """Whether ``x`` can go through the transform (else the direct convolution)."""
+        """Whether ``x`` goes through the transform (else the direct convolution)."""
         height, width = x.shape[-2:]
-        kernels = self.weight if self.weight is not None else self.transformed
-        assert kernels is not None
         return (
             x.device.type == "cpu"
-            and x.dtype == kernels.dtype == torch.float32
+            and x.dtype == self.direct_weight().dtype == torch.float32
             and not (torch.is_grad_enabled() and x.requires_grad)
             and height % STEP == 0
             and width % STEP == 0
@@ -165,26 +154,24 @@ class WinogradConv3x3(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.takes(x):
             return F.conv2d(x, self.direct_weight(), self.bias, padding=1)
-        self.inputs_taken += 1
-        if self.transformed is None:
-            if self.inputs_taken <= self.DIRECT_INPUTS:
-                return F.conv2d(x, self.direct_weight(), self.bias, padding=1)
-            self.transformed = transform_weight(self.direct_weight())
-            self.weight = None
-        transformed = self.transformed
+        taps = self._taps()
         batch, channels, height, width = x.shape
-        out_channels, points = transformed.shape[2], TILE * TILE
+        out_channels, points, group = self.out_channels, TILE * TILE, self.GROUP
         rows, columns = height // STEP, width // STEP
         chunk_rows = max(1, min(rows, self.CHUNK_TILES // (batch * columns)))
         most_tiles = batch * chunk_rows * columns
         widest = max(channels, out_channels)
-        framed, first, second = _scratch_buffers(
+        kernels, framed, first, second = _scratch_buffers(
             (
+                group * channels * out_channels,
                 batch * (height + 2) * (width + 2) * channels,
                 points * most_tiles * widest,
                 points * most_tiles * widest,
             ),
             x,
+        )
+        group_kernels = kernels[: group * channels * out_channels].view(
+            group, channels, out_channels
         )
 
         # The map zero-padded by one pixel, B×(H+2)×(W+2)×C: only the frame is zeroed.
@@ -209,7 +196,11 @@ class WinogradConv3x3(nn.Module):
             spectra = second[: points * tiles * channels].view(points, -1)
             torch.mm(self.input_t, gathered.view(points, -1), out=spectra)
             products = first[: points * tiles * out_channels].view(points, tiles, out_channels)
-            torch.bmm(spectra.view(points, tiles, channels), transformed, out=products)
+            spectra_by_point = spectra.view(points, tiles, channels)
+            for start in range(0, points, group):
+                chosen = slice(start, start + group)
+                torch.mm(self.kernel_t[chosen], taps, out=group_kernels.view(group, -1))
+                torch.bmm(spectra_by_point[chosen], group_kernels, out=products[chosen])
             outputs = second[: STEP * STEP * tiles * out_channels].view(STEP * STEP, -1)
             torch.mm(self.output_t, products.view(points, -1), out=outputs)
             # Scatter the 4×4 output tiles into the channels-last result, adding the bias.

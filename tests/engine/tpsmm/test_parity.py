@@ -153,7 +153,6 @@ def test_winograd_everywhere_stays_within_tolerance(
     """The golden model is too narrow and too small for the default rules (128 channels,
     64² maps), so every eligible convolution takes the transform here."""
     monkeypatch.setattr(WinogradConv3x3, "MIN_PIXELS", 16)
-    monkeypatch.setattr(WinogradConv3x3, "DIRECT_INPUTS", 0)
     taken: list[bool] = []
     takes = WinogradConv3x3.takes
 
