@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -12,6 +13,19 @@ import imageio_ffmpeg
 import pytest
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def _nvidia_driver() -> bool:
+    try:
+        ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    return True
+
+
+# For the tests of what happens where NVENC/NVDEC cannot work: a machine with the driver
+# might make them work.
+without_driver = pytest.mark.skipif(_nvidia_driver(), reason="an NVIDIA driver is installed")
 
 
 def ffmpeg(*args: str) -> None:

@@ -8,14 +8,13 @@ skipped where one is installed.
 
 from __future__ import annotations
 
-import ctypes
 import json
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from conftest import Samples
+from conftest import Samples, without_driver
 from typer.testing import CliRunner
 
 from animatecli.cli import app
@@ -26,17 +25,6 @@ from .cli_testutil import assert_one_line_error, finish, snapshot, start, write_
 
 runner = CliRunner()
 FAST = ["--crop-source", "off", "--crop-driving", "off", "--align", "first", "--smooth", "off"]
-
-
-def _nvidia_driver() -> bool:
-    try:
-        ctypes.CDLL("libcuda.so.1")
-    except OSError:
-        return False
-    return True
-
-
-without_driver = pytest.mark.skipif(_nvidia_driver(), reason="an NVIDIA driver is installed")
 
 
 @pytest.fixture

@@ -8,13 +8,12 @@ are skipped where one is installed (a GPU machine runs scripts/cuda_checks.py in
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import Samples
+from conftest import Samples, without_driver
 
 from animatecli.errors import DeviceError, ExitCode, InputError, MediaError
 from animatecli.media import (
@@ -29,17 +28,6 @@ from animatecli.media import (
 )
 from animatecli.media.hardware import cuda_index
 from animatecli.media.sinks import nvenc_args
-
-
-def _nvidia_driver() -> bool:
-    try:
-        ctypes.CDLL("libcuda.so.1")
-    except OSError:
-        return False
-    return True
-
-
-without_driver = pytest.mark.skipif(_nvidia_driver(), reason="an NVIDIA driver is installed")
 
 
 @without_driver
