@@ -1,4 +1,5 @@
-"""Sample media for the media tests, generated once per session with the bundled ffmpeg."""
+"""Shared test fixtures: sample media made once per session with the bundled ffmpeg, tiny
+checkpoints, and a marker for the tests of machines without an NVIDIA driver."""
 
 from __future__ import annotations
 
