@@ -6,7 +6,7 @@ products become 36 independent ``(tiles × in) @ (in × out)`` matrix products, 
 at this CPU's matmul peak. The input and output transforms are small fixed matrices
 (Lavin & Gray, 2016, points 0, ±1, ±2, ±½, ∞). On the wide 3×3 convolutions of the two
 families (FOMM's generator bottleneck, 256 channels at 64², TPSMM's inpainting
-residual blocks, 256–512 channels at 64² and 128²) it takes 0.5–0.7 of the direct
+residual blocks, 256–512 channels at 64² and 128²) it takes 0.5–0.75 of the direct
 convolution's time (2 threads).
 
 Precision: the transforms' constants up to 8 make the rounding of a float32 result
