@@ -10,7 +10,7 @@ import enum
 import os
 from pathlib import Path
 
-from .errors import InputError, OutputError
+from .errors import InputError, OutputError, OutputExistsError
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm")
 _BARE_EXTENSIONS = tuple(ext[1:] for ext in VIDEO_EXTENSIONS)
@@ -123,7 +123,9 @@ def check_output_path(
             raise OutputError(f"output {p} exists and is not a folder")
         if p.is_dir() and any(p.iterdir()):
             if not overwrite:
-                raise OutputError(f"output folder {p} is not empty; pass --overwrite to replace it")
+                raise OutputExistsError(
+                    f"output folder {p} is not empty; pass --overwrite to replace it"
+                )
             if not _is_frame_dir(p):
                 # --overwrite replaces the whole folder: never wipe unrelated files.
                 raise OutputError(
@@ -133,7 +135,9 @@ def check_output_path(
     elif p.is_dir():
         raise OutputError(f"output {p} is a folder")
     elif p.exists() and not overwrite:
-        raise OutputError(f"output {p} exists; pass --overwrite to replace it")
+        # Its own class: a batch sharing its folder with another run skips such a pair
+        # (the other run may have finished it since the batch looked).
+        raise OutputExistsError(f"output {p} exists; pass --overwrite to replace it")
     parent = Path(os.path.abspath(p)).parent
     if not parent.exists():
         raise OutputError(f"cannot write {p}: folder {parent} does not exist")

@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import Samples
 
+from animatecli.batch import Pair, run_batch
 from animatecli.media import probe_streams
+from animatecli.options import AnimateOptions
+from animatecli.paths import check_output_path
 
 from .cli_testutil import assert_one_line_error, finish, start, write_face
 
@@ -71,3 +74,18 @@ def test_two_batches_sharing_an_output_folder_lose_nothing(
     for output in expected:
         assert probe_streams(tmp_path / output)[0].frames == 25
     assert hidden(tmp_path) == []
+
+
+def test_a_pair_finished_by_another_run_after_the_check_is_skipped(tmp_path: Path) -> None:
+    """The window between a batch's look at a pair's output and the job's own check: an
+    output that appears there is another run's work, not a failure."""
+    output = tmp_path / "a__d.mp4"
+
+    def finished_meanwhile(pair: Pair, options: AnimateOptions) -> int:
+        output.write_bytes(b"made by the other run")
+        check_output_path(pair.output, overwrite=False)
+        return 25
+
+    pair = Pair(tmp_path / "a.png", tmp_path / "d.mp4", output)
+    [result] = run_batch([pair], AnimateOptions(), finished_meanwhile)
+    assert result.status == "skipped"
