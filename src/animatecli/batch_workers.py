@@ -71,10 +71,6 @@ def _work(
         return
     events.put(("ready", worker))
 
-    def animate(pair: Pair, pair_options: AnimateOptions) -> int:
-        pair.output.parent.mkdir(parents=True, exist_ok=True)
-        return pipeline.run(pair.source, pair.driving, pair.output, pair_options).frames
-
     try:
         while not stop.is_set():
             task = tasks.get()
@@ -82,7 +78,7 @@ def _work(
                 break
             index, pair = task
             events.put(("pair", worker, index))
-            (result,) = run_batch([pair], options, animate)
+            (result,) = run_batch([pair], options, pipeline.animate_pair)
             events.put(("result", worker, index, result))
     except KeyboardInterrupt:
         pass  # the parent was interrupted too; the pair's output was cleaned up

@@ -696,15 +696,10 @@ def batch_command(
             else:
                 pipeline = AnimationPipeline(job.model, display)
                 pipeline.check(job.animate)
-
-                def animate(pair: batch.Pair, job_options: AnimateOptions) -> int:
-                    pair.output.parent.mkdir(parents=True, exist_ok=True)
-                    return pipeline.run(pair.source, pair.driving, pair.output, job_options).frames
-
                 batch.run_batch(
                     selected,
                     job.animate,
-                    animate,
+                    pipeline.animate_pair,
                     fail_fast=fail_fast,
                     progress=display,
                     results=results,

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from . import faces, media
+from .batch import Pair
 from .engine import (
     AnimationSession,
     Animator,
@@ -166,7 +167,8 @@ class _InFlight:
 
 
 def _in_batches(items: Iterable[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
-    """Consecutive lists of ``size`` items, the last one shorter."""
+    """Consecutive lists of ``size`` items, the last one shorter (for the alignment pass
+    and the animate stage alike)."""
     batch: list[np.ndarray] = []
     for item in items:
         batch.append(item)
@@ -397,33 +399,21 @@ class AnimationPipeline:
         best_kp: Keypoints | None = None
         self.reporter.start("aligning", driving.frame_count_estimate)
         index = 0
-        batch_size = self.batch_size(options)
-        pending: list[np.ndarray] = []
-
-        def flush() -> None:
-            nonlocal index, best_kp
-            kps = self.animator.keypoints(frames_to_tensor(np.stack(pending)))
-            for row, frame in enumerate(pending):
-                if use_landmarks:
-                    found = landmarker.landmarks(frame)  # type: ignore[union-attr]
-                    points = found[0] if found else None
-                else:
-                    points = kps.value[row].cpu().numpy()
-                before = search.best_index
-                search.update(index, points)
-                if search.best_index != before:
-                    best_kp = kps[row]
-                index += 1
-            self.reporter.advance(len(pending))
-            pending.clear()
-
         with Prefetcher(self._fitted_frames(driving, options)) as frames:
-            for frame in frames:
-                pending.append(frame)
-                if len(pending) == batch_size:
-                    flush()
-            if pending:
-                flush()
+            for batch in _in_batches(frames, self.batch_size(options)):
+                kps = self.animator.keypoints(frames_to_tensor(np.stack(batch)))
+                for row, frame in enumerate(batch):
+                    if use_landmarks:
+                        found = landmarker.landmarks(frame)  # type: ignore[union-attr]
+                        points = found[0] if found else None
+                    else:
+                        points = kps.value[row].cpu().numpy()
+                    before = search.best_index
+                    search.update(index, points)
+                    if search.best_index != before:
+                        best_kp = kps[row]
+                    index += 1
+                self.reporter.advance(len(batch))
         self.reporter.finish()
         method = (
             f"{landmarker.name} face landmarks"  # type: ignore[union-attr]
@@ -727,6 +717,11 @@ class AnimationPipeline:
             faces=list(zip(group_faces, alignments, strict=True)) if group_faces else None,
             stage_seconds=stages,
         )
+
+    def animate_pair(self, pair: Pair, options: AnimateOptions) -> int:
+        """One pair of a batch, its output folder made first; returns the frames written."""
+        pair.output.parent.mkdir(parents=True, exist_ok=True)
+        return self.run(pair.source, pair.driving, pair.output, options).frames
 
     def _submit_batch(
         self,
