@@ -66,6 +66,20 @@ def keeps_float32(module: nn.Module) -> bool:
     return getattr(type(module).forward, "keeps_float32", False)
 
 
+def is_dense_3x3(module: nn.Module) -> bool:
+    """Whether ``module`` is a dense 3×3 convolution with stride 1 and zero padding 1
+    (the kind `inference` can compute by other means)."""
+    return (
+        type(module) is nn.Conv2d
+        and module.kernel_size == (3, 3)
+        and module.stride == (1, 1)
+        and module.padding == (1, 1)
+        and module.dilation == (1, 1)
+        and module.groups == 1
+        and module.padding_mode == "zeros"
+    )
+
+
 def coordinate_grid(height: int, width: int, *, like: torch.Tensor) -> torch.Tensor:
     """Normalised ``height×width×2`` grid, last axis ``(x, y)`` spanning ``[-1, 1]``.
 

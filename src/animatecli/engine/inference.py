@@ -1,7 +1,7 @@
 """Inference-only rewrites of a model's layers: the same function in fewer, cheaper passes.
 
-Two rewrites, both exact up to float32 rounding (the parity tests hold them to the
-reference tolerances):
+Each is exact up to float32 rounding (the parity tests hold them to the reference
+tolerances):
 
 * **Batch norm folded into the convolution before it.** At inference a batch norm is a
   per-channel affine map of its running statistics, so it merges into that convolution's
@@ -10,7 +10,12 @@ reference tolerances):
 * **Nearest ×2 upsampling followed by a 3×3 convolution** (every up block) computed from
   the small input: each of the four output phases (even/odd row × even/odd column) is a
   2×2 convolution whose taps are sums of the 3×3 taps landing on the same input pixel.
-  That is 4 instead of 9 multiply-adds per output pixel, and no upsampled copy.
+  That is 4 instead of 9 multiply-adds per output pixel, and no upsampled copy. On the
+  smallest maps (the hourglasses' bottoms) the upsampled 3×3 convolution runs as one
+  matrix product of its patches instead.
+* **On the CPU**, the wide 3×3 convolutions by Winograd's F(4×4, 3×3) (:mod:`.winograd`)
+  outside the precision-sensitive networks, and instance norm in a form that keeps the
+  channels-last layout.
 
 Modules opt in to the folding by naming their (convolution, batch norm) pairs in
 ``CONV_NORM_PAIRS`` (the norm must apply to that convolution's output and to nothing
@@ -26,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .blocks import UpBlock, keeps_float32
+from .blocks import UpBlock, is_dense_3x3, keeps_float32
 from .winograd import WinogradConv3x3, winograd_eligible
 
 
@@ -105,10 +110,8 @@ class NearestUpsampleConv(nn.Module):
 
     def __init__(self, conv: nn.Conv2d):
         super().__init__()
-        if conv.kernel_size != (3, 3) or conv.padding != (1, 1) or conv.stride != (1, 1):
-            raise ValueError("only a 3×3 convolution with padding 1 and stride 1")
-        if conv.groups != 1 or conv.dilation != (1, 1):
-            raise ValueError("only a dense, undilated convolution")
+        if not is_dense_3x3(conv):
+            raise ValueError("only a dense 3×3 convolution with stride 1 and zero padding 1")
         # The conv's own tensors (shared, not copied) for the plain path.
         self.register_buffer("weight", conv.weight.detach(), persistent=False)
         bias = None if conv.bias is None else conv.bias.detach()
@@ -206,11 +209,10 @@ def _replace_children(
     model: nn.Module,
     replace: Callable[[nn.Module], nn.Module | None],
     skip: Callable[[nn.Module], bool] = lambda module: False,
-) -> int:
+) -> None:
     """Swap every submodule for ``replace(submodule)`` where that is not None, except
     inside modules for which ``skip`` is true."""
     skipped = {id(m) for parent in model.modules() if skip(parent) for m in parent.modules()}
-    replaced = 0
     for parent in list(model.modules()):
         if id(parent) in skipped:
             continue
@@ -218,8 +220,6 @@ def _replace_children(
             new = replace(child)
             if new is not None:
                 setattr(parent, name, new)
-                replaced += 1
-    return replaced
 
 
 def prepare_for_inference(

@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .blocks import is_dense_3x3
+
 TILE = 6  # input tile side
 STEP = 4  # output tile side: tiles overlap by the kernel's 2 extra pixels
 
@@ -107,7 +109,7 @@ class WinogradConv3x3(nn.Module):
 
     def __init__(self, conv: nn.Conv2d):
         super().__init__()
-        if not winograd_eligible(conv, min_channels=1):
+        if not is_dense_3x3(conv):
             raise ValueError("only a dense 3×3 convolution with stride 1 and zero padding 1")
         self.out_channels, self.in_channels = conv.weight.shape[:2]
         # The kernels are kept once: as the convolution's ``weight`` until the first
@@ -217,13 +219,4 @@ class WinogradConv3x3(nn.Module):
 def winograd_eligible(conv: nn.Module, min_channels: int) -> bool:
     """Whether ``conv`` is a dense 3×3, stride-1, padding-1 convolution at least
     ``min_channels`` wide on both sides (narrower ones run faster directly)."""
-    return (
-        type(conv) is nn.Conv2d
-        and conv.kernel_size == (3, 3)
-        and conv.stride == (1, 1)
-        and conv.padding == (1, 1)
-        and conv.dilation == (1, 1)
-        and conv.groups == 1
-        and conv.padding_mode == "zeros"
-        and min(conv.in_channels, conv.out_channels) >= min_channels
-    )
+    return is_dense_3x3(conv) and min(conv.in_channels, conv.out_channels) >= min_channels
