@@ -107,6 +107,18 @@ def test_phase_kernels_only_for_inputs_where_they_pay() -> None:
         assert up.kernels is None  # the bottom of a hourglass keeps the 3×3 weights only
         up(torch.rand(1, 4, 8, 8))
     assert up.kernels is not None and [k.shape[2:] for k in up.kernels] == [(2, 2)] * 4
+    assert up.weight is None  # one copy of the weights: the phase kernels replaced them
+
+
+def test_phase_form_serves_small_inputs_once_it_replaced_the_weights() -> None:
+    torch.manual_seed(0)
+    conv = nn.Conv2d(4, 3, 3, padding=1)
+    small, large = torch.rand(1, 4, 4, 4), torch.rand(1, 4, 8, 8)
+    with torch.no_grad():
+        expected = conv(F.interpolate(small, scale_factor=2, mode="nearest"))
+        up = NearestUpsampleConv(conv)
+        up(large)
+        assert torch.allclose(up(small), expected, atol=1e-5)
 
 
 def test_phase_form_refuses_other_convolutions() -> None:
@@ -114,13 +126,16 @@ def test_phase_form_refuses_other_convolutions() -> None:
         NearestUpsampleConv(nn.Conv2d(4, 4, 5, padding=2))
 
 
-def test_state_dict_of_up_blocks_is_unchanged() -> None:
+def test_prepared_up_block_keeps_one_copy_of_its_weights() -> None:
     block = UpBlock(4, 4).eval()
-    keys = set(block.state_dict())
+    weight = block.conv.weight
     prepare_for_inference(block)
-    assert block.upsampled_conv is not None
-    # Only the folded norm's entries go; the phase kernels are not saved.
-    assert set(block.state_dict()) == {k for k in keys if not k.startswith("norm.")}
+    assert block.upsampled_conv is not None and block.conv is None
+    shared = block.upsampled_conv.weight
+    assert shared.untyped_storage().data_ptr() == weight.untyped_storage().data_ptr()
+    # The folded norm and the replaced convolution leave the state dict; the phase
+    # form's tensors are not saved.
+    assert block.state_dict() == {}
 
 
 @pytest.mark.parametrize("channels_last", [False, True])

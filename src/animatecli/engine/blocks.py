@@ -193,14 +193,14 @@ class UpBlock(nn.Module):
     """nearest ×2 upsample → conv 3×3 → norm → ReLU (doubles H and W).
 
     ``upsampled_conv``, when set (`inference.prepare_for_inference`), computes the first
-    two steps in one, from the small input.
+    two steps in one, from the small input, and takes the place of ``conv``.
     """
 
     CONV_NORM_PAIRS = (("conv", "norm"),)
 
     def __init__(self, in_features: int, out_features: int, norm: Norm = batch_norm):
         super().__init__()
-        self.conv = nn.Conv2d(in_features, out_features, 3, padding=1)
+        self.conv: nn.Conv2d | None = nn.Conv2d(in_features, out_features, 3, padding=1)
         self.norm = norm(out_features)
         self.upsampled_conv: nn.Module | None = None
 
@@ -208,6 +208,7 @@ class UpBlock(nn.Module):
         if self.upsampled_conv is not None:
             x = self.upsampled_conv(x)
         else:
+            assert self.conv is not None
             x = self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))
         return F.relu(self.norm(x), inplace=True)
 

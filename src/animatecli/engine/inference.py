@@ -103,16 +103,22 @@ class NearestUpsampleConv(nn.Module):
     The four 2×2 kernels hold 16/9 of the weights, so they are made on the first input
     of at least ``MIN_PIXELS`` (where they pay: oneDNN runs them slower than the 3×3
     kernel on the 2×2 and 4×4 bottom of a hourglass, whose 1024–2048-channel weights are
-    the largest). They are non-persistent buffers: the state dict does not change.
+    the largest), and then replace the 3×3 weights: one copy of a layer's weights is
+    kept, whichever form it runs in (16 MiB less for FOMM). They are non-persistent
+    buffers, outside the state dict.
     """
 
     MIN_PIXELS = 64
+
+    weight: torch.Tensor | None
 
     def __init__(self, conv: nn.Conv2d):
         super().__init__()
         if not is_dense_3x3(conv):
             raise ValueError("only a dense 3×3 convolution with stride 1 and zero padding 1")
-        # The conv's own tensors (shared, not copied) for the plain path.
+        self.out_channels = conv.out_channels
+        # The conv's own tensors (shared, not copied) for the plain path, until the
+        # phase kernels replace the weights.
         self.register_buffer("weight", conv.weight.detach(), persistent=False)
         bias = None if conv.bias is None else conv.bias.detach()
         self.register_buffer("bias", bias, persistent=False)
@@ -121,12 +127,16 @@ class NearestUpsampleConv(nn.Module):
     def _make_kernels(self) -> list[torch.Tensor]:
         # Keep the weights' memory format (channels-last kernels for channels-last input).
         weight = self.weight
+        assert weight is not None
         layout = torch.contiguous_format if weight.is_contiguous() else torch.channels_last
-        return [phase_kernel(weight, a, b).contiguous(memory_format=layout) for a, b in PHASES]
+        kernels = [phase_kernel(weight, a, b).contiguous(memory_format=layout) for a, b in PHASES]
+        self.weight = None
+        return kernels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, _, height, width = x.shape
-        if height * width < self.MIN_PIXELS:
+        if self.kernels is None and height * width < self.MIN_PIXELS:
+            assert self.weight is not None
             upsampled = F.interpolate(x, scale_factor=2, mode="nearest")
             if x.device.type == "cpu" and self.weight.is_contiguous(
                 memory_format=torch.channels_last
@@ -150,7 +160,7 @@ class NearestUpsampleConv(nn.Module):
                     else torch.contiguous_format
                 )
                 out = torch.empty(
-                    (batch, self.weight.shape[0], 2 * height, 2 * width),
+                    (batch, self.out_channels, 2 * height, 2 * width),
                     dtype=phase.dtype,
                     device=phase.device,
                     memory_format=layout,
@@ -235,21 +245,21 @@ def prepare_for_inference(
     channels-last layout (``cpu_rewrites=False`` leaves both out).
 
     The model stays an inference model afterwards: its batch norms are gone from the
-    state dict, and up blocks no longer read their ``conv`` weights.
+    state dict, and so are the up blocks' ``conv`` and the convolutions computed by
+    Winograd (one copy of every weight is kept, in the form it runs in).
     """
     if model.training:
         raise ValueError("prepare_for_inference needs a model in eval mode")
     fold_batch_norms(model)
-    up_convs = set()
     for module in model.modules():
-        if isinstance(module, UpBlock):
+        if isinstance(module, UpBlock) and module.conv is not None:
             module.upsampled_conv = NearestUpsampleConv(module.conv)
-            up_convs.add(id(module.conv))  # computed by the phase form instead
+            module.conv = None
     on_cpu = all(p.device.type == "cpu" for p in model.parameters())
     if on_cpu and cpu_rewrites:
 
         def winograd(child: nn.Module) -> nn.Module | None:
-            if id(child) in up_convs or not winograd_eligible(child, winograd_min_channels):
+            if not winograd_eligible(child, winograd_min_channels):
                 return None
             assert isinstance(child, nn.Conv2d)
             return WinogradConv3x3(child)
