@@ -100,7 +100,7 @@ class WinogradConv3x3(nn.Module):
     # and 128². On smaller maps the kernels' per-call transform eats most of the gain
     # (TPSMM's 512-channel blocks at 32² and 16²: no measurable difference).
     MIN_PIXELS = 64 * 64
-    CHUNK_TILES = 256
+    CHUNK_TILES = 128
     GROUP = TILE  # tile points whose kernels are made and used together
 
     weight: torch.Tensor | None
