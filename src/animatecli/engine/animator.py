@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .building import channels_last_in_place
 from .inference import prepare_for_inference
 from .keypoints import Keypoints
 from .motion import MotionMode, movement_scale
@@ -160,7 +161,7 @@ class Animator:
         self.precision = precision
         self.model = model.to(self.device).eval().requires_grad_(False)
         if channels_last:
-            self.model.to(memory_format=torch.channels_last)
+            channels_last_in_place(self.model)  # no second copy of the weights
         if optimize:
             prepare_for_inference(self.model)
 

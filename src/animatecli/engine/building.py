@@ -1,4 +1,5 @@
-"""Building networks that a checkpoint is about to fill, without initialising them.
+"""Building networks that a checkpoint is about to fill, without initialising them, and
+laying their weights out channels-last without a second copy.
 
 A network built the usual way fills every parameter with random numbers, which then
 live next to the checkpoint's tensors until the load replaces them: two copies of the
@@ -19,6 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import torch
+from torch import nn
 from torch.overrides import TorchFunctionMode
 
 
@@ -51,3 +53,37 @@ def uninitialised() -> Iterator[None]:
     """
     with _SkipInitFills():
         yield
+
+
+def channels_last_in_place(model: nn.Module, chunk_bytes: int = 4 << 20) -> None:
+    """``model.to(memory_format=torch.channels_last)`` inside the weights' own storage.
+
+    ``Module.to`` allocates a channels-last copy of every 4-D weight and frees the
+    original: for a vox-256 FOMM that left some 150 MiB of holes in the C heap, under
+    the copies, which the process kept as resident memory for the rest of the job. Here
+    each kernel's ``I×kh×kw`` block of an output channel is transposed to ``kh×kw×I``
+    where it lies, a few output channels at a time through a scratch of at most
+    ``chunk_bytes``, and the parameter becomes a channels-last view of the same memory.
+    Tensors in any other layout (a view, or already channels-last) go through
+    ``Tensor.contiguous`` as usual.
+    """
+    with torch.no_grad():
+        for module in model.modules():
+            for tensors in (module._parameters, module._buffers):
+                for tensor in tensors.values():
+                    if tensor is None or tensor.ndim != 4:
+                        continue
+                    if tensor.is_contiguous(memory_format=torch.channels_last):
+                        continue
+                    if not tensor.is_contiguous():
+                        tensor.data = tensor.contiguous(memory_format=torch.channels_last)
+                        continue
+                    out_channels, in_channels, height, width = tensor.shape
+                    per_channel = in_channels * height * width
+                    flat = tensor.view(out_channels, in_channels, height * width)
+                    step = max(1, chunk_bytes // (per_channel * tensor.element_size()))
+                    for start in range(0, out_channels, step):
+                        block = flat[start : start + step]
+                        block.view(-1).copy_(block.transpose(1, 2).contiguous().view(-1))
+                    strides = (per_channel, 1, width * in_channels, in_channels)
+                    tensor.data = tensor.as_strided(tensor.shape, strides)
