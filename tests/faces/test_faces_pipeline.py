@@ -8,18 +8,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
+import torch
 from conftest import ffmpeg
 from typer.testing import CliRunner
 
 from animatecli import media
 from animatecli.cli import app
+from animatecli.engine.animator import frames_to_tensor
 from animatecli.faces import LbpCascadeBackend, square_crop_box
 from animatecli.options import AnimateOptions, ModelOptions
 from animatecli.pipeline import AnimationPipeline
 
-from .faces_testutil import make_canvas, place_astronaut
+from .faces_testutil import astronaut, make_canvas, place_astronaut
+from .footage import write_video
 
 MODEL_HW = (64, 64)  # the tiny checkpoint's frame shape
 
@@ -129,3 +133,27 @@ def test_paste_back_with_pad_fit_drops_the_letterbox_bars(
     out = compose(prepared.model_input, prepared.model_input.copy())
     assert out.shape == (480, 640, 3)
     assert np.abs(out.astype(int) - image.astype(int)).max() <= 2
+
+
+def test_landmark_alignment_keeps_the_chosen_frames_keypoints(
+    pipeline: AnimationPipeline, tmp_path: Path
+) -> None:
+    """By landmarks the pass runs no keypoint detector per frame; the keypoints it hands
+    the animation are those of the chosen frame, computed once at the end."""
+    face = cv2.resize(astronaut()[20:260, 130:370], (256, 256), interpolation=cv2.INTER_AREA)
+    angles = (15.0, -12.0, 0.0, 10.0, -14.0)  # upright at index 2
+    frames = [
+        cv2.warpAffine(face, cv2.getRotationMatrix2D((128, 128), a, 1.0), (256, 256),
+                       borderMode=cv2.BORDER_REFLECT)
+        for a in angles
+    ]  # fmt: skip
+    driving = media.probe_video(write_video(tmp_path / "tilts.mp4", frames))
+    source = save_photo(tmp_path / "upright.png", face)
+    options = AnimateOptions(align="best", crop_source="off", detector="dlib")
+    alignment = pipeline.align(pipeline.prepare_source(source, options), driving, options)
+    assert alignment.method == "best frame by dlib face landmarks"
+    assert alignment.index == angles.index(0.0)
+    fitted = list(pipeline._fitted_frames(driving, options))
+    expected = pipeline.animator.keypoints(frames_to_tensor(fitted[alignment.index]))
+    assert alignment.keypoints is not None
+    assert torch.allclose(alignment.keypoints.value, expected.value, atol=1e-6)
