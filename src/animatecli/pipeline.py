@@ -690,8 +690,12 @@ class AnimationPipeline:
             writer: BackgroundWriter[np.ndarray] = BackgroundWriter(sink.write)
             try:
                 with Prefetcher(self._fitted_frames(info, options, crop=crop)) as stream:
-                    for batch in _in_batches(stream, batch_size):
+                    for number, batch in enumerate(_in_batches(stream, batch_size)):
                         in_flight.append(self._submit_batch(session, batch))
+                        if number == 0:
+                            # The first batch made the layers' one-off kernels; what it
+                            # freed on the way is not needed again.
+                            release_freed_memory()
                         while len(in_flight) > depth:
                             frames += self._emit_batch(in_flight.popleft(), compose, writer)
                     while in_flight:

@@ -129,7 +129,23 @@ class NearestUpsampleConv(nn.Module):
         weight = self.weight
         assert weight is not None
         layout = torch.contiguous_format if weight.is_contiguous() else torch.channels_last
-        kernels = [phase_kernel(weight, a, b).contiguous(memory_format=layout) for a, b in PHASES]
+        out_channels, in_channels = weight.shape[:2]
+        kernels = [
+            torch.empty(
+                (out_channels, in_channels, 2, 2),
+                dtype=weight.dtype,
+                device=weight.device,
+                memory_format=layout,
+            )
+            for _ in PHASES
+        ]
+        # A few output channels at a time: the float64 sums of a whole 1024-channel layer
+        # were the job's peak memory (a transient of 4× its weights).
+        step = max(1, (1 << 20) // (in_channels * 9))
+        for start in range(0, out_channels, step):
+            block = weight[start : start + step]
+            for kernel, (a, b) in zip(kernels, PHASES, strict=True):
+                kernel[start : start + step] = phase_kernel(block, a, b)
         self.weight = None
         return kernels
 
