@@ -7,7 +7,7 @@ import pytest
 from scipy.spatial import ConvexHull
 
 from animatecli.faces import BestFrameSearch, landmark_distance, normalize_landmarks
-from animatecli.faces.landmarks import convex_hull_area
+from animatecli.geometry import convex_hull_area
 
 
 def random_points(n: int = 68, seed: int = 0) -> np.ndarray:

@@ -8,6 +8,7 @@ from enum import Enum
 
 import torch
 
+from .. import geometry
 from .keypoints import Keypoints
 
 
@@ -26,36 +27,8 @@ class MotionMode(str, Enum):
 
 
 def convex_hull_area(points: torch.Tensor) -> float:
-    """Area of the 2-D convex hull of ``N×2`` points, computed in float64.
-
-    Monotone-chain hull and the shoelace formula; collinear or repeated points give 0.0
-    instead of raising (SciPy's Qhull would).
-    """
-    pts = sorted({(float(x), float(y)) for x, y in points.detach().cpu().double().tolist()})
-    if len(pts) < 3:
-        return 0.0
-
-    def cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
-        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
-
-    lower: list[tuple[float, float]] = []
-    for p in pts:
-        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
-            lower.pop()
-        lower.append(p)
-    upper: list[tuple[float, float]] = []
-    for p in reversed(pts):
-        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
-            upper.pop()
-        upper.append(p)
-    hull = lower[:-1] + upper[:-1]
-    if len(hull) < 3:
-        return 0.0
-    twice_area = sum(
-        hull[i][0] * hull[(i + 1) % len(hull)][1] - hull[(i + 1) % len(hull)][0] * hull[i][1]
-        for i in range(len(hull))
-    )
-    return abs(twice_area) / 2.0
+    """Area of the 2-D convex hull of ``N×2`` points (`geometry.convex_hull_area`)."""
+    return geometry.convex_hull_area(points.detach().cpu().double().tolist())
 
 
 def movement_scale(kp_source: Keypoints, kp_initial: Keypoints) -> float:

@@ -14,39 +14,14 @@ import math
 
 import numpy as np
 
+from ..geometry import convex_hull_area
+
 
 def _bbox_scale(points: np.ndarray) -> float:
     """sqrt of the bounding-box area, or 1.0 when that is zero (all points on one line/point)."""
     extent = points.max(axis=0) - points.min(axis=0)
     area = float(extent[0] * extent[1])
     return math.sqrt(area) if area > 0 else 1.0
-
-
-def convex_hull_area(points: np.ndarray) -> float:
-    """Area of the convex hull of N×2 points (0 for fewer than 3 or collinear points).
-
-    Andrew's monotone chain, then the shoelace formula: for 5–68 points this is a few
-    microseconds of numpy, where SciPy's Qhull cost 0.2 s and 25 MiB to import.
-    """
-    ordered = [(float(x), float(y)) for x, y in np.unique(points, axis=0)]  # by x, then y
-    if len(ordered) < 3:
-        return 0.0
-
-    def half(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-        chain: list[tuple[float, float]] = []
-        for px, py in points:
-            # Drop the chain's last point while it does not make a strict left turn.
-            while len(chain) >= 2:
-                (ax, ay), (bx, by) = chain[-2], chain[-1]
-                if (bx - ax) * (py - ay) - (by - ay) * (px - ax) > 0:
-                    break
-                chain.pop()
-            chain.append((px, py))
-        return chain
-
-    hull = np.array(half(ordered)[:-1] + half(ordered[::-1])[:-1])
-    x, y = hull[:, 0], hull[:, 1]
-    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
 
 
 def normalize_landmarks(points: np.ndarray) -> np.ndarray:
