@@ -17,13 +17,6 @@ import numpy as np
 from ..geometry import convex_hull_area
 
 
-def _bbox_scale(points: np.ndarray) -> float:
-    """sqrt of the bounding-box area, or 1.0 when that is zero (all points on one line/point)."""
-    extent = points.max(axis=0) - points.min(axis=0)
-    area = float(extent[0] * extent[1])
-    return math.sqrt(area) if area > 0 else 1.0
-
-
 def normalize_landmarks(points: np.ndarray) -> np.ndarray:
     """Centre the points and divide by sqrt(area of their 2-D convex hull).
 
@@ -45,11 +38,12 @@ def normalize_landmarks(points: np.ndarray) -> np.ndarray:
         raise ValueError("points must be finite")
     centred = pts - pts.mean(axis=0, keepdims=True)
     area = convex_hull_area(centred)
-    bbox_area = float(np.prod(centred.max(axis=0) - centred.min(axis=0)))
+    box_area = float(np.prod(centred.max(axis=0) - centred.min(axis=0)))
     # A flat hull (collinear or coincident points; relative to the box, so rounding
-    # in a near-flat set counts as flat) falls back to the box.
-    scale = math.sqrt(area) if area > 1e-12 * bbox_area else _bbox_scale(centred)
-    return centred / scale
+    # in a near-flat set counts as flat) falls back to the box, a flat box to 1.
+    if area > 1e-12 * box_area:
+        return centred / math.sqrt(area)
+    return centred / (math.sqrt(box_area) if box_area > 0 else 1.0)
 
 
 def landmark_distance(a_norm: np.ndarray, b_norm: np.ndarray) -> float:
