@@ -148,8 +148,8 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tests, which check media plumbing rather than animation quality."""
     import torch
 
-    from animatecli.engine import save_checkpoint
     from animatecli.engine.fomm import FommModel
+    from animatecli.training.export import save_checkpoint
 
     torch.manual_seed(0)
     config = tiny_model_config()
