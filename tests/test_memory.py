@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Samples
+from testutil import Samples
 
 from animatecli import memory, pipeline
 from animatecli.options import AnimateOptions, ModelOptions
