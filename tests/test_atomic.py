@@ -17,6 +17,7 @@ import pytest
 from animatecli.atomic import (
     atomic_output,
     atomic_write_text,
+    commit_folder,
     has_live_temporaries,
     host_tag,
     remove_stale_temporaries,
@@ -234,3 +235,25 @@ def test_files_that_only_look_like_temporaries_are_left_alone(tmp_path: Path) ->
         path.write_bytes(b"")
     remove_stale_temporaries(target)
     assert all(path.exists() for path in keep)
+
+
+def test_a_finished_folder_replaces_the_old_one(tmp_path: Path) -> None:
+    target = tmp_path / "frames"
+    target.mkdir()
+    (target / "frame_000000.png").write_bytes(b"old")
+    new = temp_sibling(target, "")
+    new.mkdir()
+    (new / "frame_000000.png").write_bytes(b"new")
+    commit_folder(new, target)
+    assert (target / "frame_000000.png").read_bytes() == b"new"
+    assert os.listdir(tmp_path) == ["frames"]  # the old folder, moved aside, is gone
+
+
+def test_a_failed_folder_swap_puts_the_old_one_back(tmp_path: Path) -> None:
+    target = tmp_path / "frames"
+    target.mkdir()
+    (target / "frame_000000.png").write_bytes(b"old")
+    with pytest.raises(OutputError, match=f"cannot write {target}"):
+        commit_folder(tmp_path / ".frames.never-written", target)
+    assert (target / "frame_000000.png").read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["frames"]

@@ -23,8 +23,9 @@ API:
 - `write_atomically(target, write, ...)`: the same for one call ``write(temp)``, with an
   `OSError` from it reported as `OutputError` ("cannot write TARGET: reason").
 - `atomic_write_text(target, text)`: UTF-8 text through `write_atomically`.
-- `temp_sibling` / `commit`: the two halves, for writers whose temporary outlives one
-  block (the streaming sinks open it, feed it frames, and commit at ``close()``).
+- `temp_sibling` / `commit` (`commit_folder` for a folder): the two halves, for writers
+  whose temporary outlives one block (the streaming sinks open it, feed it frames, and
+  commit at ``close()``).
 - `remove_stale_temporaries` / `has_live_temporaries`: the clean-up and the check for a
   concurrent writer; `host_tag` is the ``<host>`` part of this machine's temporaries.
 """
@@ -162,6 +163,33 @@ def commit(temp: Path, target: Path, *, overwrite: bool) -> None:
         temp.unlink()
     except OSError as exc:
         raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
+
+
+def commit_folder(temp: Path, target: Path) -> None:
+    """Move the finished folder ``temp`` onto ``target``, replacing a folder there.
+
+    A folder cannot be renamed onto a non-empty one: the old one is moved aside first
+    (under a temporary name the clean-up recognises), put back if the swap fails, and
+    deleted once the new one is in place. Whether the old folder may be replaced is the
+    caller's decision, made before.
+    """
+    old: Path | None = None
+    try:
+        if target.exists():
+            old = temp_sibling(target, ".old")
+            os.replace(target, old)
+        try:
+            os.replace(temp, target)
+        except OSError:
+            if old is not None:
+                os.replace(old, target)
+                old = None
+            raise
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager
