@@ -213,7 +213,14 @@ def atomic_output(
 
     Yields the temporary path, not yet created. On a clean exit it is moved onto
     ``target`` (`OutputError` if that fails); if the block raises, the temporary (file or
-    folder) is deleted and the exception propagates unchanged.
+    folder) is deleted and the exception propagates unchanged. A download, say::
+
+        with atomic_output(item.target) as temp:
+            with temp.open("wb") as out:
+                for chunk in chunks:  # a network error propagates as itself
+                    out.write(chunk)
+            if not sha256_of(temp).startswith(item.sha256_prefix):
+                raise DownloadError(...)  # the temporary goes, the target is untouched
     """
     target = Path(target)
     # Leftovers of killed writes of this target; live writers' files are kept.
