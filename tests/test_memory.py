@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Samples
+from testutil import Samples
 
 from animatecli import memory, pipeline
 from animatecli.options import AnimateOptions, ModelOptions
@@ -22,8 +22,16 @@ def resident_bytes() -> int:
     return int(re.search(r"VmRSS:\s+(\d+)", status)[1]) * 1024  # type: ignore[index]
 
 
+def has_malloc_trim() -> bool:
+    """Whether this process runs on glibc (the only C library with ``malloc_trim``)."""
+    try:
+        return hasattr(ctypes.CDLL(None), "malloc_trim")
+    except OSError:
+        return False
+
+
 @pytest.mark.skipif(
-    memory._malloc_trim() is None or not Path("/proc/self/status").exists(),
+    not has_malloc_trim() or not Path("/proc/self/status").exists(),
     reason="glibc's malloc_trim and Linux's /proc",
 )
 def test_freed_heap_blocks_go_back_to_the_system() -> None:

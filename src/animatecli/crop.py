@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from . import faces, media
-from .atomic import temp_sibling
+from .atomic import atomic_output
 from .errors import InputError, MediaError, NoFaceError, OutputError
 from .media._ffmpeg import error_reason, run_ffmpeg
 from .media.sinks import AUDIO_BITRATE
@@ -479,42 +479,33 @@ def sidecar_payload(clip: FaceClip, info: media.VideoInfo, detector: str) -> dic
     }
 
 
-def _replace(temp: Path, target: Path, overwrite: bool) -> None:
-    if target.exists() and not overwrite:
-        raise OutputError(f"output {target} exists; pass --overwrite to replace it")
-    try:
-        os.replace(temp, target)
-    except OSError as exc:
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
-
-
 def write_clip(clip: FaceClip, info: media.VideoInfo, options: CropOptions, detector: str) -> None:
-    """Encode one clip and its sidecar, each through a temporary file and a rename."""
-    temp = temp_sibling(clip.path, ".mp4")
-    side_temp = temp_sibling(clip.sidecar, ".json")
+    """Encode one clip and its sidecar, each written atomically (the clip first)."""
     commands: Path | None = None
     try:
-        moves = crop_commands(clip)
-        if moves:
-            # In the system temp folder: its path needs no escaping inside a filter graph.
-            handle, name = tempfile.mkstemp(prefix="animate-crop-", suffix=".cmd")
-            os.close(handle)
-            commands = Path(name)
-            commands.write_text(moves)
-        proc = run_ffmpeg(clip_command(clip, info, options, temp, commands))
-        if proc.returncode != 0:
-            reason = error_reason(proc.stderr.decode("utf-8", errors="replace"))
-            raise MediaError(f"cutting {clip.path.name} from {info.path} failed: {reason}")
-        side_temp.write_text(json.dumps(sidecar_payload(clip, info, detector), indent=2) + "\n")
-        _replace(temp, clip.path, options.overwrite)
-        _replace(side_temp, clip.sidecar, options.overwrite)
+        # Nested so that the clip is committed first, then its sidecar.
+        with (
+            atomic_output(clip.sidecar, overwrite=options.overwrite) as side_temp,
+            atomic_output(clip.path, overwrite=options.overwrite) as temp,
+        ):
+            moves = crop_commands(clip)
+            if moves:
+                # In the system temp folder: its path needs no escaping inside a filter graph.
+                handle, name = tempfile.mkstemp(prefix="animate-crop-", suffix=".cmd")
+                os.close(handle)
+                commands = Path(name)
+                commands.write_text(moves)
+            proc = run_ffmpeg(clip_command(clip, info, options, temp, commands))
+            if proc.returncode != 0:
+                reason = error_reason(proc.stderr.decode("utf-8", errors="replace"))
+                raise MediaError(f"cutting {clip.path.name} from {info.path} failed: {reason}")
+            side_temp.write_text(json.dumps(sidecar_payload(clip, info, detector), indent=2) + "\n")
     except OSError as exc:
         raise OutputError(f"cannot write {clip.path}: {exc.strerror or exc}") from exc
     finally:
-        for path in (temp, side_temp, commands):
-            if path is not None:
-                with contextlib.suppress(OSError):
-                    path.unlink()
+        if commands is not None:
+            with contextlib.suppress(OSError):
+                commands.unlink()
 
 
 def _check_output_dir(output_dir: Path) -> None:

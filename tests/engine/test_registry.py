@@ -23,9 +23,9 @@ from animatecli.engine import (
     load_checkpoint,
     official_container,
     registry,
-    save_checkpoint,
 )
 from animatecli.engine.blocks import coordinate_grid, warp
+from animatecli.training.export import save_checkpoint
 
 
 def test_official_containers_name_their_family() -> None:

@@ -17,9 +17,9 @@ from .animator import (
 )
 from .checkpoint import (
     LoadedCheckpoint,
+    checkpoint_payload,
     load_checkpoint,
     official_container,
-    save_checkpoint,
 )
 from .graphs import GraphedSession
 from .keypoints import Keypoints
@@ -45,12 +45,12 @@ __all__ = [
     "PendingFrames",
     "PreparedSource",
     "UnsupportedMode",
+    "checkpoint_payload",
     "family_named",
     "frames_to_tensor",
     "load_checkpoint",
     "movement_scale",
     "normalize_keypoints",
     "official_container",
-    "save_checkpoint",
     "tensor_to_frames",
 ]

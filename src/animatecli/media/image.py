@@ -6,7 +6,6 @@ tell which rectangle of the original picture a model-size frame shows.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import warnings
 from dataclasses import dataclass
@@ -17,8 +16,8 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from animatecli.atomic import temp_sibling
-from animatecli.errors import InputError, OutputError
+from animatecli.atomic import write_atomically
+from animatecli.errors import InputError
 from animatecli.paths import check_input_file
 
 __all__ = [
@@ -246,12 +245,6 @@ def save_png(path: str | os.PathLike[str], image: np.ndarray) -> None:
     p = Path(path)
     if image.dtype != np.uint8 or image.ndim not in (2, 3):
         raise ValueError(f"expected an H×W×3 uint8 image, got {image.shape} {image.dtype}")
-    temp = temp_sibling(p, ".png")  # same folder, so the final rename is atomic
-    try:
-        Image.fromarray(np.ascontiguousarray(image)).save(temp, format="PNG")
-        os.replace(temp, p)
-    except OSError as exc:
-        raise OutputError(f"cannot write {p}: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(OSError):
-            temp.unlink()
+    write_atomically(
+        p, lambda temp: Image.fromarray(np.ascontiguousarray(image)).save(temp, format="PNG")
+    )

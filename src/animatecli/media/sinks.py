@@ -24,7 +24,7 @@ from typing import IO, Protocol, TypeVar, runtime_checkable
 import cv2
 import numpy as np
 
-from animatecli.atomic import commit, remove_stale_temporaries, temp_sibling
+from animatecli.atomic import commit, commit_folder, remove_stale_temporaries, temp_sibling
 from animatecli.errors import InputError, MediaError, OutputError, OutputExistsError
 from animatecli.interrupts import raise_if_interrupted
 from animatecli.media._ffmpeg import (
@@ -642,25 +642,7 @@ class PngDirSink(_AtomicSink):
         raise_if_interrupted()
         # Re-check: the folder may have filled up while frames were being computed.
         check_output_path(os.path.join(os.fspath(self.path), ""), self.overwrite)
-        old: Path | None = None
-        try:
-            if self.path.exists():
-                # A folder cannot be os.replace()d onto a non-empty one: move the old one
-                # aside first, and put it back if the swap fails.
-                old = temp_sibling(self.path.absolute(), ".old")
-                os.replace(self.path, old)
-            try:
-                os.replace(self._temp, self.path)
-            except OSError:
-                if old is not None:
-                    os.replace(old, self.path)
-                    old = None
-                raise
-        except OSError as exc:
-            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
-        finally:
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+        commit_folder(self._temp, self.path)
 
     def abort(self) -> None:
         """Delete the temp folder; the target is left untouched."""

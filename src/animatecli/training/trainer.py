@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..atomic import write_atomically
 from ..engine import frames_to_tensor
 from ..engine.blocks import AntiAliasDownsample
 from ..engine.fomm import FommModel, ModelConfig
@@ -217,9 +218,8 @@ def save_state(run_dir: Path, state: TrainState, config: TrainConfig) -> None:
         "rng": json.dumps(state.rng.bit_generator.state),
         "torch_rng": state.torch_generator.get_state(),
     }
-    tmp = _state_path(run_dir).with_suffix(".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(_state_path(run_dir))
+    # Atomic: a run killed while saving resumes from the previous state, not a torn file.
+    write_atomically(_state_path(run_dir), lambda temp: torch.save(payload, temp))
 
 
 def new_state(config: TrainConfig) -> TrainState:

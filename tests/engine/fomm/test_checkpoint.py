@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from animatecli.engine import load_checkpoint, official_container, save_checkpoint
+from animatecli.engine import load_checkpoint, official_container
 from animatecli.engine.fomm import (
     OFFICIAL_CONFIGS,
     FommModel,
@@ -24,6 +24,7 @@ from animatecli.engine.fomm.config import (
 )
 from animatecli.engine.fomm.family import matching_official_config
 from animatecli.errors import CheckpointError
+from animatecli.training.export import save_checkpoint
 
 from .conftest import REFERENCE_DIR, reference_file
 

@@ -16,7 +16,6 @@ from animatecli.engine import (
     UnsupportedMode,
     load_checkpoint,
     official_container,
-    save_checkpoint,
 )
 from animatecli.engine.tpsmm import (
     OFFICIAL_CONFIGS,
@@ -26,6 +25,7 @@ from animatecli.engine.tpsmm import (
     matching_official_config,
 )
 from animatecli.errors import CheckpointError
+from animatecli.training.export import save_checkpoint
 
 from .conftest import REFERENCE_DIR, golden_model, reference_file
 from .test_parity import ATOL_PREDICTION, assert_close
