@@ -306,6 +306,9 @@ class _Download:
                 raise _MirrorFailed("served an HTML page, not the file")
             total = self._total(response)
             if total is not None and self.wanted.size is not None and total != self.wanted.size:
+                # Say what it is when it is a page (a quota or virus-scan page, mislabelled).
+                if self.offset == 0 and looks_like_html(response.read1(4096)):
+                    raise _MirrorFailed("served an HTML page, not the file")
                 raise _MirrorFailed(f"wrong size ({total} bytes, expected {self.wanted.size})")
             if not started[0]:
                 self.reporter.start(self.wanted.label, self.wanted.size or total)
