@@ -89,7 +89,7 @@ def weights_server() -> Iterator[WeightsServer]:
         def log_message(self, *args: object) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             state = server_state[0]
             path = self.path.lstrip("/")
             asked = self.headers.get("Range")
@@ -125,9 +125,7 @@ def weights_server() -> Iterator[WeightsServer]:
             if end < len(data):
                 self.close_connection = True
 
-        def _head(
-            self, code: int, kind: str, length: int, start: int = 0, total: int = 0
-        ) -> None:
+        def _head(self, code: int, kind: str, length: int, start: int = 0, total: int = 0) -> None:
             self.send_response(code)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(length))
@@ -164,7 +162,9 @@ def animate_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home / catalogue.MODELS_FOLDER
 
 
-def entry_for(name: str, data: bytes, mirrors: tuple[str, ...], **changes: object) -> CatalogueEntry:
+def entry_for(
+    name: str, data: bytes, mirrors: tuple[str, ...], **changes: object
+) -> CatalogueEntry:
     """A catalogue entry for ``data`` (its real hash and size)."""
     base = CatalogueEntry(
         name=name,
