@@ -27,7 +27,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,8 +169,9 @@ def _one_line(exc: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def file_lock(target: Path) -> Iterator[None]:
-    """Hold ``.NAME.lock`` beside ``target`` exclusively (waits for another holder).
+def file_lock(target: Path, waiting: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold ``.NAME.lock`` beside ``target`` exclusively (waits for another holder, and
+    says so once through ``waiting``).
 
     The lock file is removed on release; a waiter that wakes on a removed file starts
     over, so two processes never both believe they hold the lock.
@@ -191,7 +192,13 @@ def file_lock(target: Path) -> Iterator[None]:
         except OSError as exc:
             raise DownloadError(f"cannot write to {target.parent}: {_one_line(exc)}") from exc
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if waiting is not None:
+                    waiting(f"waiting for another download of {target.name} to finish")
+                    waiting = None
+                fcntl.flock(fd, fcntl.LOCK_EX)
             held = os.fstat(fd)
             now = os.stat(lock)
         except FileNotFoundError:
@@ -430,7 +437,7 @@ def obtain(
     wanted: Wanted, reporter: Reporter | None = None, stall_seconds: float | None = None
 ) -> Fetched:
     """``wanted``, verified: the cached file if intact, else downloaded (under its lock)."""
-    with file_lock(wanted.target):
+    with file_lock(wanted.target, (reporter or SilentReporter()).notice):
         if is_cached(wanted):
             return Fetched(wanted.target, "cached", wanted.target.stat().st_size)
         return download(wanted, reporter, stall_seconds)

@@ -218,14 +218,16 @@ def test_sigint_in_a_real_process_then_resume(
 def test_two_processes_fetching_one_model_download_it_once(
     weights_server: WeightsServer, animate_home: Path
 ) -> None:
-    url = weights_server.serve("slow.pth.tar", Route(DATA, delay=0.01))
+    # About 3 s of download: the two runs overlap (each starts in about a second).
+    url = weights_server.serve("slow.pth.tar", Route(DATA, delay=0.15))
     entries = [entry_for("test-face", DATA, (url,))]
     args = ["models", "fetch", "test-face", "--json"]
     procs = [start_animate(args, entries, animate_home) for _ in range(2)]
     outputs = [proc.communicate(timeout=120) for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], outputs
-    statuses = sorted(json.loads(out)["files"][0]["status"] for out, _ in outputs)
-    assert statuses == ["cached", "downloaded"]
+    by_status = {json.loads(out)["files"][0]["status"]: err for out, err in outputs}
+    assert sorted(by_status) == ["cached", "downloaded"]
+    assert "waiting for another download of test-face.pth.tar" in by_status["cached"]
     assert len(weights_server.requests) == 1
     assert (animate_home / "test-face.pth.tar").read_bytes() == DATA
     assert cache_files(animate_home) == ["test-face.pth.tar"]
