@@ -194,8 +194,9 @@ CheckpointOpt = Annotated[
     Path | None,
     typer.Option(
         "--checkpoint",
-        help="Official FOMM or TPSMM .pth.tar, or an animatecli checkpoint (the family is "
-        "recognised) \\[env: ANIMATE_CHECKPOINT; default: the bundled model, "
+        help="Official FOMM or TPSMM .pth.tar, an animatecli checkpoint (the family is "
+        "recognised), or the name of a fetched model (animate models list) "
+        "\\[env: ANIMATE_CHECKPOINT; default: the bundled model, "
         "animatecli-synthetic-128.pt].",
         show_default=False,
     ),
@@ -450,6 +451,8 @@ RUN_EXAMPLES = """[bold]Examples:[/]
   animate photo.png talk.mp4 -o out.gif --compare  side by side, as a GIF
 
   animate photo.png talk.mp4 -o frames/            a folder of PNG frames
+
+  animate photo.jpg talk.mp4 --checkpoint fomm-vox  after animate models fetch fomm-vox
 
   animate -y -o out.mp4 photo.png talk.mp4 --checkpoint vox-cpk.pth.tar
 """
@@ -783,7 +786,7 @@ ModelNamesArg = Annotated[
 
 @models_app.command("list")
 def models_list_command(json_output: JsonOpt = False) -> None:
-    """The catalogue: each model, its size, licence, training data and whether it is cached."""
+    """The catalogue: each model's size, licence, training data, and if it is cached."""
     from .store import list_models, render_list
 
     with user_errors():
@@ -813,8 +816,9 @@ def models_fetch_command(
     quiet: QuietOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Download models into the cache: resumable, verified by SHA-256, written atomically,
-    mirror after mirror until one gives the right file."""
+    """Download models into the cache (resumable, verified by SHA-256).
+
+    Mirror after mirror until one gives the right file; written atomically."""
     from .reporting import DownloadReporter
     from .store import fetch_models
 
@@ -839,8 +843,10 @@ def models_add_command(
     quiet: QuietOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Recognise checkpoint files you downloaded by hand (by SHA-256) and put them in the
-    cache (a hard link or reflink where possible, else a copy; your file is left as is)."""
+    """Put checkpoint files you downloaded by hand in the cache.
+
+    Recognised by SHA-256; a hard link or reflink where possible, else a copy; your file
+    is left as is."""
     from .store import add_files
 
     with user_errors():

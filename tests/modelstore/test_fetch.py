@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from animatecli import downloads, store
+from animatecli import catalogue, downloads, store
 from animatecli.catalogue import CatalogueEntry
 from animatecli.cli import app
 from animatecli.errors import DownloadError, InputError
@@ -336,3 +336,16 @@ def test_the_real_catalogue_is_listed_without_a_cache(tmp_path: Path) -> None:
     assert {m["domain"] for n, m in models.items() if "taichi" in n} == {"body"}
     assert not any(m["cached"] for m in models.values())
     assert not env_home.exists()  # listing writes nothing
+
+
+def test_the_cache_folder_follows_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.delenv("ANIMATE_HOME", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    assert catalogue.models_dir() == tmp_path / "user" / ".cache" / "animatecli" / "models"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert catalogue.models_dir() == tmp_path / "xdg" / "animatecli" / "models"
+    monkeypatch.setenv("ANIMATE_HOME", str(tmp_path / "mine"))
+    assert catalogue.models_dir() == tmp_path / "mine" / "models"
