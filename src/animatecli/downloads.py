@@ -318,9 +318,12 @@ class _Download:
                     raise _MirrorFailed("served an HTML page, not the file")
                 raise _MirrorFailed(f"wrong size ({total} bytes, expected {self.wanted.size})")
             if not started[0]:
-                self.reporter.start(self.wanted.label, self.wanted.size or total)
-                if self.offset:
-                    self.reporter.advance(self.offset)
+                # A resumed download counts the bytes still to come (honest speed and ETA).
+                whole = self.wanted.size or total
+                label = self.wanted.label
+                if self.offset and whole:
+                    label += f" (resumed at {100 * self.offset / whole:.0f}%)"
+                self.reporter.start(label, whole - self.offset if whole else None)
                 started[0] = True
             mode = "ab" if self.offset else "wb"
             try:
@@ -421,6 +424,8 @@ def download(
                 commit(wanted.partial, wanted.target, overwrite=True)
                 return Fetched(wanted.target, "downloaded", state.offset, url)
             reasons.append(f"{url}: {reason}")
+            if url != wanted.urls[-1]:
+                reporter.notice(f"{url}: {reason}; trying the next mirror")
     finally:
         reporter.finish()
     if state.offset == 0:

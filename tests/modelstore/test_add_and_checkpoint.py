@@ -131,3 +131,55 @@ def test_checkpoint_name_runs_the_job_once_added(
     assert report["checkpoint"]["origin"] == "--checkpoint test-fomm"
     assert out.is_file() and report["frames"] > 0
     assert hashlib.sha256(cached.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_names_resolve_from_the_option_and_the_environment(
+    tmp_path: Path,
+    animate_home: Path,
+    use_catalogue: Install,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from animatecli.errors import CheckpointError
+    from animatecli.models import catalogue_entry_of, resolve_checkpoint
+
+    use_catalogue(entry_for("test-face", DATA, ()))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CheckpointError, match="`animate models fetch test-face`") as raised:
+        resolve_checkpoint(Path("test-face"))
+    assert raised.value.exit_code == 2
+    monkeypatch.setenv("ANIMATE_CHECKPOINT", "test-face")
+    with pytest.raises(CheckpointError, match="jobs never download"):
+        resolve_checkpoint(None)
+    mine = tmp_path / "mine.pth.tar"
+    mine.write_bytes(DATA)
+    assert models("add", str(mine))[0] == 0
+    cached = animate_home / "test-face.pth.tar"
+    assert resolve_checkpoint(None) == (cached, "$ANIMATE_CHECKPOINT test-face")
+    assert resolve_checkpoint(Path("test-face")) == (cached, "--checkpoint test-face")
+    entry = catalogue_entry_of(cached)
+    assert entry is not None and entry.name == "test-face" and entry.domain == "face"
+    assert catalogue_entry_of(mine) is None
+    # A file of that name in the working folder is a path, not the catalogue name.
+    (tmp_path / "test-face").write_bytes(b"x")
+    assert resolve_checkpoint(Path("test-face")) == (Path("test-face"), "--checkpoint")
+
+
+def test_add_copies_where_it_cannot_link(
+    tmp_path: Path, animate_home: Path, use_catalogue: Install, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    def no_links(*args: object) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_links)
+    use_catalogue(entry_for("test-face", DATA, ()))
+    mine = tmp_path / "mine.pth.tar"
+    mine.write_bytes(DATA)
+    code, stdout, _ = models("add", str(mine), "--json")
+    (added,) = json.loads(stdout)["added"]
+    assert code == 0 and added["placed"] in ("reflink", "copy")
+    cached = animate_home / "test-face.pth.tar"
+    assert cached.read_bytes() == DATA and not os.path.samefile(cached, mine)
+    assert mine.read_bytes() == DATA
+    assert sorted(p.name for p in animate_home.iterdir()) == ["test-face.pth.tar"]

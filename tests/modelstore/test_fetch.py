@@ -33,9 +33,13 @@ def cli(*args: str) -> tuple[int, str, str]:
 
 
 def error_lines(stderr: str) -> list[str]:
+    """The error lines of stderr (notices such as "note: MIRROR: why; trying the next
+    mirror" come before); the error, if any, is the last line."""
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert "Traceback" not in stderr
-    return lines
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert not errors or lines[-1] == errors[-1]
+    return errors
 
 
 def cache_files(models: Path) -> list[str]:
@@ -106,6 +110,7 @@ def test_wrong_hash_on_every_mirror_is_one_line_and_caches_nothing(
     code, _, stderr = cli("fetch", "test-face")
     (line,) = error_lines(stderr)
     assert code == 1 and line.count("corrupt") == 2 and "nothing was saved" in line
+    assert f"note: {first}: corrupt" in stderr and "trying the next" in stderr
     assert first in line and second in line
     assert cache_files(animate_home) == []
 
