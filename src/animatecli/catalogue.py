@@ -197,3 +197,12 @@ def not_cached_message(name: str) -> str:
         f"`animate models fetch {name}` first, or `animate models add FILE` for a copy "
         "you already have"
     )
+
+
+# For the coordinator's notice (issue 26, item 4): the bundled cartoon model on a real face.
+REAL_FACE_MODEL = "fomm-vox"
+BUNDLED_ON_REAL_FACE_NOTICE = (
+    "the bundled model was trained on cartoon heads only, so a real face comes out "
+    f"distorted: run `animate models fetch {REAL_FACE_MODEL}`, then add "
+    f"--checkpoint {REAL_FACE_MODEL}"
+)
