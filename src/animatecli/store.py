@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import catalogue
+from .atomic import commit, remove_stale_temporaries, temp_sibling
 from .catalogue import CatalogueEntry, not_cached_message
 from .downloads import (
     FACE_ALIGNMENT,
@@ -284,12 +285,12 @@ def add_file(path: Path) -> AddResult:
     with file_lock(target):
         if target.is_file() and target.stat().st_size == size and sha256_of(target) == digest:
             return AddResult(path, item.name, target, "cached")
-        temp = target.parent / f".{target.name}.add"
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
+        # The atomic writer's temporary naming: a killed run's leftover is recognised.
+        remove_stale_temporaries(target)
+        temp = temp_sibling(target, "")
         try:
             placed = _place(path, temp)
-            os.replace(temp, target)
+            commit(temp, target, overwrite=True)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 temp.unlink()
