@@ -33,7 +33,7 @@ from .engine import (
 )
 from .errors import InputError, MediaError
 from .memory import release_freed_memory
-from .models import load_model
+from .models import catalogue_entry_of, load_model
 from .options import AnimateOptions, ModelOptions
 from .progress import Reporter, SilentReporter
 from .streaming import BackgroundWriter, Prefetcher
@@ -191,6 +191,8 @@ class AnimationPipeline:
         self.threads = ThreadShare(budget, torch.set_num_threads)
         media.set_codec_threads(budget.codec)
         self.loaded, self.device, self.checkpoint_origin = load_model(model_options)
+        # A fetched catalogue model (``--checkpoint fomm-vox``): its name and domain.
+        self.catalogue_entry = catalogue_entry_of(self.loaded.path)
         # On CUDA the driving video decodes on the GPU's NVDEC engine where that works.
         self.decoder = media.choose_decoder(str(self.device))
         self.transfer = FrameTransfer(self.device)
@@ -230,6 +232,8 @@ class AnimationPipeline:
     @property
     def face_model(self) -> bool:
         """Whether the model animates faces (anything not known to be a body/object model)."""
+        if self.catalogue_entry is not None:
+            return self.catalogue_entry.domain == "face"
         return self.loaded.config_name not in NON_FACE_CONFIGS
 
     @property
@@ -237,7 +241,12 @@ class AnimationPipeline:
         return self.animator.frame_shape
 
     def describe_checkpoint(self) -> dict[str, Any]:
-        return {**self.loaded.describe(), "origin": self.checkpoint_origin}
+        entry = self.catalogue_entry
+        return {
+            **self.loaded.describe(),
+            "origin": self.checkpoint_origin,
+            "catalogue": None if entry is None else {"name": entry.name, "domain": entry.domain},
+        }
 
     def check(self, options: AnimateOptions) -> None:
         """Refuse options the loaded model cannot honour (``--mode avd`` without an AVD
