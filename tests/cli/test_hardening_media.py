@@ -55,9 +55,7 @@ def test_a_driving_video_named_like_a_protocol_is_read_as_that_file(
     assert count_frames(work / "out.mp4") == 25  # the 1 s clip, not 2 s or 4 s of a/b
 
 
-def test_an_output_named_like_a_protocol_is_that_file(
-    work: Path, tiny_checkpoint: Path
-) -> None:
+def test_an_output_named_like_a_protocol_is_that_file(work: Path, tiny_checkpoint: Path) -> None:
     """Item 8, outputs: ffmpeg writes the named file."""
     proc = finish(
         start(("face.png", "clip.mp4", "-o", "file:out.mp4", "-q"), work, tiny_checkpoint)
@@ -111,9 +109,7 @@ def test_a_32_bit_integer_tiff_with_8_bit_values_is_not_black(
     Image.fromarray(gray).save(work / "deep.tif")
     assert Image.open(work / "deep.tif").mode == "I"
     proc = finish(
-        start(
-            ("deep.tif", "clip.mp4", "-o", "out.mp4", "--compare", "-q"), work, tiny_checkpoint
-        )
+        start(("deep.tif", "clip.mp4", "-o", "out.mp4", "--compare", "-q"), work, tiny_checkpoint)
     )
     assert proc.returncode == 0, proc.stderr
     capture = cv2.VideoCapture(str(work / "out.mp4"))
