@@ -118,7 +118,12 @@ def parse_file_config(parse: Callable[[Any], Any], raw: object) -> Any:
 def check_finite_weights(state: Mapping[str, torch.Tensor], part: str) -> None:
     """`CheckpointError` when a floating-point tensor of ``state`` holds NaN or infinity."""
     for key, tensor in state.items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+        if not tensor.is_floating_point() or tensor.numel() == 0:
+            continue
+        # min and max propagate NaN and show an infinity, and need no tensor-sized
+        # temporary (isfinite would allocate one as large as the biggest weight).
+        low, high = torch.aminmax(tensor)
+        if not (math.isfinite(low) and math.isfinite(high)):
             raise CheckpointError(
                 f"the checkpoint's weights are damaged: {part}.{key} holds NaN or infinite values"
             )
