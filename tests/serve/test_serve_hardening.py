@@ -275,3 +275,25 @@ def test_listening_on_every_address_prints_an_address_a_browser_can_open(
         assert [line for line in server.lines if URL_LINE.search(line)]
     finally:
         assert server.interrupt() == 0
+
+
+def test_an_uploaded_image_bomb_fails_its_job_with_one_line(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """Item 6, upload half: the photo goes through the same decode budget as the CLI's."""
+    from tests.cli.test_hardening_media import deep_png
+
+    bomb = tmp_path / "bomb.png"
+    deep_png(bomb, 12000, 12000)
+    client = Client(server.url)
+    fields = {"kind": "animate", "driving_example": "driving.mp4"}
+    status, answer = client.submit(fields, {"source": ("bomb.png", bomb.read_bytes())})
+    assert status == 201, answer
+    stream = client.follow(answer["id"])
+    try:
+        done = stream.until(lambda s: s["state"] in ("done", "failed"))
+    finally:
+        stream.close()
+    assert done["state"] == "failed"
+    assert "bomb.png is too large to load safely: 12000×12000 pixels" in done["error"]
+    assert "\n" not in done["error"]
