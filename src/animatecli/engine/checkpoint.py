@@ -29,6 +29,7 @@ import torch
 
 from ..errors import CheckpointError
 from .building import uninitialised
+from .config_limits import check_finite_weights, parse_file_config
 from .protocol import Family, FamilyConfig, MotionModel, StateDict
 from .registry import FAMILIES, family_named, recognise
 from .safe_load import describe_unloadable
@@ -196,6 +197,7 @@ def _load_part(
     _check_keys(part, state, expected, path, config_source, family)
     # Stored fp16 weights (our shipped model) are promoted back to float32.
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    check_finite_weights(state, part)
     module.load_state_dict(state, strict=True, assign=True)
 
 
@@ -221,7 +223,7 @@ def _resolve_config(
     if config is not None:
         return config, "override", None
     if is_ours:
-        return family.config_from_dict(container["config"]), "file", None
+        return parse_file_config(family.config_from_dict, container.get("config")), "file", None
     try:
         return family.infer_config(parts), "inferred", None
     except KeyError as exc:

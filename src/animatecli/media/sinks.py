@@ -30,6 +30,7 @@ from animatecli.interrupts import raise_if_interrupted
 from animatecli.media._ffmpeg import (
     codec_thread_args,
     error_reason,
+    ffmpeg_path,
     popen_ffmpeg,
     read_stderr,
     run_ffmpeg,
@@ -358,7 +359,7 @@ class VideoFileSink(_AtomicSink):
                     *self._video_codec_args(),
                     # faststart rewrites the file once; do it in the final pass only.
                     *([] if self._audio_codec else self._container_args()),
-                    "-y", str(self._video_temp),
+                    "-y", ffmpeg_path(self._video_temp),
                 ],
             )  # fmt: skip
         except BaseException:
@@ -445,13 +446,13 @@ class VideoFileSink(_AtomicSink):
             try:
                 _run_or_raise(
                     [
-                        "-i", str(self._video_temp),
-                        "-i", str(self.audio_from),
+                        "-i", ffmpeg_path(self._video_temp),
+                        "-i", ffmpeg_path(self.audio_from),
                         "-map", "0:v:0", "-map", "1:a:0",
                         "-c:v", "copy", *audio_args,
                         "-t", duration,
                         *self._container_args(),
-                        "-y", str(out),
+                        "-y", ffmpeg_path(out),
                     ],
                     f"adding the audio of {self.audio_from} to {self.path}",
                 )  # fmt: skip
@@ -521,7 +522,7 @@ class GifSink(_AtomicSink):
                     self.width,
                     self.height,
                     self.fps,
-                    ["-c:v", "ffv1", "-pix_fmt", "bgr0", "-y", str(self._intermediate)],
+                    ["-c:v", "ffv1", "-pix_fmt", "bgr0", "-y", ffmpeg_path(self._intermediate)],
                 )
             data = _check_frame(frame, self.height, self.width, self.path)
             self._pipe.write(data, self.path)
@@ -543,20 +544,20 @@ class GifSink(_AtomicSink):
             palette = self._new_temp(".png")
             _run_or_raise(
                 [
-                    "-i", str(self._intermediate),
+                    "-i", ffmpeg_path(self._intermediate),
                     "-vf", "palettegen=max_colors=256:stats_mode=full",
-                    "-update", "1", "-frames:v", "1", "-y", str(palette),
+                    "-update", "1", "-frames:v", "1", "-y", ffmpeg_path(palette),
                 ],
                 f"building the GIF palette for {self.path}",
             )  # fmt: skip
             gif = self._new_temp(".gif")
             _run_or_raise(
                 [
-                    "-i", str(self._intermediate), "-i", str(palette),
+                    "-i", ffmpeg_path(self._intermediate), "-i", ffmpeg_path(palette),
                     "-lavfi", "[0:v][1:v]paletteuse=dither=sierra2_4a:diff_mode=rectangle",
                     # Passthrough: one GIF frame per input frame, never merged or duplicated.
                     "-fps_mode", "passthrough",
-                    "-loop", "0", "-f", "gif", "-y", str(gif),
+                    "-loop", "0", "-f", "gif", "-y", ffmpeg_path(gif),
                 ],
                 f"encoding {self.path}",
             )  # fmt: skip
