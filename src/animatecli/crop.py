@@ -45,9 +45,10 @@ from typing import Any
 
 from . import faces, media
 from .atomic import commit, temp_sibling
-from .errors import MediaError, NoFaceError, OutputError
+from .errors import MediaError, NoFaceError, OutputError, OutputExistsError
 from .media import AUDIO_BITRATE, error_reason, run_ffmpeg
 from .options import CropOptions
+from .paths import check_output_path
 from .progress import Reporter, SilentReporter
 
 __all__ = ["CropOptions", "CropResult", "FaceClip", "crop_video"]
@@ -470,13 +471,16 @@ def _check_output_dir(output_dir: Path) -> None:
         raise OutputError(f"output {output_dir} exists and is not a folder")
 
 
-def _check_targets(clips: Sequence[FaceClip], overwrite: bool) -> None:
-    if overwrite:
+def _check_targets(clips: Sequence[FaceClip], output_dir: Path, overwrite: bool) -> None:
+    """Each clip's target checked as every output is (`paths.check_output_path`: kind,
+    existence, name length, writable folder); its sidecar must not exist either. A folder
+    not made yet holds no target, and is checked when it is made."""
+    if not output_dir.is_dir():
         return
     for clip in clips:
-        for target in (clip.path, clip.sidecar):
-            if target.exists():
-                raise OutputError(f"output {target} exists; pass --overwrite to replace it")
+        check_output_path(clip.path, overwrite)
+        if clip.sidecar.exists() and not overwrite:
+            raise OutputExistsError(f"output {clip.sidecar} exists; pass --overwrite to replace it")
 
 
 def crop_video(
@@ -525,7 +529,7 @@ def crop_video(
     clips = plan_clips(face_tubes, info, target_dir, options, min_score)
     if not clips:
         raise _no_clip_error(path, scan, face_tubes, info, options, min_score)
-    _check_targets(clips, options.overwrite)
+    _check_targets(clips, target_dir, options.overwrite)
     created = not target_dir.exists()
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
