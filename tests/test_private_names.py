@@ -11,7 +11,6 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "animatecli"
 # Known offenders, each being removed by the redesign of issue 25; an entry that no longer
 # offends fails the test too, so this list only shrinks.
 KNOWN = {
-    ("animatecli.crop", "animatecli.media._ffmpeg"),  # crop's own ffmpeg wrapper (redesign)
     ("animatecli.engine.graphs", "animatecli.engine.animator._AUTOCAST_DTYPES"),
 }
 

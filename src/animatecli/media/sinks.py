@@ -38,12 +38,12 @@ from animatecli.media._ffmpeg import (
 )
 from animatecli.media.video import probe_audio_codec, snap_fps
 from animatecli.options import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
-from animatecli.paths import VIDEO_EXTENSIONS, OutputKind, check_output_path, output_kind
+from animatecli.paths import OUTPUT_VIDEO_EXTENSIONS, OutputKind, check_output_path, output_kind
 
 __all__ = [
     "AUDIO_BITRATE",
     "FRAME_NAME_FORMAT",
-    "VIDEO_EXTENSIONS",
+    "OUTPUT_VIDEO_EXTENSIONS",
     "X264_PRESETS",
     "FrameSink",
     "GifSink",
@@ -322,7 +322,7 @@ class VideoFileSink(_AtomicSink):
         super().__init__(path, overwrite)
         self._finished = True  # until fully constructed: nothing to clean up yet
         self.ext = self.path.suffix.lower()
-        if self.ext not in VIDEO_EXTENSIONS:
+        if self.ext not in OUTPUT_VIDEO_EXTENSIONS:
             raise InputError(f"output {self.path}: not a video extension ({self.ext or 'none'})")
         if nvenc_gpu is not None and self.ext == ".webm":
             raise ValueError("NVENC writes H.264; a .webm output is VP9")

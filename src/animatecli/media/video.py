@@ -10,7 +10,7 @@ a YUV4MPEG stream, whose header carries the rate ffmpeg itself will use as an ex
 proves that at least one frame decodes. `VideoReader` then forces that exact rate on its
 output, so the n-th frame it yields is at time n / fps.
 
-The output sinks live in `animatecli.media.sinks` (also reachable from this module).
+The output sinks live in `animatecli.media.sinks`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Literal
+from typing import IO, Literal
 
 import numpy as np
 
@@ -457,13 +457,3 @@ def count_frames(path: str | os.PathLike[str]) -> int:
         if stream.kind == "video":
             return stream.frames
     raise InputError(f"{path} has no video stream")
-
-
-def __getattr__(name: str) -> Any:
-    # The brief that introduced this module placed the output sinks here; they live in
-    # `sinks` (which imports this module), so resolve them lazily to avoid a cycle.
-    from animatecli.media import sinks
-
-    if name in sinks.__all__:
-        return getattr(sinks, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
