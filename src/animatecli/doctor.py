@@ -81,6 +81,16 @@ def _face_backends() -> list[dict[str, Any]]:
     return rows
 
 
+def _threads(requested: int | None) -> dict[str, Any]:
+    """The compute threads a job started now would get, and why (`threads.ThreadShare`):
+    what the machine grants this process, shared by the animate jobs computing now."""
+    from .threads import ThreadShare, thread_budget
+
+    share = ThreadShare(thread_budget(requested), lambda count: None)
+    share.rebalance()
+    return share.to_dict()
+
+
 def collect(model: ModelOptions | None = None) -> dict[str, Any]:
     """Everything doctor reports, as JSON-able data; ``model`` is the model it loads
     (default: the one ``animate run`` would use, on the CPU)."""
@@ -91,6 +101,7 @@ def collect(model: ModelOptions | None = None) -> dict[str, Any]:
         "cuda_available": torch.cuda.is_available(),
         "cuda_version": torch.version.cuda,
         "devices": _devices(),
+        "threads": _threads(model.threads if model else None),
         "ffmpeg": _ffmpeg(),
         "video_engines": _video_engines(),
         "checkpoint": _checkpoint(model or ModelOptions(device="cpu")),
@@ -110,6 +121,7 @@ def render(report: dict[str, Any], console: Console) -> None:
     table.add_row("CUDA", cuda)
     for device in report["devices"]:
         table.add_row(f"device {device['name']}", device["detail"])
+    table.add_row("threads for a job", report["threads"]["reason"])
     ffmpeg = report["ffmpeg"]
     table.add_row("ffmpeg", ffmpeg["version"] if ffmpeg["ok"] else f"[red]{ffmpeg['error']}")
     for engine_name, engine in report["video_engines"].items():

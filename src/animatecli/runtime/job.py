@@ -64,10 +64,20 @@ class AnimationJob:
     ) -> AnimateResult:
         """Animate ``source_path`` with ``driving_path`` into ``output`` (a trailing ``/``
         in a string output asks for a folder of PNG frames). An output already checked
-        (`preflight.check_job_files`) is not checked again."""
+        (`preflight.check_job_files`) is not checked again.
+
+        The process counts in the machine's thread share only while the job runs, so an
+        idle server or notebook between jobs leaves other jobs every thread."""
+        with self.runtime.threads.computing():
+            result = self._run(Path(source_path), Path(driving_path), output)
+            result.threads = self.runtime.threads.to_dict()
+        return result
+
+    def _run(
+        self, source_path: Path, driving_path: Path, output: str | os.PathLike[str] | CheckedOutput
+    ) -> AnimateResult:
         started = time.perf_counter()
         runtime = self.runtime
-        source_path, driving_path = Path(source_path), Path(driving_path)
         runtime.check(self.options)
         if isinstance(output, CheckedOutput):
             output = output.path

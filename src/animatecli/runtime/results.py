@@ -46,6 +46,8 @@ class AnimateResult:
     # Wall seconds per stage: source (load + crop), align, animate (decode + model +
     # encode, overlapped), finalize (audio mux and rename).
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    # The compute threads the job ended with, and why (`threads.ThreadShare.to_dict`).
+    threads: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,4 +80,5 @@ class AnimateResult:
                 for face, alignment in self.faces
             ],
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
+            "threads": self.threads,
         }
