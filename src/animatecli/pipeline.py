@@ -29,6 +29,7 @@ from .engine import (
     MotionMode,
     OneEuroSettings,
     PendingFrames,
+    family_named,
     frames_to_tensor,
 )
 from .errors import InputError, MediaError
@@ -150,13 +151,6 @@ class AnimateResult:
         }
 
 
-# Official configurations trained on whole figures or objects, not faces: `auto` face crops
-# (of the photo and of the driving video) would hand such a model what it never saw.
-NON_FACE_CONFIGS = frozenset(
-    {"taichi-256", "taichi-adv-256", "mgif-256", "bair-256", "fashion-256", "ted-384"}
-)
-
-
 @dataclass(frozen=True)
 class _InFlight:
     """A batch queued on the device whose predictions may still be on their way back."""
@@ -229,8 +223,9 @@ class AnimationPipeline:
 
     @property
     def face_model(self) -> bool:
-        """Whether the model animates faces (anything not known to be a body/object model)."""
-        return self.loaded.config_name not in NON_FACE_CONFIGS
+        """Whether the model animates faces (anything not known to be a body/object model):
+        `auto` face crops would hand a body model what it never saw."""
+        return family_named(self.loaded.family).domain_of(self.loaded.config_name) == "face"
 
     @property
     def frame_hw(self) -> tuple[int, int]:

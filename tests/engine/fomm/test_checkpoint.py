@@ -25,18 +25,20 @@ from animatecli.engine.fomm.config import (
 from animatecli.engine.fomm.family import matching_official_config
 from animatecli.errors import CheckpointError
 
-from .conftest import REFERENCE_DIR, reference_file
+from ..references import reference_dir, reference_path
 
-MANIFESTS = sorted(p.name for p in REFERENCE_DIR.glob("manifest-*.json"))
+MANIFESTS = sorted(p.name for p in reference_dir("fomm").glob("manifest-*.json"))
 
 
 def test_all_eight_manifests_present() -> None:
-    assert len(MANIFESTS) == 8, f"expected 8 manifests in {REFERENCE_DIR}, found {MANIFESTS}"
+    assert len(MANIFESTS) == 8, (
+        f"expected 8 manifests in {reference_dir('fomm')}, found {MANIFESTS}"
+    )
 
 
 @pytest.mark.parametrize("manifest_name", MANIFESTS or ["manifest-missing.json"])
 def test_state_dict_matches_manifest(manifest_name: str) -> None:
-    manifest = json.loads(reference_file(manifest_name).read_text())
+    manifest = json.loads(reference_path("fomm", manifest_name).read_text())
     config = ModelConfig.from_dict(manifest["config"])
     model = build_model(config, initialise=False)
     for part in ("kp_detector", "generator"):
