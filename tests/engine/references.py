@@ -4,6 +4,7 @@ model built through the family's registry record (the fixtures are in conftest.p
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,3 +49,55 @@ def build_golden_model(golden: Golden) -> MotionModel:
     for part, state in golden["checkpoint"].items():
         parts[part].load_state_dict(state)
     return model
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One golden file of a family and how to read it: the key of the keypoint coordinates
+    in its keypoint entries (extras are under their declared names), where its relative
+    mode's predictions are (scale adapted), and the fixture README's float32 tolerances."""
+
+    family: str
+    file: str
+    points: str
+    relative_prediction: tuple[str, ...]
+    atol_kp: float
+    atol_prediction: float
+
+    @property
+    def id(self) -> str:
+        return f"{self.family}-{self.file.removesuffix('.pt')}"
+
+    def load(self) -> Golden:
+        return load_golden(self.family, self.file)
+
+    def prediction(self, golden: Golden) -> torch.Tensor:
+        entry: Any = golden
+        for key in self.relative_prediction:
+            entry = entry[key]
+        return entry
+
+
+FOMM_ATOL_KP, FOMM_ATOL_PREDICTION = 1e-4, 2e-3
+TPSMM_ATOL_KP, TPSMM_ATOL_PREDICTION = 2e-5, 1e-2
+FOMM_RELATIVE = ("outputs", "relative_adapt", "prediction")
+TPSMM_RELATIVE = ("modes", "relative", "prediction")
+
+# Every family's goldens (FOMM's two: with Jacobians through the dense motion, and the
+# Jacobian-free dense motion).
+REFERENCES = (
+    Reference("fomm", "golden-tiny.pt", "value", FOMM_RELATIVE, FOMM_ATOL_KP, FOMM_ATOL_PREDICTION),
+    Reference(
+        "fomm", "golden-tiny-nojac.pt", "value", FOMM_RELATIVE, FOMM_ATOL_KP, FOMM_ATOL_PREDICTION
+    ),
+    Reference(
+        "tpsmm", "golden-tiny.pt", "fg_kp", TPSMM_RELATIVE, TPSMM_ATOL_KP, TPSMM_ATOL_PREDICTION
+    ),
+)
+
+
+def assert_close(actual: torch.Tensor, expected: torch.Tensor, atol: float) -> None:
+    """Same shape and a max absolute difference within ``atol``."""
+    assert actual.shape == expected.shape
+    diff = (actual.float() - expected.float()).abs().max().item()
+    assert diff <= atol, f"max abs diff {diff:.3g} > {atol}"

@@ -6,11 +6,13 @@ frames, does the source-only work once (:meth:`~MotionModel.encode_source`), tur
 driving keypoints into the ones its generator sees under a :class:`MotionMode`
 (:meth:`~MotionModel.transfer`) and generates a batch of frames
 (:meth:`~MotionModel.generate`). The :class:`~animatecli.engine.animator.Animator` only
-calls these; checkpoints go through :meth:`~MotionModel.checkpoint_parts`.
+calls these; checkpoints go through :meth:`~MotionModel.checkpoint_parts`. Keypoints
+may carry per-keypoint extras, which the model declares
+(:attr:`~MotionModel.keypoint_extras`) with how relative motion transforms them.
 
 Each family also describes its checkpoints with one :class:`Family` record (how to
-recognise them, infer and name their configuration, build the model); the registry
-lists those records.
+recognise them, infer and name their configuration, build the model; its motion modes;
+each official configuration's file name and domain); the registry lists those records.
 """
 
 from __future__ import annotations
