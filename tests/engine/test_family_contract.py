@@ -14,6 +14,7 @@ tests/engine/<family>/.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,8 @@ from .references import (
     Reference,
     assert_close,
     build_golden_model,
+    reference_dir,
+    reference_path,
 )
 from .shift_family import SHIFT, ShiftConfig, ShiftModel
 
@@ -237,6 +240,41 @@ def test_checkpoints_round_trip(case: Case, tmp_path: Path) -> None:
                 reloaded = again.model.checkpoint_parts()[name].state_dict()
                 for key, tensor in state.items():
                     assert torch.equal(reloaded[key], tensor), (name, key)
+
+
+# The released files' layouts (../shared/<family>-reference/manifest-<config>.json).
+
+OFFICIAL = [(f.name, name) for f in registry.FAMILIES for name in f.official_configs]
+
+
+@pytest.mark.parametrize("family", [f.name for f in registry.FAMILIES])
+def test_every_official_config_has_its_manifest(family: str) -> None:
+    found = sorted(p.name for p in reference_dir(family).glob("manifest-*.json"))
+    expected = sorted(f"manifest-{name}.json" for name in family_named(family).official_configs)
+    assert found == expected, f"manifests in {reference_dir(family)}"
+
+
+@pytest.mark.parametrize(("family", "name"), OFFICIAL, ids=[f"{f}-{n}" for f, n in OFFICIAL])
+def test_state_dicts_match_manifest(family: str, name: str) -> None:
+    record = family_named(family)
+    manifest = json.loads(reference_path(family, f"manifest-{name}.json").read_text())
+    config = record.config_from_dict(manifest["config"])
+    assert record.official_config(name) == config
+    with torch.device("meta"):
+        model = record.build(config, record.optional_parts)
+    parts = model.checkpoint_parts()
+    for part, module in parts.items():
+        # Same keys, same order, same shapes: strict loading of the official dicts.
+        assert [[k, list(v.shape)] for k, v in module.state_dict().items()] == manifest[part]
+        assert sum(p.numel() for p in module.parameters()) == manifest["params"][part]
+    if "total_demo_networks" in manifest["params"]:  # TPSMM's manifests count them all
+        demo = sum(p.numel() for module in parts.values() for p in module.parameters())
+        assert demo == manifest["params"]["total_demo_networks"]
+    # The shapes alone name the config, with the released file name for what tensors
+    # cannot show (frame size, bg, which of several same-shaped releases).
+    inferred = record.infer_config({part: m.state_dict() for part, m in parts.items()})
+    file_name = record.official_configs[name].file_name
+    assert record.matching_official_config(inferred, file_name) == name
 
 
 # Parity with each family's reference, for what the families share.
