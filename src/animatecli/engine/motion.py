@@ -50,8 +50,9 @@ _SHARED_ALIASES = {
 
 @dataclass(frozen=True)
 class ModeSpec:
-    """A motion mode as a family declares it: its name, other names for it, and a few
-    words for the help (what it does, what it needs)."""
+    """A motion mode as a family declares it: its name, a few words for the help (what it
+    does, what it needs) and other names for it. Only the shared modes have other names
+    (:attr:`MotionMode.canonical` resolves them): a family's own mode has one name."""
 
     name: str
     help: str
