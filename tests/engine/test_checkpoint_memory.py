@@ -21,13 +21,13 @@ from animatecli.engine.fomm import FommModel, build_model, official_config
 from animatecli.errors import CheckpointError
 
 from .fomm.test_checkpoint import tiny_config
-from .tpsmm.conftest import golden_model, reference_file
+from .references import build_golden_model, load_golden
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def small_models() -> dict[str, MotionModel]:
-    tpsmm = golden_model(torch.load(reference_file("golden-tiny.pt"), weights_only=True))
+    tpsmm = build_golden_model(load_golden("tpsmm", "golden-tiny.pt"))
     return {"fomm": FommModel(tiny_config()).eval(), "tpsmm": tpsmm}
 
 

@@ -1,8 +1,10 @@
 """Our motion-model engine: pure torch, no I/O, nothing imported from the rest of the
 package except the error types.
 
-Family-blind at this level (the protocol, the registry, the Animator, checkpoints);
-each family lives in its own subpackage: :mod:`.fomm` and :mod:`.tpsmm`.
+Family-blind at this level (the protocol, the registry, the Animator, checkpoints, the
+smoothing and motion transfer, which map over whatever per-keypoint extras a family
+declares); each family lives in its own subpackage, :mod:`.fomm` and :mod:`.tpsmm`, and
+is listed once in :mod:`.registry`.
 """
 
 from .animator import (
@@ -22,9 +24,9 @@ from .checkpoint import (
     official_container,
 )
 from .graphs import GraphedSession
-from .keypoints import Keypoints
-from .motion import MotionMode, movement_scale, normalize_keypoints
-from .protocol import Family, MotionModel, UnsupportedMode
+from .keypoints import KeypointExtra, Keypoints
+from .motion import ModeSpec, MotionMode, movement_scale, normalize_keypoints
+from .protocol import Family, MotionModel, OfficialConfig, UnsupportedMode
 from .registry import FAMILIES, family_named
 from .smoothing import KeypointSmoother, OneEuroSettings
 
@@ -36,11 +38,14 @@ __all__ = [
     "FrameTransfer",
     "GraphedSession",
     "GroupSession",
+    "KeypointExtra",
     "KeypointSmoother",
     "Keypoints",
     "LoadedCheckpoint",
+    "ModeSpec",
     "MotionMode",
     "MotionModel",
+    "OfficialConfig",
     "OneEuroSettings",
     "PendingFrames",
     "PreparedSource",

@@ -7,16 +7,10 @@ from typing import Any
 import torch
 
 from .. import media
-from ..engine import Animator, FrameTransfer, MotionMode
+from ..engine import Animator, FrameTransfer, MotionMode, family_named
 from ..models import catalogue_entry_of, load_model
 from ..options import AnimateOptions, ModelOptions
 from ..threads import ThreadShare, thread_budget
-
-# Official configurations trained on whole figures or objects, not faces: `auto` face crops
-# (of the photo and of the driving video) would hand such a model what it never saw.
-NON_FACE_CONFIGS = frozenset(
-    {"taichi-256", "taichi-adv-256", "mgif-256", "bair-256", "fashion-256", "ted-384"}
-)
 
 
 class Runtime:
@@ -56,7 +50,7 @@ class Runtime:
         """Whether the model animates faces (anything not known to be a body/object model)."""
         if self.catalogue_entry is not None:
             return self.catalogue_entry.domain == "face"
-        return self.loaded.config_name not in NON_FACE_CONFIGS
+        return family_named(self.loaded.family).domain_of(self.loaded.config_name) == "face"
 
     @property
     def frame_hw(self) -> tuple[int, int]:

@@ -22,6 +22,7 @@ from ..engine import frames_to_tensor
 from ..engine.blocks import AntiAliasDownsample
 from ..engine.fomm import FommModel, ModelConfig
 from ..engine.fomm.config import DenseMotionConfig, GeneratorConfig, KeypointDetectorConfig
+from ..engine.fomm.keypoints import JACOBIAN
 from .synthetic import sample_training_pair
 from .transforms import RandomTps
 
@@ -145,9 +146,9 @@ def training_losses(
     losses["equivariance_value"] = config.equivariance_value_weight * (
         (kp_driving.value - mapped).abs().mean()
     )
-    if kp_driving.jacobian is not None and transformed.jacobian is not None:
-        chained = torch.matmul(transform.jacobian(transformed.value), transformed.jacobian)
-        residual = torch.eye(2) - torch.matmul(torch.inverse(kp_driving.jacobian), chained)
+    if JACOBIAN in kp_driving.extras and JACOBIAN in transformed.extras:
+        chained = torch.matmul(transform.jacobian(transformed.value), transformed.extras[JACOBIAN])
+        residual = torch.eye(2) - torch.matmul(torch.inverse(kp_driving.extras[JACOBIAN]), chained)
         losses["equivariance_jacobian"] = (
             config.equivariance_jacobian_weight * residual.abs().mean()
         )
