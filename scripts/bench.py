@@ -315,7 +315,7 @@ def random_official_file(family: str, folder: Path) -> Path:
     """A vox-256 model of ``family`` with random weights (every optional network
     included), saved in its official container under the released file's name."""
     record = family_named(family)
-    config, file_name = record.official_configs[BENCH_CONFIG]
+    config, file_name, _ = record.official_configs[BENCH_CONFIG]
     path = folder / file_name
     torch.save(official_container(record.build(config, record.optional_parts)), path)
     return path
@@ -426,11 +426,8 @@ def smoothing_table(device: torch.device, console: Console, frames: int = 200) -
         synchronize(device)
         start = time.perf_counter()
         for row in range(frames):
-            smoother(
-                Keypoints(
-                    value[row : row + 1], None if jacobian is None else jacobian[row : row + 1]
-                )
-            )
+            extras = {} if jacobian is None else {"jacobian": jacobian[row : row + 1]}
+            smoother(Keypoints(value[row : row + 1], extras))
         synchronize(device)
         ms = (time.perf_counter() - start) / frames * 1000
         table.add_row(f"--smooth auto filter, {label}", f"{ms:.3f}", f"{ms / model_ms:.2%}")

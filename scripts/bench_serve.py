@@ -9,7 +9,10 @@ machine slows every row alike:
 * CLI job: the pipeline's own time from the same runs (``--json`` ``seconds``);
 * web job, fresh server: from the upload (``POST /api/jobs`` with both files) to the ``done``
   event, on a server that has not loaded the model yet;
-* web job, warm server: the same on a server that has run a job before.
+* web job, warm server: the same on a server that has run a job before;
+* idle server: a CLI job's animate stage alone, and beside a server that ran one job and
+  went idle (with the machine's thread share, ``OMP_NUM_THREADS`` unset): an idle server
+  should cost other jobs nothing.
 
 The page load is Chromium's Navigation Timing ``loadEventEnd`` (headless, system Chromium;
 skipped with a message when it is not installed).
@@ -104,12 +107,39 @@ class Server:
 def cli_run(workdir: Path) -> tuple[float, float]:
     """Wall seconds of one ``animate`` process, and its job's own seconds."""
     started = time.perf_counter()
+    report = cli_job(workdir)
+    return time.perf_counter() - started, report["seconds"]
+
+
+def cli_job(workdir: Path) -> dict:
+    """One ``animate`` run of the example: its ``--json`` report."""
     proc = subprocess.run(
         [sys.executable, "-m", "animatecli", str(SOURCE), str(DRIVING), "-o",
          str(workdir / "out.mp4"), "-y", "--json"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    return time.perf_counter() - started, json.loads(proc.stdout)["seconds"]
+    return json.loads(proc.stdout)
+
+
+def idle_server_rows(workdir: Path, repeats: int) -> tuple[list[float], list[float]]:
+    """Animate-stage seconds of CLI jobs alone and beside an idle warm server, in turns,
+    with the thread share on (``OMP_NUM_THREADS`` would make every count explicit)."""
+    chosen = os.environ.pop("OMP_NUM_THREADS", None)
+    alone: list[float] = []
+    beside: list[float] = []
+    try:
+        for _ in range(repeats):
+            alone.append(cli_job(workdir)["stage_seconds"]["animate"])
+            server = Server()
+            try:
+                server.job_seconds()  # one job from the page, then idle
+                beside.append(cli_job(workdir)["stage_seconds"]["animate"])
+            finally:
+                server.stop()
+    finally:
+        if chosen is not None:
+            os.environ["OMP_NUM_THREADS"] = chosen
+    return alone, beside
 
 
 def page_load_seconds(url: str, loads: int) -> list[float] | str:
@@ -153,7 +183,18 @@ def page_load_seconds(url: str, loads: int) -> list[float] | str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only-idle", action="store_true", help="only the idle-server rows")
     args = parser.parse_args()
+    console = Console()
+    with tempfile.TemporaryDirectory() as tmp:
+        alone, beside = idle_server_rows(Path(tmp), args.repeats)
+    console.print(
+        f"animate stage of a CLI job: alone {statistics.median(alone):.2f} s, beside an idle "
+        f"server that ran one job {statistics.median(beside):.2f} s "
+        f"({statistics.median(beside) / statistics.median(alone):.2f}×; median of {args.repeats})"
+    )
+    if args.only_idle:
+        return
     os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
     rows: dict[str, list[float]] = {k: [] for k in ("cli", "cli_job", "web_fresh", "web_warm")}
     with tempfile.TemporaryDirectory() as tmp:
@@ -178,13 +219,12 @@ def main() -> None:
         table.add_column(column, justify="right" if column != "run" else "left")
     names = {
         "cli": "CLI process (start to exit)",
-        "cli_job": "CLI job (pipeline.run)",
+        "cli_job": "CLI job (AnimationJob.run)",
         "web_fresh": "web job, fresh server (upload to done)",
         "web_warm": "web job, warm server (upload to done)",
     }
     for key, name in names.items():
         table.add_row(name, f"{median[key]:.2f}", f"{median[key] / median['cli']:.2f}×")
-    console = Console()
     console.print(table)
     console.print(
         f"web overhead on a warm server: {median['web_warm'] - median['cli_job']:+.2f} s "

@@ -8,7 +8,7 @@
    generate step replayed from a CUDA graph (`engine.GraphedSession`).
 3. Codecs: the NVENC and NVDEC probes, and NVDEC's frames against software decoding.
 4. Whole job: a generated 600-frame driving video (256×256, and padded to 1280×720)
-   through `AnimationPipeline` with a random vox-256 FOMM checkpoint (official layout),
+   through `runtime.job.AnimationJob` with a random vox-256 FOMM checkpoint (official layout),
    model load and best-frame pass included, with ``--encoder auto`` and ``x264``, with
    NVDEC on and off, and with ``--cuda-graphs``; after one unreported warm-up job.
 
@@ -44,7 +44,9 @@ from animatecli.atomic import atomic_write_text
 from animatecli.engine import FAMILIES, Animator, GraphedSession, MotionModel
 from animatecli.media import CodecChoice, VideoReader
 from animatecli.options import AnimateOptions, EncoderName, ModelOptions
-from animatecli.pipeline import AnimateResult, AnimationPipeline
+from animatecli.runtime.job import AnimationJob
+from animatecli.runtime.results import AnimateResult
+from animatecli.runtime.runtime import Runtime
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import (  # the bench's helpers, beside this script
@@ -87,8 +89,8 @@ def pixel_rows(device: str, work: Path, driving: Path) -> list[Row]:
 
     def frames(where: str, fp16: bool, graphs: bool = False) -> tuple[np.ndarray, int]:
         out = work / f"pixels-{where}-{fp16}-{graphs}"
-        pipeline = AnimationPipeline(ModelOptions(device=where, fp16=fp16, cuda_graphs=graphs))
-        result = pipeline.run(SOURCE, driving, f"{out}/", options)
+        runtime = Runtime(ModelOptions(device=where, fp16=fp16, cuda_graphs=graphs))
+        result = AnimationJob(runtime, options).run(SOURCE, driving, f"{out}/")
         return png_frames(out), result.alignment.index
 
     reference, reference_align = frames("cpu", False)
@@ -216,11 +218,11 @@ def job_rows(
         video: Path, encoder: EncoderName, nvdec: bool, out: Path, graphs: bool = False
     ) -> tuple[float, AnimateResult]:
         started = time.perf_counter()
-        pipeline = AnimationPipeline(replace(model, cuda_graphs=graphs))
+        runtime = Runtime(replace(model, cuda_graphs=graphs))
         if not nvdec:
-            pipeline.decoder = CodecChoice(None, "software (NVDEC off for this check)")
+            runtime.decoder = CodecChoice(None, "software (NVDEC off for this check)")
         options = AnimateOptions(encoder=encoder, batch_size=batch, overwrite=True)
-        result = pipeline.run(SOURCE, video, out, options)
+        result = AnimationJob(runtime, options).run(SOURCE, video, out)
         return time.perf_counter() - started, result
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,60 +1,23 @@
-"""Shared test fixtures: sample media made once per session with the bundled ffmpeg, tiny
-checkpoints, and a marker for the tests of machines without an NVIDIA driver."""
+"""Shared test fixtures: sample media made once per session with the bundled ffmpeg, and
+tiny checkpoints. Plain helpers (the `Samples` type, `tiny_model_config`, the
+`without_driver` marker) live in testutil.py."""
 
 from __future__ import annotations
 
-import ctypes
-import subprocess
 import sys
-from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
-import imageio_ffmpeg
 import pytest
 
-FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def _nvidia_driver() -> bool:
-    try:
-        ctypes.CDLL("libcuda.so.1")
-    except OSError:
-        return False
-    return True
-
-
-# For the tests of what happens where NVENC/NVDEC cannot work: a machine with the driver
-# might make them work.
-without_driver = pytest.mark.skipif(_nvidia_driver(), reason="an NVIDIA driver is installed")
-
-
-def ffmpeg(*args: str) -> None:
-    """Run the bundled ffmpeg quietly; fail the test session loudly if it fails."""
-    cmd = [FFMPEG, "-hide_banner", "-nostdin", "-v", "error", "-y", *args]
-    subprocess.run(cmd, check=True, capture_output=True)
-
-
-@dataclass(frozen=True)
-class Samples:
-    """Paths of the generated sample files (see `samples`)."""
-
-    root: Path
-    v25: Path  # 96x64, 25 fps, 1 s, no audio (mp4)
-    v30_audio: Path  # 80x60, 30 fps, 1 s, AAC 48 kHz (mov)
-    ntsc_audio: Path  # 96x64, 30000/1001 fps, 1 s, AAC 44.1 kHz (mp4, faststart)
-    film_opus: Path  # 64x64, 24000/1001 fps, 1 s, Opus (webm)
-    rotated: Path  # v25 with a 90° display-rotation tag: decodes as 64x96
-    late_video: Path  # v30_audio with its video stream starting 0.2 s after the audio
-    late_audio: Path  # v30_audio with its audio stream starting 0.2 s after the video
-    truncated_faststart: Path  # 2 s mp4 with the index up front, cut to half its bytes
-    truncated_no_index: Path  # 2 s mp4 with the index at the end, cut to half its bytes
-    text_as_mp4: Path  # a text file named .mp4
-    audio_only: Path  # m4a, no video stream
-    zero_frames: Path  # y4m header only: a video stream that has no frames
-
-
-SAMPLE_FPS = {"v25": Fraction(25), "v30_audio": Fraction(30), "ntsc_audio": Fraction(30000, 1001)}
+# Re-exported for the test files that still `from conftest import` them (to be converted).
+from testutil import (  # noqa: F401
+    FFMPEG,
+    SAMPLE_FPS,
+    Samples,
+    ffmpeg,
+    tiny_model_config,
+    without_driver,
+)
 
 
 def _lavfi_video(size: str, rate: str, seconds: float) -> list[str]:
@@ -120,36 +83,14 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> Samples:
     return s
 
 
-def tiny_model_config(num_kp: int = 5):
-    """A few-thousand-parameter model config (64×64 frames) for fast tests."""
-    from animatecli.engine.fomm import ModelConfig
-    from animatecli.engine.fomm.config import (
-        DenseMotionConfig,
-        GeneratorConfig,
-        KeypointDetectorConfig,
-    )
-
-    return ModelConfig(
-        num_kp=num_kp,
-        kp_detector=KeypointDetectorConfig(block_expansion=8, max_features=32, num_blocks=3),
-        generator=GeneratorConfig(
-            block_expansion=8,
-            max_features=32,
-            num_bottleneck_blocks=1,
-            dense_motion=DenseMotionConfig(block_expansion=8, max_features=32, num_blocks=3),
-        ),
-        frame_shape=(64, 64),
-    )
-
-
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small random-weight model in our format (64×64 frames): fast enough for I/O
     tests, which check media plumbing rather than animation quality."""
     import torch
 
-    from animatecli.engine import save_checkpoint
     from animatecli.engine.fomm import FommModel
+    from animatecli.training.export import save_checkpoint
 
     torch.manual_seed(0)
     config = tiny_model_config()

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Samples
+from testutil import Samples
 
-from animatecli import memory, pipeline
+from animatecli import faces, memory
 from animatecli.options import AnimateOptions, ModelOptions
+from animatecli.runtime.job import AnimationJob
+from animatecli.runtime.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,8 +24,16 @@ def resident_bytes() -> int:
     return int(re.search(r"VmRSS:\s+(\d+)", status)[1]) * 1024  # type: ignore[index]
 
 
+def has_malloc_trim() -> bool:
+    """Whether this process runs on glibc (the only C library with ``malloc_trim``)."""
+    try:
+        return hasattr(ctypes.CDLL(None), "malloc_trim")
+    except OSError:
+        return False
+
+
 @pytest.mark.skipif(
-    memory._malloc_trim() is None or not Path("/proc/self/status").exists(),
+    not has_malloc_trim() or not Path("/proc/self/status").exists(),
     reason="glibc's malloc_trim and Linux's /proc",
 )
 def test_freed_heap_blocks_go_back_to_the_system() -> None:
@@ -48,18 +58,19 @@ def test_a_job_frees_its_face_models_before_animating(
     tiny_checkpoint: Path, samples: Samples, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     built: list[str] = []
-    make_detector = pipeline.faces.make_detector
+    make_detector = faces.make_detector
 
     def counting(kind: str, **kwargs: Any) -> Any:
         built.append(kind)
         return make_detector(kind, **kwargs)
 
-    monkeypatch.setattr(pipeline.faces, "make_detector", counting)
-    job = pipeline.AnimationPipeline(ModelOptions(checkpoint=tiny_checkpoint, device="cpu"))
+    monkeypatch.setattr(faces, "make_detector", counting)
+    runtime = Runtime(ModelOptions(checkpoint=tiny_checkpoint, device="cpu"))
     options = AnimateOptions(align="best", crop_source="off")
     per_job = []
     for name in ("a.mp4", "b.mp4"):
-        result = job.run(ROOT / "examples" / "source.png", samples.v25, tmp_path / name, options)
+        job = AnimationJob(runtime, options)
+        result = job.run(ROOT / "examples" / "source.png", samples.v25, tmp_path / name)
         assert result.frames == 25 and (tmp_path / name).stat().st_size > 0
         per_job.append(list(built))
         built.clear()

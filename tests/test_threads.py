@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -96,68 +97,128 @@ def test_requested_threads_override_everything(
     assert "8 compute threads" in budget.describe()
 
 
+def test_omp_num_threads_above_the_machine_is_capped(
+    two_cpus: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "100000")
+    budget = threads.thread_budget(cgroup_root=tmp_path)
+    assert (budget.cpus, budget.compute) == (2, 2)
+    assert budget.source == "OMP_NUM_THREADS=100000 capped at the affinity mask"
+    assert budget.explicit  # still the user's choice: used as given, not shared
+
+
+# Another "animate process": takes a place in the folder when told "start", gives it back
+# on "stop", and lives on until its stdin closes (an idle server between jobs).
 HOLDER = """
-import sys, time
+import sys
 from pathlib import Path
 from animatecli import threads
-assert threads._register(Path(sys.argv[1])) is not None
-print("registered", flush=True)
-time.sleep(60)
+budget = threads.ThreadBudget(cpus=4, compute=4, codec=1, source="affinity mask")
+share = threads.ThreadShare(budget, lambda n: None, folder=Path(sys.argv[1]), interval=0)
+job = None
+for line in sys.stdin:
+    if line.strip() == "start":
+        job = share.computing()
+        job.__enter__()
+    elif line.strip() == "stop":
+        job.__exit__(None, None, None)
+    print("ok", flush=True)
 """
 
 
-def start_holder(folder: Path) -> subprocess.Popen[str]:
-    """Another 'animate process': registers in ``folder`` and lives until killed."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(folder)], stdout=subprocess.PIPE, text=True
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "registered"
-    return holder
+class Holder:
+    """A second process sharing ``folder``'s budget, driven through its stdin."""
+
+    def __init__(self, folder: Path):
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, str(folder)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def say(self, command: str) -> None:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        assert self.process.stdout.readline().strip() == "ok"
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
 
 
-def test_share_splits_the_budget_between_live_processes(tmp_path: Path) -> None:
+@pytest.fixture
+def holder(tmp_path: Path) -> Iterator[Holder]:
+    other = Holder(tmp_path)
+    yield other
+    other.kill()
+
+
+def four_cpus() -> threads.ThreadBudget:
+    return threads.ThreadBudget(cpus=4, compute=4, codec=1, source="affinity mask")
+
+
+def test_an_idle_process_leaves_the_whole_share(tmp_path: Path, holder: Holder) -> None:
     applied: list[int] = []
-    budget = threads.ThreadBudget(cpus=4, compute=4, codec=1, source="affinity mask")
-    share = threads.ThreadShare(budget, applied.append, folder=tmp_path, interval=0)
-    assert share.live_processes() == 1 and share.compute == 4
-    holder = start_holder(tmp_path)
-    try:
+    share = threads.ThreadShare(four_cpus(), applied.append, folder=tmp_path, interval=0)
+    holder.say("start")  # the other process computes a job...
+    with share.computing() as first:
+        assert first == 2 and share.live == 2
+    holder.say("stop")  # ...then goes idle, staying alive (a server between jobs)
+    with share.computing() as second:
+        assert second == 4 and share.live == 1
+        holder.say("start")  # it starts another job: the share rebalances
         assert share.rebalance() == 2
+        holder.say("stop")
+        assert share.rebalance() == 4
+    assert applied == [4, 2, 4, 2, 4]
+    assert list(tmp_path.glob("*.lock")) == []  # both idle: no place held
+
+
+def test_a_dead_process_gives_its_place_back(tmp_path: Path, holder: Holder) -> None:
+    share = threads.ThreadShare(four_cpus(), lambda n: None, folder=tmp_path, interval=0)
+    holder.say("start")
+    with share.computing():
         assert share.live_processes() == 2
-    finally:
-        holder.kill()
-        holder.wait()
-    # The dead process's lock is gone with it: its file is cleaned up, the threads return.
-    assert share.rebalance() == 4
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{os.getpid()}.lock"]
-    assert applied == [4, 2, 4]
-    # A second pipeline of the process shares its registration (one file, one count).
-    again = threads.ThreadShare(budget, applied.append, folder=tmp_path, interval=0)
-    assert again.live_processes() == 1 and len(list(tmp_path.iterdir())) == 1
+        holder.kill()  # the kernel drops its lock; the next count removes its file
+        assert share.rebalance() == 4
+        assert len(list(tmp_path.glob("*.lock"))) == 1  # this process's own place
 
 
-def test_share_never_drops_below_one_thread(tmp_path: Path) -> None:
+def test_jobs_of_one_process_share_one_place(tmp_path: Path) -> None:
+    share = threads.ThreadShare(four_cpus(), lambda n: None, folder=tmp_path, interval=0)
+    again = threads.ThreadShare(four_cpus(), lambda n: None, folder=tmp_path, interval=0)
+    with share.computing(), again.computing():
+        assert share.live_processes() == 1 and len(list(tmp_path.glob("*.lock"))) == 1
+    assert list(tmp_path.glob("*.lock")) == []
+
+
+def test_a_failed_job_gives_its_place_back(tmp_path: Path) -> None:
+    share = threads.ThreadShare(four_cpus(), lambda n: None, folder=tmp_path, interval=0)
+    with pytest.raises(KeyboardInterrupt), share.computing():
+        assert len(list(tmp_path.glob("*.lock"))) == 1
+        raise KeyboardInterrupt
+    assert list(tmp_path.glob("*.lock")) == []
+
+
+def test_share_never_drops_below_one_thread(tmp_path: Path, holder: Holder) -> None:
     budget = threads.ThreadBudget(cpus=1, compute=1, codec=1, source="cgroup quota")
     share = threads.ThreadShare(budget, lambda n: None, folder=tmp_path, interval=0)
-    holder = start_holder(tmp_path)
-    try:
-        assert share.rebalance() == 1
-    finally:
-        holder.kill()
-        holder.wait()
+    holder.say("start")
+    with share.computing() as compute:
+        assert compute == 1 and share.live == 2
+        assert "1 compute threads (cgroup quota grants 1 CPUs, shared by 2" in share.describe()
 
 
 @pytest.mark.parametrize("source", ["--threads", "OMP_NUM_THREADS"])
-def test_a_chosen_count_is_not_shared(tmp_path: Path, source: str) -> None:
+def test_a_chosen_count_is_not_shared(tmp_path: Path, holder: Holder, source: str) -> None:
     budget = threads.ThreadBudget(cpus=3, compute=3, codec=1, source=source)
     applied: list[int] = []
     share = threads.ThreadShare(budget, applied.append, folder=tmp_path, interval=0)
-    holder = start_holder(tmp_path)
-    try:
-        assert share.rebalance() == 3 and applied == [3]
-        assert share.live_processes() == 1  # not registered: invisible to the others
-    finally:
-        holder.kill()
-        holder.wait()
-    # Only the holder's (now stale) file: the next counting process removes it.
-    assert [p.name for p in tmp_path.iterdir()] == [f"{holder.pid}.lock"]
+    holder.say("start")
+    with share.computing() as compute:
+        assert compute == 3 and applied == [3]
+        assert share.live_processes() == 1  # not counted: invisible to the others
+        assert len(list(tmp_path.glob("*.lock"))) == 1  # the holder's place only
+    assert share.to_dict()["reason"] == f"3 compute threads ({source} grants 3 CPUs, used as given)"

@@ -12,14 +12,20 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .atomic import atomic_write_text, has_live_temporaries
 from .errors import AnimateError, ExitCode, InputError, OutputExistsError
 from .options import AnimateOptions
 from .paths import check_name_length, output_name
+from .progress import Reporter
 
+if TYPE_CHECKING:
+    from .runtime.runtime import Runtime
+
+# What a folder batch takes as inputs (more than `animate` writes: paths.OUTPUT_VIDEO_EXTENSIONS).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".gif")
+DRIVING_VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".gif")
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,7 @@ def folder_pairs(folder: Path, outdir: Path) -> list[Pair]:
     check_output_folder(folder, outdir)
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     sources = [p for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
-    drivings = [p for p in files if p.suffix.lower() in VIDEO_EXTENSIONS]
+    drivings = [p for p in files if p.suffix.lower() in DRIVING_VIDEO_EXTENSIONS]
     if not sources or not drivings:
         raise InputError(
             f"{folder} needs at least one image and one video (found {len(sources)} images, "
@@ -231,6 +237,17 @@ def run_batch(
         if fail_fast and result.status == "failed":
             break
     return results
+
+
+def animate_pair(runtime: Runtime, reporter: Reporter, pair: Pair, options: AnimateOptions) -> int:
+    """One pair of a batch as a job on the shared ``runtime``, its output folder made
+    first; returns the frames written."""
+    from .runtime.job import AnimationJob
+
+    pair.output.parent.mkdir(parents=True, exist_ok=True)
+    return (
+        AnimationJob(runtime, options, reporter).run(pair.source, pair.driving, pair.output).frames
+    )
 
 
 def exit_code(results: list[PairResult]) -> int:

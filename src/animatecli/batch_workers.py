@@ -12,6 +12,7 @@ an animate process taking its share of the CPUs (`threads.ThreadShare`), or
 from __future__ import annotations
 
 import dataclasses
+import functools
 import multiprocessing
 import queue
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from typing import Any
 
-from .batch import BatchProgress, Pair, PairResult, run_batch
+from .batch import BatchProgress, Pair, PairResult, animate_pair, run_batch
 from .errors import AnimateError
 from .options import AnimateOptions, ModelOptions
 from .progress import Reporter
@@ -60,12 +61,12 @@ def _work(
     stop: Event,
 ) -> None:
     """One worker: load the model, then animate pairs until the queue's end marker."""
-    from .pipeline import AnimationPipeline  # torch loads in the worker only
+    from .runtime.runtime import Runtime  # torch loads in the worker only
 
     reporter = _QueueReporter(events, worker)
     try:
-        pipeline = AnimationPipeline(model_options, reporter)
-        pipeline.check(options)
+        runtime = Runtime(model_options)
+        runtime.check(options)
     except AnimateError as exc:
         events.put(("failed_to_start", worker, exc))
         return
@@ -78,7 +79,8 @@ def _work(
                 break
             index, pair = task
             events.put(("pair", worker, index))
-            (result,) = run_batch([pair], options, pipeline.animate_pair)
+            animate = functools.partial(animate_pair, runtime, reporter)
+            (result,) = run_batch([pair], options, animate)
             events.put(("result", worker, index, result))
     except KeyboardInterrupt:
         pass  # the parent was interrupted too; the pair's output was cleaned up

@@ -44,14 +44,14 @@ from pathlib import Path
 from typing import Any
 
 from . import faces, media
-from .atomic import temp_sibling
-from .errors import InputError, MediaError, NoFaceError, OutputError
-from .media._ffmpeg import error_reason, run_ffmpeg
-from .media.sinks import AUDIO_BITRATE
-from .options import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
+from .atomic import atomic_output
+from .errors import MediaError, NoFaceError, OutputError, OutputExistsError
+from .media import AUDIO_BITRATE, error_reason, run_ffmpeg
+from .options import CropOptions
+from .paths import check_output_path
 from .progress import Reporter, SilentReporter
 
-MAX_CLIP_SIZE = 4096  # side of a square clip, px: beyond it x264 refuses or memory runs out
+__all__ = ["CropOptions", "CropResult", "FaceClip", "crop_video"]
 
 
 def default_min_score(detector_name: str) -> float:
@@ -68,49 +68,6 @@ def default_min_score(detector_name: str) -> float:
 def default_output_dir(video: Path) -> Path:
     """``<video stem>_faces`` in the current directory."""
     return Path(f"{Path(video).stem}_faces")
-
-
-@dataclass(frozen=True)
-class CropOptions:
-    """How ``animate crop`` finds and writes face clips."""
-
-    every: int | None = None  # None: `faces.default_stride` of the video's frame rate
-    min_seconds: float = 1.0
-    increase: float = 0.1  # margin around the tube's union box, each side (FOMM's)
-    size: int = 256  # side of the square clips, even (yuv420p)
-    min_score: float | None = None  # None: `default_min_score` of the detector
-    min_face: float | None = None  # px; None: `faces.default_min_face` of the video
-    track: str = "auto"  # auto | static | follow
-    smooth_seconds: float = 1.0  # moving-average length of a following crop
-    detector: str = "auto"
-    device: str = "cpu"  # torch device for face-alignment
-    overwrite: bool = False
-    crf: int = DEFAULT_CRF
-    preset: str = DEFAULT_PRESET
-
-    def validate(self) -> None:
-        """Raise `InputError` for values no run could use."""
-        if self.every is not None and self.every < 1:
-            raise InputError(f"--every must be 1 or more, got {self.every}")
-        if not (self.min_seconds >= 0 and math.isfinite(self.min_seconds)):
-            raise InputError(f"--min-seconds must be 0 or more, got {self.min_seconds}")
-        if not (self.increase >= 0 and math.isfinite(self.increase)):
-            raise InputError(f"--increase must be 0 or more, got {self.increase}")
-        if self.min_face is not None and not (self.min_face >= 8 and math.isfinite(self.min_face)):
-            raise InputError(f"--min-face must be at least 8 px, got {self.min_face}")
-        if self.track not in faces.TRACK_MODES:
-            modes = ", ".join(faces.TRACK_MODES)
-            raise InputError(f"--track must be one of {modes}, got {self.track}")
-        if not 16 <= self.size <= MAX_CLIP_SIZE or self.size % 2:
-            raise InputError(
-                f"--size must be an even number from 16 to {MAX_CLIP_SIZE}, got {self.size}"
-            )
-        if not 0 <= self.crf <= 51:
-            raise InputError(f"--crf must be in 0..51, got {self.crf}")
-        if self.preset not in X264_PRESETS:
-            raise InputError(
-                f"unknown --preset {self.preset!r}; use one of {', '.join(X264_PRESETS)}"
-            )
 
 
 @dataclass(frozen=True)
@@ -238,7 +195,8 @@ def _seconds_text(value: Fraction) -> str:
 
 
 def resolve_detector_device(detector: str, device: str) -> str:
-    """The torch device for face-alignment; ``"cpu"`` whenever it will not be used.
+    """The torch device for face-alignment (``device``: auto, cpu, cuda or cuda:N);
+    ``"cpu"`` whenever it will not be used.
 
     Avoids importing torch (seconds) when the offline detector is going to run anyway.
     """
@@ -479,42 +437,33 @@ def sidecar_payload(clip: FaceClip, info: media.VideoInfo, detector: str) -> dic
     }
 
 
-def _replace(temp: Path, target: Path, overwrite: bool) -> None:
-    if target.exists() and not overwrite:
-        raise OutputError(f"output {target} exists; pass --overwrite to replace it")
-    try:
-        os.replace(temp, target)
-    except OSError as exc:
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
-
-
 def write_clip(clip: FaceClip, info: media.VideoInfo, options: CropOptions, detector: str) -> None:
-    """Encode one clip and its sidecar, each through a temporary file and a rename."""
-    temp = temp_sibling(clip.path, ".mp4")
-    side_temp = temp_sibling(clip.sidecar, ".json")
+    """Encode one clip and its sidecar, each written atomically (the clip first)."""
     commands: Path | None = None
     try:
-        moves = crop_commands(clip)
-        if moves:
-            # In the system temp folder: its path needs no escaping inside a filter graph.
-            handle, name = tempfile.mkstemp(prefix="animate-crop-", suffix=".cmd")
-            os.close(handle)
-            commands = Path(name)
-            commands.write_text(moves)
-        proc = run_ffmpeg(clip_command(clip, info, options, temp, commands))
-        if proc.returncode != 0:
-            reason = error_reason(proc.stderr.decode("utf-8", errors="replace"))
-            raise MediaError(f"cutting {clip.path.name} from {info.path} failed: {reason}")
-        side_temp.write_text(json.dumps(sidecar_payload(clip, info, detector), indent=2) + "\n")
-        _replace(temp, clip.path, options.overwrite)
-        _replace(side_temp, clip.sidecar, options.overwrite)
+        # Nested so that the clip is committed first, then its sidecar.
+        with (
+            atomic_output(clip.sidecar, overwrite=options.overwrite) as side_temp,
+            atomic_output(clip.path, overwrite=options.overwrite) as temp,
+        ):
+            moves = crop_commands(clip)
+            if moves:
+                # In the system temp folder: its path needs no escaping inside a filter graph.
+                handle, name = tempfile.mkstemp(prefix="animate-crop-", suffix=".cmd")
+                os.close(handle)
+                commands = Path(name)
+                commands.write_text(moves)
+            proc = run_ffmpeg(clip_command(clip, info, options, temp, commands))
+            if proc.returncode != 0:
+                reason = error_reason(proc.stderr.decode("utf-8", errors="replace"))
+                raise MediaError(f"cutting {clip.path.name} from {info.path} failed: {reason}")
+            side_temp.write_text(json.dumps(sidecar_payload(clip, info, detector), indent=2) + "\n")
     except OSError as exc:
         raise OutputError(f"cannot write {clip.path}: {exc.strerror or exc}") from exc
     finally:
-        for path in (temp, side_temp, commands):
-            if path is not None:
-                with contextlib.suppress(OSError):
-                    path.unlink()
+        if commands is not None:
+            with contextlib.suppress(OSError):
+                commands.unlink()
 
 
 def _check_output_dir(output_dir: Path) -> None:
@@ -522,13 +471,16 @@ def _check_output_dir(output_dir: Path) -> None:
         raise OutputError(f"output {output_dir} exists and is not a folder")
 
 
-def _check_targets(clips: Sequence[FaceClip], overwrite: bool) -> None:
-    if overwrite:
+def _check_targets(clips: Sequence[FaceClip], output_dir: Path, overwrite: bool) -> None:
+    """Each clip's target checked as every output is (`paths.check_output_path`: kind,
+    existence, name length, writable folder); its sidecar must not exist either. A folder
+    not made yet holds no target, and is checked when it is made."""
+    if not output_dir.is_dir():
         return
     for clip in clips:
-        for target in (clip.path, clip.sidecar):
-            if target.exists():
-                raise OutputError(f"output {target} exists; pass --overwrite to replace it")
+        check_output_path(clip.path, overwrite)
+        if clip.sidecar.exists() and not overwrite:
+            raise OutputExistsError(f"output {clip.sidecar} exists; pass --overwrite to replace it")
 
 
 def crop_video(
@@ -555,7 +507,6 @@ def crop_video(
     """
     started = time.perf_counter()
     options = options or CropOptions()
-    options.validate()
     reporter = reporter or SilentReporter()
     path = Path(video)
     target_dir = Path(output_dir) if output_dir is not None else default_output_dir(path)
@@ -563,8 +514,9 @@ def crop_video(
     info = media.probe_video(path)
     min_face = options.min_face or faces.default_min_face(info.width, info.height)
     if detector is None:
+        device = resolve_detector_device(options.detector, options.device)
         detector = faces.make_detector(
-            options.detector, device=options.device, notify=reporter.notice, min_face=min_face
+            options.detector, device=device, notify=reporter.notice, min_face=min_face
         )
     every = options.every or faces.default_stride(info.fps)
     min_score = (
@@ -577,7 +529,7 @@ def crop_video(
     clips = plan_clips(face_tubes, info, target_dir, options, min_score)
     if not clips:
         raise _no_clip_error(path, scan, face_tubes, info, options, min_score)
-    _check_targets(clips, options.overwrite)
+    _check_targets(clips, target_dir, options.overwrite)
     created = not target_dir.exists()
     try:
         target_dir.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import platform
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -13,6 +12,7 @@ from rich.table import Table
 
 from . import __version__
 from .errors import AnimateError
+from .options import ModelOptions
 
 
 def _ffmpeg() -> dict[str, Any]:
@@ -53,13 +53,11 @@ def _devices() -> list[dict[str, Any]]:
     return devices
 
 
-def _checkpoint(explicit: Path | None, config: str | None) -> dict[str, Any]:
-    from .engine import load_checkpoint
-    from .models import resolve_checkpoint
+def _checkpoint(options: ModelOptions) -> dict[str, Any]:
+    from .models import load_model
 
     try:
-        path, origin = resolve_checkpoint(explicit)
-        loaded = load_checkpoint(path, config=config)
+        loaded, _, origin = load_model(options)
     except AnimateError as exc:
         return {"ok": False, "error": str(exc)}
     return {"ok": True, "origin": origin, **loaded.describe()}
@@ -83,8 +81,19 @@ def _face_backends() -> list[dict[str, Any]]:
     return rows
 
 
-def collect(checkpoint: Path | None = None, config: str | None = None) -> dict[str, Any]:
-    """Everything doctor reports, as JSON-able data."""
+def _threads(requested: int | None) -> dict[str, Any]:
+    """The compute threads a job started now would get, and why (`threads.ThreadShare`):
+    what the machine grants this process, shared by the animate jobs computing now."""
+    from .threads import ThreadShare, thread_budget
+
+    share = ThreadShare(thread_budget(requested), lambda count: None)
+    share.rebalance()
+    return share.to_dict()
+
+
+def collect(model: ModelOptions | None = None) -> dict[str, Any]:
+    """Everything doctor reports, as JSON-able data; ``model`` is the model it loads
+    (default: the one ``animate run`` would use, on the CPU)."""
     return {
         "animatecli": __version__,
         "python": platform.python_version(),
@@ -92,9 +101,10 @@ def collect(checkpoint: Path | None = None, config: str | None = None) -> dict[s
         "cuda_available": torch.cuda.is_available(),
         "cuda_version": torch.version.cuda,
         "devices": _devices(),
+        "threads": _threads(model.threads if model else None),
         "ffmpeg": _ffmpeg(),
         "video_engines": _video_engines(),
-        "checkpoint": _checkpoint(checkpoint, config),
+        "checkpoint": _checkpoint(model or ModelOptions(device="cpu")),
         "face_backends": _face_backends(),
     }
 
@@ -111,6 +121,7 @@ def render(report: dict[str, Any], console: Console) -> None:
     table.add_row("CUDA", cuda)
     for device in report["devices"]:
         table.add_row(f"device {device['name']}", device["detail"])
+    table.add_row("threads for a job", report["threads"]["reason"])
     ffmpeg = report["ffmpeg"]
     table.add_row("ffmpeg", ffmpeg["version"] if ffmpeg["ok"] else f"[red]{ffmpeg['error']}")
     for engine_name, engine in report["video_engines"].items():

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import torch
 
+from . import catalogue
+from .catalogue import CatalogueEntry, not_cached_message
 from .engine import LoadedCheckpoint, load_checkpoint
 from .errors import CheckpointError, DeviceError
 from .options import ModelOptions
@@ -41,14 +43,32 @@ def resolve_device(spec: str) -> torch.device:
     return device
 
 
+def _catalogue_or_file(given: Path | str, origin: str) -> tuple[Path, str]:
+    """A catalogue name (``fomm-vox``) means its cached file; anything else is a path. An
+    existing file of that name wins (``./fomm-vox`` always means the file)."""
+    path = Path(given)
+    entry = catalogue.find(str(given))
+    if entry is None or path.exists():
+        return path, origin
+    cached = catalogue.cached_path(entry)
+    if not cached.is_file():
+        raise CheckpointError(not_cached_message(entry.name))
+    return cached, f"{origin} {entry.name}"
+
+
 def resolve_checkpoint(explicit: Path | None) -> tuple[Path, str]:
-    """The checkpoint to use and why: ``--checkpoint``, then ``$ANIMATE_CHECKPOINT``,
-    then the bundled default model."""
+    """The checkpoint to use and why: ``--checkpoint``, then ``$ANIMATE_CHECKPOINT``
+    (each a file or a catalogue name of a fetched model), then the bundled default model.
+
+    Raises:
+        CheckpointError: a catalogue name that is not in the cache (the message gives the
+            ``animate models fetch NAME`` command: a job never downloads).
+    """
     if explicit is not None:
-        return Path(explicit), "--checkpoint"
+        return _catalogue_or_file(explicit, "--checkpoint")
     env = os.environ.get(CHECKPOINT_ENV)
     if env:
-        return Path(env), f"${CHECKPOINT_ENV}"
+        return _catalogue_or_file(env, f"${CHECKPOINT_ENV}")
     for folder in (CHECKPOINT_DIR, PACKAGED_CHECKPOINT_DIR):
         bundled = folder / DEFAULT_CHECKPOINT_NAME
         if bundled.exists():
@@ -58,6 +78,19 @@ def resolve_checkpoint(explicit: Path | None) -> tuple[Path, str]:
         "pass --checkpoint FILE "
         f"(e.g. the official vox-cpk.pth.tar) or set {CHECKPOINT_ENV}"
     )
+
+
+def catalogue_entry_of(path: Path) -> CatalogueEntry | None:
+    """The catalogue entry whose cached file ``path`` is (by location: the cache holds only
+    verified files), or None for any other file."""
+    try:
+        resolved = Path(path).resolve()
+    except OSError:
+        return None
+    for entry in catalogue.CATALOGUE:
+        if catalogue.cached_path(entry).resolve() == resolved:
+            return entry
+    return None
 
 
 def load_model(options: ModelOptions) -> tuple[LoadedCheckpoint, torch.device, str]:

@@ -7,6 +7,7 @@ the model stack is loaded. An invalid value raises `InputError` (exit code 2).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,9 @@ X264Preset = Literal[
     "veryslow",
     "placebo",
 ]
+# How ``animate crop`` moves its square: one fixed crop per clip, following the face, or
+# static unless the face moves more than half its size (`faces.crop_paths`).
+TrackMode = Literal["auto", "static", "follow"]
 # The H.264 encoder: auto picks NVENC when the job runs on CUDA and NVENC works there
 # (media.choose_encoder), else libx264.
 EncoderName = Literal["auto", "x264", "nvenc"]
@@ -45,6 +49,7 @@ CROP_SOURCE_MODES: tuple[str, ...] = get_args(CropSourceMode)
 CROP_DRIVING_MODES: tuple[str, ...] = get_args(CropDrivingMode)
 X264_PRESETS: tuple[str, ...] = get_args(X264Preset)
 ENCODERS: tuple[str, ...] = get_args(EncoderName)
+TRACK_MODES: tuple[str, ...] = get_args(TrackMode)
 CRF_RANGE = (0, 51)  # x264's scale; VP9 (WebM) takes the same numbers
 # Encoding defaults of every command that writes video (run, batch, crop) and of the sinks.
 DEFAULT_CRF = 18
@@ -59,6 +64,12 @@ DEVICE_RE = re.compile(r"auto|cpu|cuda(:\d+)?")
 SMOOTH_STRENGTH_RANGE = (0.1, 10.0)
 # --faces N: faces animated in one photo (memory grows linearly with it).
 FACES_RANGE = (1, 32)
+# The margin around a face, each side, as a fraction of its size (FOMM's crop rule): the
+# source crop, the driving crop and ``animate crop`` all use it.
+FACE_MARGIN = 0.1
+# Side of ``animate crop``'s square clips, px: beyond 4096 x264 refuses or memory runs out.
+CLIP_SIZE_RANGE = (16, 4096)
+MIN_FACE_PX = 8.0  # --min-face: the smallest face any detector backend can report
 
 
 def check_choice(value: str, allowed: tuple[str, ...], option: str) -> None:
@@ -72,6 +83,26 @@ def check_range(value: float, bounds: tuple[float, float], option: str) -> None:
     low, high = bounds
     if not low <= value <= high:
         raise InputError(f"{option} {value}: must be between {low} and {high}")
+
+
+def check_at_least(value: float, low: float, option: str, unit: str = "") -> None:
+    """`InputError` unless ``value`` is a finite number of at least ``low``."""
+    if not (value >= low and math.isfinite(value)):
+        floor = "0 or more" if low == 0 and not unit else f"at least {low:g}{unit}"
+        raise InputError(f"{option} must be {floor}, got {value}")
+
+
+def check_device(device: str) -> None:
+    """`InputError` unless ``device`` is spelled auto, cpu, cuda or cuda:N (whether that
+    device exists is known once torch is loaded)."""
+    if not DEVICE_RE.fullmatch(device.strip().lower()):
+        raise InputError(f"--device {device!r}: use auto, cpu, cuda or cuda:N")
+
+
+def check_encoding(crf: int, preset: str) -> None:
+    """The x264 settings every command that writes video takes (run, batch, crop)."""
+    check_range(crf, CRF_RANGE, "--crf")
+    check_choice(preset, X264_PRESETS, "--preset")
 
 
 @dataclass(frozen=True)
@@ -89,9 +120,7 @@ class ModelOptions:
     def __post_init__(self) -> None:
         if self.threads is not None:
             check_range(self.threads, THREADS_RANGE, "--threads")
-        # Only the spelling here; whether that device exists is known once torch is loaded.
-        if not DEVICE_RE.fullmatch(self.device.strip().lower()):
-            raise InputError(f"--device {self.device!r}: use auto, cpu, cuda or cuda:N")
+        check_device(self.device)
 
 
 @dataclass(frozen=True)
@@ -108,7 +137,7 @@ class AnimateOptions:
     encoder: EncoderName = "auto"
     overwrite: bool = False
     crop_source: CropSourceMode = "auto"
-    crop_increase: float = 0.1
+    crop_increase: float = FACE_MARGIN
     crop_driving: CropDrivingMode = "auto"  # feed the model the driving video's face crop
     paste_back: bool = False
     compare: bool = False  # source | driving | result side by side
@@ -128,8 +157,7 @@ class AnimateOptions:
         check_choice(self.fit, FIT_MODES, "--fit")
         if self.batch_size is not None:
             check_range(self.batch_size, BATCH_SIZE_RANGE, "--batch-size")
-        check_range(self.crf, CRF_RANGE, "--crf")
-        check_choice(self.preset, X264_PRESETS, "--preset")
+        check_encoding(self.crf, self.preset)
         check_choice(self.encoder, ENCODERS, "--encoder")
         check_choice(self.crop_source, CROP_SOURCE_MODES, "--crop-source")
         check_choice(self.crop_driving, CROP_DRIVING_MODES, "--crop-driving")
@@ -175,3 +203,41 @@ class AnimateOptions:
         if self.align in ("best", "first"):
             return None
         return int(self.align)
+
+
+@dataclass(frozen=True)
+class CropOptions:
+    """How ``animate crop`` finds and writes face clips."""
+
+    every: int | None = None  # None: `faces.default_stride` of the video's frame rate
+    min_seconds: float = 1.0
+    increase: float = FACE_MARGIN  # margin around the tube's union box, each side
+    size: int = 256  # side of the square clips, even (yuv420p)
+    min_score: float | None = None  # None: the detector's confident score
+    min_face: float | None = None  # px; None: `faces.default_min_face` of the video
+    track: TrackMode = "auto"
+    smooth_seconds: float = 1.0  # moving-average length of a following crop
+    detector: DetectorKind = "auto"
+    device: str = "auto"  # torch device of face-alignment (auto | cpu | cuda | cuda:N)
+    overwrite: bool = False
+    crf: int = DEFAULT_CRF
+    preset: X264Preset = DEFAULT_PRESET
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise `InputError` for values no run could use."""
+        if self.every is not None and self.every < 1:
+            raise InputError(f"--every must be 1 or more, got {self.every}")
+        check_at_least(self.min_seconds, 0, "--min-seconds")
+        check_at_least(self.increase, 0, "--increase")
+        if self.min_face is not None:
+            check_at_least(self.min_face, MIN_FACE_PX, "--min-face", " px")
+        check_choice(self.track, TRACK_MODES, "--track")
+        low, high = CLIP_SIZE_RANGE
+        if not low <= self.size <= high or self.size % 2:
+            raise InputError(f"--size must be an even number from {low} to {high}, got {self.size}")
+        check_choice(self.detector, DETECTORS, "--detector")
+        check_device(self.device)
+        check_encoding(self.crf, self.preset)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from .errors import InputError, OutputError, OutputExistsError
 
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm")
-_BARE_EXTENSIONS = tuple(ext[1:] for ext in VIDEO_EXTENSIONS)
+OUTPUT_VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm")
+_BARE_EXTENSIONS = tuple(ext[1:] for ext in OUTPUT_VIDEO_EXTENSIONS)
 NAME_MAX = 255  # bytes per path component on Linux, macOS and Windows file systems
 
 
@@ -72,7 +72,7 @@ def output_kind(path: str | os.PathLike[str]) -> OutputKind:
     suffix = p.suffix.lower()
     if raw.endswith(("/", os.sep)):
         return OutputKind.PNG_DIR
-    if suffix in VIDEO_EXTENSIONS:
+    if suffix in OUTPUT_VIDEO_EXTENSIONS:
         return OutputKind.VIDEO
     if suffix == ".gif":
         return OutputKind.GIF

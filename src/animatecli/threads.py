@@ -6,19 +6,20 @@ process that starts one compute thread per host core on a 2-core share runs many
 slower than it would with two (the threads preempt each other while they spin-wait).
 This module reads the share (affinity mask, cgroup quota, ``OMP_NUM_THREADS``) and splits
 it between the model and ffmpeg, and (`ThreadShare`) between the ``animate`` processes
-running on the machine at the same time.
+computing on the machine at the same time.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import functools
+import itertools
 import math
 import os
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,7 @@ class ThreadBudget:
     @property
     def explicit(self) -> bool:
         """Whether the user chose the count (then it is used as given, not shared)."""
-        return self.source in ("--threads", "OMP_NUM_THREADS")
+        return self.source == "--threads" or self.source.startswith("OMP_NUM_THREADS")
 
     def describe(self) -> str:
         return f"{self.compute} compute threads ({self.source}: {self.cpus} CPUs)"
@@ -92,7 +93,8 @@ def env_threads(name: str = "OMP_NUM_THREADS") -> int | None:
 
 def thread_budget(requested: int | None = None, *, cgroup_root: Path = CGROUP_ROOT) -> ThreadBudget:
     """The threads one job uses: ``requested`` (``--threads``) when given, else
-    ``OMP_NUM_THREADS`` when set, else the smaller of the affinity mask and the quota.
+    ``OMP_NUM_THREADS`` when set (at most the CPUs granted), else the smaller of the
+    affinity mask and the quota.
 
     ffmpeg's decoder and encoder run beside the model and are mostly idle while it
     computes, so on a small share they get one thread each (their default, one per host
@@ -106,20 +108,27 @@ def thread_budget(requested: int | None = None, *, cgroup_root: Path = CGROUP_RO
     omp = env_threads()
     if requested is not None:
         cpus, source = requested, "--threads"
+    elif omp is not None and omp > cpus:
+        # An inherited OMP_NUM_THREADS=100000 would start that many spinning threads on
+        # this share: more threads than CPUs only slows a job down, so the share caps it.
+        source = f"OMP_NUM_THREADS={omp} capped at the {source}"
     elif omp is not None:
         cpus, source = omp, "OMP_NUM_THREADS"
     return ThreadBudget(cpus=cpus, compute=cpus, codec=max(1, cpus // 4), source=source)
 
 
 class ThreadShare:
-    """This process's share of a `ThreadBudget` among the animate processes running now.
+    """This process's share of a `ThreadBudget` among the animate jobs computing now.
 
-    Each process holds an exclusive ``flock`` on its own file in ``folder`` for as long as
-    it lives (the kernel drops the lock when it dies, however it dies); the number of
-    locked files is the number of live processes, and each takes ``cpus // live`` compute
-    threads (at least one). :meth:`rebalance` re-counts (at most once per ``interval``
-    seconds) and calls ``apply`` with the new count when it changed, so a job started
-    alone gives up half its threads when a second one starts, and takes them back after.
+    A process counts only while it computes: :meth:`computing` takes its place for the
+    length of one job and gives it back when the job ends, fails or is cancelled, so an
+    idle server, notebook or API user costs other jobs nothing. A place is an exclusive
+    ``flock`` on a file of this process's in ``folder`` (the kernel drops the lock when the
+    process dies, however it dies); the number of locked files is the number of computing
+    processes, and each takes ``cpus // live`` compute threads (at least one).
+    :meth:`rebalance` re-counts (at most once per ``interval`` seconds) and calls ``apply``
+    with the new count when it changed, so a job started alone gives up half its threads
+    when a second one starts, and takes them back after.
 
     A budget the user chose (``--threads``, ``OMP_NUM_THREADS``) is used as given.
     """
@@ -137,35 +146,121 @@ class ThreadShare:
         self.interval = interval
         self._apply = apply
         self._checked = -math.inf
+        self._places = 0  # jobs of this share computing now (a place is held while > 0)
         self.compute = budget.compute
-        self._registered = not budget.explicit and _register(folder) is not None
+        self.live = 1  # computing processes at the last count, this one included
         apply(self.compute)
-        self.rebalance()
+
+    @property
+    def shared(self) -> bool:
+        """Whether this share counts the others at all (not when the user chose a count)."""
+        return not self.budget.explicit and fcntl is not None
+
+    @contextlib.contextmanager
+    def computing(self) -> Iterator[int]:
+        """Count this process among the computing ones while the block runs; yields the
+        compute threads it starts with. Nested and concurrent jobs of one process share
+        one place."""
+        took = self.shared and _PLACES.take(self.folder)
+        if took:
+            self._places += 1
+        try:
+            self._checked = -math.inf  # count now: the machine may have changed while idle
+            yield self.rebalance()
+        finally:
+            if took:
+                self._places -= 1
+                _PLACES.give_back(self.folder)
 
     def live_processes(self) -> int:
-        """Animate processes sharing a budget now (this one included when registered)."""
-        if not self._registered:
+        """Animate processes computing now (this one included, counted once)."""
+        if not self.shared:
             return 1
-        return max(1, _count_locked(self.folder))
+        others = _count_locked(self.folder) - (1 if _PLACES.held(self.folder) else 0)
+        return max(0, others) + 1
 
     def rebalance(self) -> int:
-        """Re-count the live processes (rate-limited) and apply this process's share."""
+        """Re-count the computing processes (rate-limited) and apply this one's share."""
         now = time.monotonic()
-        if not self._registered or now - self._checked < self.interval:
+        if not self.shared or now - self._checked < self.interval:
             return self.compute
         self._checked = now
-        share = max(1, self.budget.cpus // self.live_processes())
+        self.live = self.live_processes()
+        share = max(1, self.budget.cpus // self.live)
         if share != self.compute:
             self.compute = share
             self._apply(share)
         return self.compute
 
+    def describe(self) -> str:
+        """Why a job has the threads it has, in words (``doctor`` and ``--json``)."""
+        granted = f"{self.budget.source} grants {self.budget.cpus} CPUs"
+        if not self.shared:
+            return f"{self.compute} compute threads ({granted}, used as given)"
+        jobs = "1 computing job" if self.live == 1 else f"{self.live} computing jobs"
+        return f"{self.compute} compute threads ({granted}, shared by {jobs})"
 
-@functools.cache
-def _register(folder: Path) -> int | None:
-    """Create and lock this process's file, once per process (every pipeline of it
-    shares it); None where locks are unavailable. Removed at exit (or by the next
-    counter after a kill).
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "compute": self.compute,
+            "cpus": self.budget.cpus,
+            "source": self.budget.source,
+            "shared": self.shared,
+            "computing_jobs": self.live,
+            "reason": self.describe(),
+        }
+
+
+class _Places:
+    """This process's places in live folders, counted over its computing jobs.
+
+    The first job to start takes the place (creates and locks a file), the last to end
+    gives it back (unlocks and removes it). Each place gets a fresh file name, so a
+    counter that found an old file unlocked never removes a newer one by mistake.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[Path, tuple[int, Path, int]] = {}  # folder -> (jobs, file, fd)
+        self._serial = itertools.count()
+        atexit.register(self._leave_all)
+
+    def take(self, folder: Path) -> bool:
+        """Count one more job in ``folder``; False where no place can be had (then the
+        process counts itself alone)."""
+        with self._lock:
+            if folder in self._held:
+                jobs, path, fd = self._held[folder]
+                self._held[folder] = (jobs + 1, path, fd)
+                return True
+            place = _lock_place(folder, next(self._serial))
+            if place is None:
+                return False
+            self._held[folder] = (1, *place)
+            return True
+
+    def give_back(self, folder: Path) -> None:
+        with self._lock:
+            jobs, path, fd = self._held[folder]
+            if jobs > 1:
+                self._held[folder] = (jobs - 1, path, fd)
+                return
+            del self._held[folder]
+            _leave(path, fd)
+
+    def held(self, folder: Path) -> bool:
+        with self._lock:
+            return folder in self._held
+
+    def _leave_all(self) -> None:
+        with self._lock:
+            for _, path, fd in self._held.values():
+                _leave(path, fd)
+            self._held.clear()
+
+
+def _lock_place(folder: Path, serial: int) -> tuple[Path, int] | None:
+    """Create and lock a place file in ``folder``; None where locks are unavailable.
 
     The file is locked under a temporary name and renamed into place, so a counter
     never sees it unlocked (and takes it for a dead process's).
@@ -174,18 +269,26 @@ def _register(folder: Path) -> int | None:
         return None
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        temporary = folder / f".{os.getpid()}.new"
+        name = f"{os.getpid()}-{serial}"
+        temporary = folder / f".{name}.new"
         fd = os.open(temporary, os.O_CREAT | os.O_WRONLY, 0o644)
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        path = folder / f"{os.getpid()}.lock"
-        os.replace(temporary, path)
-        atexit.register(_leave, path, fd)
-        return fd
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            path = folder / f"{name}.lock"
+            os.replace(temporary, path)
+        except OSError:
+            os.close(fd)
+            raise
+        return path, fd
     except OSError:  # an unwritable temp folder: count this process alone
         return None
 
 
+_PLACES = _Places()
+
+
 def _leave(path: Path, fd: int) -> None:
+    # Removed before the lock goes, so no counter takes the file for a dead process's.
     with contextlib.suppress(OSError):
         path.unlink()
     os.close(fd)

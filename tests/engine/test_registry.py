@@ -1,31 +1,25 @@
 """The registry recognises families from container entries, and a third family plugs in
-with its own module plus one registry entry (the engine's promise, tested)."""
+with its own module plus one registry entry (the engine's promise, tested; the family is
+tests/engine/shift_family.py, the contract it meets tests/engine/test_family_contract.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
 
 import pytest
 import torch
-from torch import nn
 
 from animatecli.engine import (
     Animator,
-    Family,
-    Keypoints,
-    MotionMode,
-    MotionModel,
     UnsupportedMode,
     family_named,
     load_checkpoint,
     official_container,
     registry,
-    save_checkpoint,
 )
-from animatecli.engine.blocks import coordinate_grid, warp
+from animatecli.training.export import save_checkpoint
+
+from .shift_family import ShiftConfig, ShiftModel
 
 
 def test_official_containers_name_their_family() -> None:
@@ -39,95 +33,8 @@ def test_official_containers_name_their_family() -> None:
         family_named("mraa")
 
 
-# A third family, as its own subpackage would define it: a model that shifts the source by
-# the mean displacement of two regressed points.
-
-
-@dataclass(frozen=True)
-class ShiftConfig:
-    width: int = 4
-    frame_shape: tuple[int, int] = (32, 32)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"width": self.width, "frame_shape": list(self.frame_shape)}
-
-
-@dataclass
-class Shifted:
-    prediction: torch.Tensor
-    deformed: torch.Tensor | None = None
-
-
-class ShiftModel(MotionModel):
-    family: ClassVar[str] = "shift"
-
-    def __init__(self, config: ShiftConfig):
-        super().__init__()
-        self.config = config
-        self.points = nn.Sequential(nn.Conv2d(3, config.width, 3), nn.AdaptiveAvgPool2d(1))
-        self.head = nn.Linear(config.width, 4)
-        self._align_corners = True
-
-    @property
-    def modes(self) -> tuple[MotionMode, ...]:
-        return (MotionMode.RELATIVE, MotionMode.ABSOLUTE)
-
-    def checkpoint_parts(self) -> dict[str, nn.Module]:
-        return {"shift_points": self.points, "shift_head": self.head}
-
-    @property
-    def align_corners(self) -> bool:
-        return self._align_corners
-
-    def set_align_corners(self, align_corners: bool) -> None:
-        self._align_corners = align_corners
-
-    def detect(self, images: torch.Tensor) -> Keypoints:
-        return Keypoints(torch.tanh(self.head(self.points(images).flatten(1))).view(-1, 2, 2))
-
-    def encode_source(self, source: torch.Tensor) -> torch.Tensor:
-        return source
-
-    def generate(
-        self,
-        encoding: torch.Tensor,
-        kp_driving: Keypoints,
-        kp_source: Keypoints,
-        *,
-        with_deformed: bool = False,
-    ) -> Shifted:
-        batch = kp_driving.value.shape[0]
-        shift = (kp_source.value - kp_driving.value).mean(dim=1)  # B×2
-        grid = coordinate_grid(*encoding.shape[2:], like=encoding) + shift.view(batch, 1, 1, 2)
-        return Shifted(warp(encoding.expand(batch, -1, -1, -1), grid, self._align_corners))
-
-
-def _infer(parts: Mapping[str, dict[str, torch.Tensor]]) -> ShiftConfig:
-    return ShiftConfig(width=int(parts["shift_head"]["weight"].shape[1]))
-
-
-def _build(config: ShiftConfig, _optional: Collection[str]) -> ShiftModel:
-    return ShiftModel(config)
-
-
-SHIFT = Family(
-    name="shift",
-    title="Shift",
-    required_parts=("shift_points", "shift_head"),
-    optional_parts=(),
-    official_configs={"shift-32": (ShiftConfig(), "shift.pth")},
-    config_from_dict=lambda d: ShiftConfig(d["width"], tuple(d["frame_shape"])),
-    infer_config=_infer,
-    build=_build,
-    matching_official_config=lambda config, _name: "shift-32" if config == ShiftConfig() else None,
-    default_align_corners=True,
-)
-
-
-def test_a_third_family_needs_only_its_module_and_a_registry_entry(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setattr(registry, "FAMILIES", (*registry.FAMILIES, SHIFT))
+@pytest.mark.usefixtures("shift_family")
+def test_a_third_family_needs_only_its_module_and_a_registry_entry(tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = ShiftModel(ShiftConfig(width=6)).eval()
     official = tmp_path / "shift-official.pth"

@@ -17,15 +17,18 @@ def trajectory(frames: int, keypoints: int = 10, seed: int = 0) -> Keypoints:
     drift = torch.linspace(0, 0.1, frames)[:, None, None].expand(frames, keypoints, 2)
     value = drift + 0.02 * torch.randn(frames, keypoints, 2, generator=generator)
     jacobian = torch.eye(2) + 0.05 * torch.randn(frames, keypoints, 2, 2, generator=generator)
-    return Keypoints(value, jacobian)
+    return Keypoints(value, {"jacobian": jacobian})
 
 
 def test_still_keypoints_pass_unchanged() -> None:
-    still = Keypoints(torch.full((30, 10, 2), 0.25), torch.eye(2).repeat(30, 10, 1, 1))
+    still = Keypoints(
+        torch.full((30, 10, 2), 0.25), {"jacobian": torch.eye(2).repeat(30, 10, 1, 1)}
+    )
     smoothed = KeypointSmoother(OneEuroSettings(), FPS)(still)
     torch.testing.assert_close(smoothed.value, still.value, rtol=0, atol=0)
-    assert smoothed.jacobian is not None
-    torch.testing.assert_close(smoothed.jacobian, still.jacobian, rtol=0, atol=0)
+    torch.testing.assert_close(
+        smoothed.extras["jacobian"], still.extras["jacobian"], rtol=0, atol=0
+    )
 
 
 def test_streaming_in_batches_equals_one_pass() -> None:
@@ -34,8 +37,9 @@ def test_streaming_in_batches_equals_one_pass() -> None:
     streamed = KeypointSmoother(OneEuroSettings(), FPS)
     parts = [streamed(kp[i : i + 7]) for i in range(0, 40, 7)]
     torch.testing.assert_close(torch.cat([p.value for p in parts]), whole.value)
-    assert whole.jacobian is not None
-    torch.testing.assert_close(torch.cat([p.jacobian for p in parts]), whole.jacobian)  # type: ignore[misc]
+    torch.testing.assert_close(
+        torch.cat([p.extras["jacobian"] for p in parts]), whole.extras["jacobian"]
+    )
 
 
 def test_noise_is_reduced_and_the_first_frame_kept() -> None:
@@ -47,8 +51,8 @@ def test_noise_is_reduced_and_the_first_frame_kept() -> None:
         return float(v.diff(dim=0).norm(dim=-1).mean())
 
     assert step(smoothed.value) < 0.5 * step(kp.value)
-    assert smoothed.jacobian is not None and kp.jacobian is not None
-    assert step(smoothed.jacobian.flatten(2)) < 0.5 * step(kp.jacobian.flatten(2))
+    jacobian, smoothed_jacobian = kp.extras["jacobian"], smoothed.extras["jacobian"]
+    assert step(smoothed_jacobian.flatten(2)) < 0.5 * step(jacobian.flatten(2))
     assert smoothed.value.shape == kp.value.shape and smoothed.value.dtype == kp.value.dtype
 
 
@@ -64,10 +68,10 @@ def test_fast_motion_lags_under_a_frame() -> None:
         assert 0 <= delay <= 1.0, (t, float(delay))
 
 
-def test_keypoints_without_jacobians() -> None:
+def test_keypoints_without_extras() -> None:
     kp = Keypoints(trajectory(12).value)
     smoothed = KeypointSmoother(OneEuroSettings(), FPS)(kp)
-    assert smoothed.jacobian is None and smoothed.value.shape == kp.value.shape
+    assert not smoothed.extras and smoothed.value.shape == kp.value.shape
 
 
 def test_strength_scales_the_filter() -> None:

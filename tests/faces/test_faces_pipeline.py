@@ -20,7 +20,12 @@ from animatecli.cli import app
 from animatecli.engine.animator import frames_to_tensor
 from animatecli.faces import LbpCascadeBackend, square_crop_box
 from animatecli.options import AnimateOptions, ModelOptions
-from animatecli.pipeline import AnimationPipeline
+from animatecli.runtime.alignment import align
+from animatecli.runtime.compose import composer
+from animatecli.runtime.driving import fitted_frames
+from animatecli.runtime.job import AnimationJob
+from animatecli.runtime.runtime import Runtime
+from animatecli.runtime.source import prepare_source
 
 from .faces_testutil import astronaut, make_canvas, place_astronaut
 from .footage import write_video
@@ -29,8 +34,8 @@ MODEL_HW = (64, 64)  # the tiny checkpoint's frame shape
 
 
 @pytest.fixture(scope="module")
-def pipeline(tiny_checkpoint: Path) -> AnimationPipeline:
-    return AnimationPipeline(ModelOptions(checkpoint=tiny_checkpoint, device="cpu"))
+def runtime(tiny_checkpoint: Path) -> Runtime:
+    return Runtime(ModelOptions(checkpoint=tiny_checkpoint, device="cpu"))
 
 
 def save_photo(path: Path, image: np.ndarray) -> Path:
@@ -56,10 +61,11 @@ def contains(outer: tuple, inner: tuple, slack: float = 0.0) -> bool:
 
 
 def test_auto_crop_is_a_square_around_the_face(
-    pipeline: AnimationPipeline, big_photo: tuple, lbp: LbpCascadeBackend
+    runtime: Runtime, big_photo: tuple, lbp: LbpCascadeBackend
 ) -> None:
     path, image, truth = big_photo
-    prepared = pipeline.prepare_source(path, AnimateOptions(crop_source="auto", detector="opencv"))
+    job = AnimationJob(runtime, AnimateOptions(crop_source="auto", detector="opencv"))
+    prepared = prepare_source(job, path)
     x0, y0, x1, y1 = prepared.box
     assert prepared.face_found is True
     assert x1 - x0 == y1 - y0 and min(x0, y0) >= 0 and x1 <= 640 and y1 <= 480
@@ -77,10 +83,11 @@ def test_auto_crop_is_a_square_around_the_face(
     [("stretch", (0, 0, 640, 480)), ("pad", (0, 0, 640, 480)), ("crop", (80, 0, 560, 480))],
 )
 def test_crop_source_off_uses_the_whole_image(
-    pipeline: AnimationPipeline, big_photo: tuple, fit: str, box: tuple
+    runtime: Runtime, big_photo: tuple, fit: str, box: tuple
 ) -> None:
     path, image, _ = big_photo
-    prepared = pipeline.prepare_source(path, AnimateOptions(crop_source="off", fit=fit))  # type: ignore[arg-type]
+    job = AnimationJob(runtime, AnimateOptions(crop_source="off", fit=fit))  # type: ignore[arg-type]
+    prepared = prepare_source(job, path)
     assert prepared.face_found is None  # no detection ran
     assert prepared.box == box  # the whole image (or, with --fit crop, its centre square)
     np.testing.assert_array_equal(prepared.model_input, media.fit_image(image, MODEL_HW, fit))  # type: ignore[arg-type]
@@ -116,18 +123,16 @@ def test_paste_back_output_is_the_full_photo_with_only_the_face_box_changed(
         assert (frame[inside] != reference[inside]).any()
 
 
-def test_paste_back_with_pad_fit_drops_the_letterbox_bars(
-    pipeline: AnimationPipeline, tmp_path: Path
-) -> None:
+def test_paste_back_with_pad_fit_drops_the_letterbox_bars(runtime: Runtime, tmp_path: Path) -> None:
     """With --fit pad and no face crop the model sees the photo letterboxed; paste-back must
     put back the photo part of the prediction, not squash the bars into the picture."""
     image = np.zeros((480, 640, 3), np.uint8)
     image[:] = (200, 40, 30)
     path = save_photo(tmp_path / "red.png", image)
     options = AnimateOptions(crop_source="off", fit="pad", paste_back=True)
-    prepared = pipeline.prepare_source(path, options)
+    prepared = prepare_source(AnimationJob(runtime, options), path)
     assert prepared.box == (0, 0, 640, 480)
-    compose, size = pipeline._composer(prepared, options)
+    compose, size = composer(prepared, options, runtime.frame_hw)
     assert size == (640, 480)
     # A model that reproduces its input exactly: the paste must give the photo back.
     out = compose(prepared.model_input, prepared.model_input.copy())
@@ -136,7 +141,7 @@ def test_paste_back_with_pad_fit_drops_the_letterbox_bars(
 
 
 def test_landmark_alignment_keeps_the_chosen_frames_keypoints(
-    pipeline: AnimationPipeline, tmp_path: Path
+    runtime: Runtime, tmp_path: Path
 ) -> None:
     """By landmarks the pass runs no keypoint detector per frame; the keypoints it hands
     the animation are those of the chosen frame, computed once at the end."""
@@ -149,11 +154,13 @@ def test_landmark_alignment_keeps_the_chosen_frames_keypoints(
     ]  # fmt: skip
     driving = media.probe_video(write_video(tmp_path / "tilts.mp4", frames))
     source = save_photo(tmp_path / "upright.png", face)
-    options = AnimateOptions(align="best", crop_source="off", detector="dlib")
-    alignment = pipeline.align(pipeline.prepare_source(source, options), driving, options)
+    options = AnimateOptions(align="best", crop_source="off", crop_driving="off", detector="dlib")
+    job = AnimationJob(runtime, options)
+    crop, alignment = align(job, prepare_source(job, source), driving)
+    assert crop is None
     assert alignment.method == "best frame by dlib face landmarks"
     assert alignment.index == angles.index(0.0)
-    fitted = list(pipeline._fitted_frames(driving, options))
-    expected = pipeline.animator.keypoints(frames_to_tensor(fitted[alignment.index]))
+    fitted = list(fitted_frames(driving, runtime.decoder, runtime.frame_hw, options.fit))
+    expected = runtime.animator.keypoints(frames_to_tensor(fitted[alignment.index]))
     assert alignment.keypoints is not None
     assert torch.allclose(alignment.keypoints.value, expected.value, atol=1e-6)

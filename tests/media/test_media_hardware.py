@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import Samples, without_driver
+from testutil import Samples, without_driver
 
 from animatecli.errors import DeviceError, ExitCode, InputError, MediaError
 from animatecli.media import (

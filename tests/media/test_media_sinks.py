@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FFMPEG, Samples
 from PIL import Image
+from testutil import FFMPEG, Samples
 
 from animatecli.errors import InputError, MediaError, OutputError
 from animatecli.interrupts import recording_interrupts

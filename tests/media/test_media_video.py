@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import Samples
+from testutil import Samples
 
 from animatecli.errors import InputError, MediaError
 from animatecli.media import (

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from animatecli.crop import CropOptions
 from animatecli.engine import MotionMode
 from animatecli.errors import InputError
-from animatecli.options import AnimateOptions
+from animatecli.options import AnimateOptions, CropOptions
 from animatecli.serve.forms import animate_options, crop_options, form_schema, output_format
 
 
 def test_an_empty_form_gives_the_clis_defaults() -> None:
     assert animate_options({}) == AnimateOptions()
-    assert crop_options({}, "cpu") == CropOptions()
+    assert crop_options({}, "auto") == CropOptions()
     assert output_format({}) == "mp4"
 
 
@@ -53,7 +52,7 @@ def test_every_field_reaches_the_options() -> None:
     assert animate_options({"faces": "all"}).faces == "all"
     assert animate_options({"layout": "compare"}).compare
     assert crop_options({"min_seconds": "2.5", "detector": "opencv"}, "cpu") == CropOptions(
-        min_seconds=2.5, detector="opencv"
+        min_seconds=2.5, detector="opencv", device="cpu"
     )
 
 

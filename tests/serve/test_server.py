@@ -76,8 +76,8 @@ def test_client_names_never_reach_the_file_system(server: ServerProcess) -> None
     for path in (
         "/api/examples/..%2Fpyproject.toml",
         "/api/examples/../pyproject.toml",
-        "/static/../../cli.py",
-        "/static/..%2F..%2Fcli.py",
+        "/static/../../options.py",
+        "/static/..%2F..%2Foptions.py",
         "/api/jobs/nojob/files/..%2F..%2Fetc%2Fpasswd",
     ):
         status, _ = client.request("GET", path)

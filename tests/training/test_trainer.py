@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_model_config
+from testutil import tiny_model_config
 from typer.testing import CliRunner
 
 from animatecli.cli import app

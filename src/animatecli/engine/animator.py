@@ -401,12 +401,7 @@ class GroupSession:
             kp_driving = self.smoother(kp_driving)
         outputs = []
         for row in range(frames.shape[0]):
-            per_face = [face.normalized(kp_driving[row]) for face in self.faces]
-            jacobians = [k.jacobian for k in per_face]
-            kp = Keypoints(
-                torch.cat([k.value for k in per_face]),
-                None if jacobians[0] is None else torch.cat(jacobians),  # type: ignore[arg-type]
-            )
+            kp = Keypoints.cat([face.normalized(kp_driving[row]) for face in self.faces])
             with animator._precision():
                 generated = animator.model.generate(
                     self.prepared.encoding, kp, self.prepared.keypoints

@@ -1,10 +1,11 @@
-"""Checkpoint loading and saving, for every registered family.
+"""Checkpoint loading, and our format's content, for every registered family.
 
 Accepts a family's official container (a dict of its networks' state dicts, possibly
 with discriminator/optimizer entries and ``epoch``; the registry recognises the family
 from the entries present) and our own format (the same state dicts plus the family
-name, a JSON-able ``config`` and ``metadata``, written with ``torch.save``; files
-written before families existed carry no name and are FOMM). Every file is read with
+name, a JSON-able ``config`` and ``metadata``: `checkpoint_payload` builds it, the caller
+writes it with ``torch.save``; files written before families existed carry no name and
+are FOMM). Every file is read with
 ``torch.load(weights_only=True)``: a file whose unpickling would construct arbitrary
 Python objects is refused before anything runs. The networks are built unfilled (see
 :mod:`.building`) and the file's tensors become their parameters: the weights are in
@@ -18,7 +19,6 @@ nested metadata natively.
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ import torch
 
 from ..errors import CheckpointError
 from .building import uninitialised
+from .config_limits import check_finite_weights, parse_file_config
 from .protocol import Family, FamilyConfig, MotionModel, StateDict
 from .registry import FAMILIES, family_named, recognise
 from .safe_load import describe_unloadable
@@ -196,6 +197,7 @@ def _load_part(
     _check_keys(part, state, expected, path, config_source, family)
     # Stored fp16 weights (our shipped model) are promoted back to float32.
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    check_finite_weights(state, part)
     module.load_state_dict(state, strict=True, assign=True)
 
 
@@ -221,7 +223,7 @@ def _resolve_config(
     if config is not None:
         return config, "override", None
     if is_ours:
-        return family.config_from_dict(container["config"]), "file", None
+        return parse_file_config(family.config_from_dict, container.get("config")), "file", None
     try:
         return family.infer_config(parts), "inferred", None
     except KeyError as exc:
@@ -295,19 +297,16 @@ def official_container(model: MotionModel) -> dict[str, Any]:
     return {name: module.state_dict() for name, module in model.checkpoint_parts().items()}
 
 
-def save_checkpoint(
-    path: str | os.PathLike[str],
-    model: MotionModel,
-    metadata: Mapping[str, Any] | None = None,
-    *,
-    half: bool = False,
-) -> None:
-    """Write our format atomically; ``half`` stores float weights as fp16 (half the size).
+def checkpoint_payload(
+    model: MotionModel, metadata: Mapping[str, Any] | None = None, *, half: bool = False
+) -> dict[str, Any]:
+    """Our format's content for ``model``, ready for ``torch.save``; ``half`` stores float
+    weights as fp16 (half the size). Tensors are detached CPU copies.
 
     ``metadata`` must be JSON-like (str, numbers, bools, None, lists, dicts) so that the
-    file stays loadable with ``weights_only=True``.
+    file stays loadable with ``weights_only=True``. Writing the file is the caller's
+    (`animatecli.training.export.save_checkpoint`): the engine does no output I/O.
     """
-    path = Path(path)
 
     def convert(state: Mapping[str, torch.Tensor]) -> StateDict:
         return {
@@ -315,7 +314,7 @@ def save_checkpoint(
             for k, v in state.items()
         }
 
-    payload = {
+    return {
         "format": FORMAT_TAG,
         "version": FORMAT_VERSION,
         "family": model.family,
@@ -325,13 +324,3 @@ def save_checkpoint(
         "metadata": dict(metadata or {}),
         **{name: convert(state) for name, state in official_container(model).items()},
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a model file is not a secret
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

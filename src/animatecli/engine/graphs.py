@@ -59,10 +59,7 @@ class GraphedSession:
     def _capture(self, kp_driving: Keypoints) -> None:
         device = self.session.animator.device
         torch.cuda.synchronize(device)  # nothing else in flight while the capture records
-        self._kp = Keypoints(
-            kp_driving.value.clone(),
-            None if kp_driving.jacobian is None else kp_driving.jacobian.clone(),
-        )
+        self._kp = kp_driving.map(torch.clone)
         with torch.cuda.device(device):
             side = torch.cuda.Stream()
             side.wait_stream(torch.cuda.current_stream())
@@ -93,8 +90,8 @@ class GraphedSession:
             self.reason = f"CUDA graph replayed at batch {self.batch_size}"
         assert self._kp is not None and self._prediction is not None
         self._kp.value.copy_(kp_driving.value)
-        if self._kp.jacobian is not None and kp_driving.jacobian is not None:
-            self._kp.jacobian.copy_(kp_driving.jacobian)
+        for name, buffer in self._kp.extras.items():
+            buffer.copy_(kp_driving.extras[name])
         self._graph.replay()  # type: ignore[union-attr]
         # The next replay overwrites the output buffer: hand out a copy.
         return self._prediction.clone()

@@ -6,11 +6,13 @@ frames, does the source-only work once (:meth:`~MotionModel.encode_source`), tur
 driving keypoints into the ones its generator sees under a :class:`MotionMode`
 (:meth:`~MotionModel.transfer`) and generates a batch of frames
 (:meth:`~MotionModel.generate`). The :class:`~animatecli.engine.animator.Animator` only
-calls these; checkpoints go through :meth:`~MotionModel.checkpoint_parts`.
+calls these; checkpoints go through :meth:`~MotionModel.checkpoint_parts`. Keypoints
+may carry per-keypoint extras, which the model declares
+(:attr:`~MotionModel.keypoint_extras`) with how relative motion transforms them.
 
 Each family also describes its checkpoints with one :class:`Family` record (how to
-recognise them, infer and name their configuration, build the model); the registry
-lists those records.
+recognise them, infer and name their configuration, build the model; its motion modes;
+each official configuration's file name and domain); the registry lists those records.
 """
 
 from __future__ import annotations
@@ -18,14 +20,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, NamedTuple, Protocol
 
 import torch
 from torch import nn
 
 from ..errors import InputError
-from .keypoints import Keypoints
-from .motion import MotionMode, normalize_keypoints
+from .keypoints import KeypointExtra, Keypoints
+from .motion import ModeSpec, MotionMode, normalize_keypoints
 
 
 class Generated(Protocol):
@@ -56,12 +58,16 @@ class MotionModel(nn.Module, ABC):
     """
 
     family: ClassVar[str]
+    # The per-keypoint extras this family's keypoints may carry, and how relative motion
+    # transforms them (shared code maps over the rest without knowing them).
+    keypoint_extras: ClassVar[tuple[KeypointExtra, ...]] = ()
     config: FamilyConfig
 
     @property
     @abstractmethod
     def modes(self) -> tuple[MotionMode, ...]:
-        """The motion modes this model supports (``standard`` counts as ``absolute``)."""
+        """The motion modes this model supports, by canonical name (``standard`` counts
+        as ``absolute``); a subset of its family's declared modes."""
 
     @abstractmethod
     def checkpoint_parts(self) -> dict[str, nn.Module]:
@@ -117,9 +123,9 @@ class MotionModel(nn.Module, ABC):
     ) -> Keypoints:
         """The driving keypoints the generator sees under ``mode``.
 
-        ``relative``: ``(driving − initial)·scale + source`` (families with Jacobians
-        also carry them over, FOMM §5.3); ``absolute``: driving unchanged. Families with
-        more modes extend this.
+        ``relative``: ``(driving − initial)·scale + source``, the extras through their
+        declared :attr:`keypoint_extras` transforms (FOMM's Jacobians, §5.3);
+        ``absolute``: driving unchanged. Families with more modes extend this.
         """
         self.check_mode(mode)
         return normalize_keypoints(
@@ -127,11 +133,24 @@ class MotionModel(nn.Module, ABC):
             kp_driving,
             kp_initial,
             relative=mode.canonical is MotionMode.RELATIVE,
+            extras=self.keypoint_extras,
             scale=scale,
         )
 
 
 StateDict = dict[str, torch.Tensor]
+
+# What an official configuration was trained on: faces (``auto`` crops to the face), or
+# whole bodies and objects (the picture goes in as it is).
+Domain = Literal["face", "body"]
+
+
+class OfficialConfig(NamedTuple):
+    """A released configuration: the config, its checkpoint's file name, its domain."""
+
+    config: Any
+    file_name: str
+    domain: Domain = "face"
 
 
 @dataclass(frozen=True)
@@ -140,7 +159,9 @@ class Family:
 
     ``required_parts``/``optional_parts``: the state dicts an official container holds
     (a file is this family's when it has every required part). ``official_configs``:
-    name → (config, released file name). ``infer_config`` reads a config off the parts'
+    name → :class:`OfficialConfig`. ``modes``: every motion mode the family can offer
+    (the shared ones first; a model may lack some, see :attr:`MotionModel.modes`).
+    ``infer_config`` reads a config off the parts'
     tensor shapes (raising ``KeyError`` for a missing tensor); ``build`` makes the model
     with the optional parts present in the file; ``matching_official_config`` names the
     official config a config (and a file name) corresponds to, if any.
@@ -151,13 +172,20 @@ class Family:
     title: str
     required_parts: tuple[str, ...]
     optional_parts: tuple[str, ...]
-    official_configs: Mapping[str, tuple[Any, str]]
+    official_configs: Mapping[str, OfficialConfig]
     config_from_dict: Callable[[dict[str, Any]], Any]
     infer_config: Callable[[Mapping[str, StateDict]], Any]
     build: Callable[[Any, Collection[str]], MotionModel]
     matching_official_config: Callable[[Any, str], str | None]
     default_align_corners: bool
+    modes: tuple[ModeSpec, ...]
 
     def official_config(self, name: str) -> Any:
         """An official configuration by name; KeyError if this family has none of it."""
-        return self.official_configs[name][0]
+        return self.official_configs[name].config
+
+    def domain_of(self, config_name: str | None) -> Domain:
+        """What this family's configuration ``config_name`` animates; a config that is not
+        an official one (None, a custom one) counts as a face model."""
+        official = self.official_configs.get(config_name) if config_name else None
+        return "face" if official is None else official.domain

@@ -7,10 +7,10 @@ cut-off frequency rises with the signal's speed: strong smoothing while a keypoi
 still, almost none while it moves fast, so the motion does not lag. It is causal and its
 state is one frame of keypoints (and of their speeds), whatever the video's length.
 
-Both the points and, for families that estimate them, the Jacobians are filtered; each
-keypoint's Jacobian follows the cut-off chosen from its point's speed, so a point and its
-local affine transform are smoothed alike. Families without Jacobians (TPSMM) derive
-their transforms from the points, which covers them.
+Both the points and every per-keypoint extra a family adds (FOMM's Jacobians) are
+filtered; each keypoint's extras follow the cut-off chosen from its point's speed, so a
+point and, say, its local affine transform are smoothed alike. Families without extras
+(TPSMM) derive their transforms from the points, which covers them.
 """
 
 from __future__ import annotations
@@ -77,37 +77,36 @@ class KeypointSmoother:
         self._velocity: torch.Tensor | None = None  # 1×K×2, normalised units per second
 
     def __call__(self, keypoints: Keypoints) -> Keypoints:
-        """Filter ``B`` consecutive frames (``value`` ``B×K×2``, ``jacobian`` ``B×K×2×2``
-        or None), in order; returns the smoothed keypoints, same shapes and dtype."""
-        rows = [self._step(keypoints[row]) for row in range(keypoints.value.shape[0])]
-        value = torch.cat([r.value for r in rows])
-        jacobian = None
-        if keypoints.jacobian is not None:
-            jacobian = torch.cat([r.jacobian for r in rows])  # type: ignore[misc]
-        return Keypoints(value, jacobian)
+        """Filter ``B`` consecutive frames (``value`` ``B×K×2``, each extra ``B×K×…``), in
+        order; returns the smoothed keypoints, same shapes and dtype."""
+        return Keypoints.cat(
+            [self._step(keypoints[row]) for row in range(keypoints.value.shape[0])]
+        )
 
     def _step(self, current: Keypoints) -> Keypoints:
         """One frame (batch of 1) through the filter."""
-        value = current.value.float()
-        jacobian = None if current.jacobian is None else current.jacobian.float()
+        frame = current.map(lambda tensor: tensor.float())
         last = self._last
         if last is None or self._velocity is None:
-            self._last = Keypoints(value, jacobian)
-            self._velocity = torch.zeros_like(value)
+            self._last = frame
+            self._velocity = torch.zeros_like(frame.value)
             return current
         # Velocity of each point, low-passed while signed (as in the One-Euro paper) so
         # jitter, which changes direction every frame, mostly cancels out of the speed.
-        raw_velocity = (value - last.value) * self.rate
+        raw_velocity = (frame.value - last.value) * self.rate
         self._velocity = self._velocity + self._speed_alpha * (raw_velocity - self._velocity)
         speed = torch.linalg.vector_norm(self._velocity, dim=-1)  # 1×K
         cutoff = self.settings.min_cutoff + self.settings.beta * speed
         alpha = _smoothing_factor(cutoff, self.rate)  # 1×K
         assert isinstance(alpha, torch.Tensor)
-        value = last.value + alpha[..., None] * (value - last.value)
-        if jacobian is not None and last.jacobian is not None:
-            jacobian = last.jacobian + alpha[..., None, None] * (jacobian - last.jacobian)
-        self._last = Keypoints(value, jacobian)
-        return Keypoints(
-            value.to(current.value.dtype),
-            None if jacobian is None else jacobian.to(current.value.dtype),
+
+        def follow(new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
+            weight = alpha.view(*alpha.shape, *[1] * (new.ndim - alpha.ndim))  # 1×K×1…
+            return old + weight * (new - old)
+
+        smoothed = Keypoints(
+            follow(frame.value, last.value),
+            {name: follow(t, last.extras[name]) for name, t in frame.extras.items()},
         )
+        self._last = smoothed
+        return smoothed.map(lambda tensor: tensor.to(current.value.dtype))

@@ -5,6 +5,13 @@ Importing this package is cheap: torch (through face-alignment), dlib, scikit-im
 are imported only when a detector is built or a frame is processed.
 """
 
+from animatecli.faces.boxes import (
+    BoxLike,
+    enlarge_box,
+    iou,
+    is_tight_face_crop,
+    square_crop_box,
+)
 from animatecli.faces.crop_path import (
     TRACK_MODES,
     CropPath,
@@ -29,13 +36,6 @@ from animatecli.faces.detectors.face_alignment_fan import (
     face_alignment_checkpoint_dir,
     face_alignment_weight_paths,
     face_alignment_weights_available,
-)
-from animatecli.faces.geometry import (
-    BoxLike,
-    enlarge_box,
-    iou,
-    is_tight_face_crop,
-    square_crop_box,
 )
 from animatecli.faces.landmarks import BestFrameSearch, landmark_distance, normalize_landmarks
 from animatecli.faces.paste import GroupPasteBack, PasteBack

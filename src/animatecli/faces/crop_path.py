@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from animatecli.faces.geometry import IntBox, square_crop_box
+from animatecli.faces.boxes import IntBox, square_crop_box
 from animatecli.faces.tracking import fomm_segments
 from animatecli.faces.types import FaceTube
 

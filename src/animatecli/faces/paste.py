@@ -54,7 +54,7 @@ class PasteBack:
     Args:
         full_image: H×W×3 uint8 source (RGB or BGR, it is never converted).
         box: ``(x0, y0, x1, y1)`` half-open int crop box inside the image, e.g. from
-            `animatecli.faces.geometry.square_crop_box`.
+            `animatecli.faces.boxes.square_crop_box`.
         feather: ramp width as a fraction of the box's shorter side (0 = hard paste). Edges on
             the image border are not faded: there is no source pixel beyond them to fade into.
 

@@ -8,7 +8,7 @@ FOMM's rule would, for fixed crops. `tube_rejection` tells real faces from false
 commands:
 
 1. Each open tube survives a frame iff some detection in that frame has IoU (FOMM's inclusive
-   convention, `animatecli.faces.geometry.iou`) with the tube's **initial** box above the
+   convention, `animatecli.faces.boxes.iou`) with the tube's **initial** box above the
    threshold; the others close for good.
 2. Then each detection, in the given order, joins the surviving (or newly opened) tube with the
    largest IoU against that tube's initial box, if above the threshold, the first such tube
@@ -33,7 +33,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from animatecli.faces.geometry import iou
+from animatecli.faces.boxes import iou
 from animatecli.faces.types import FaceBox, FaceTube
 
 # Detections per second of video by default (every 5th frame at 25 fps, every 6th at 30):

@@ -5,7 +5,7 @@ Everything goes through Pillow/OpenCV (stills) and the ffmpeg binary bundled wit
 imageio-ffmpeg (video, audio, GIF). Frames are always H×W×3 uint8 RGB numpy arrays.
 """
 
-from animatecli.media._ffmpeg import set_codec_threads
+from animatecli.media._ffmpeg import error_reason, run_ffmpeg, set_codec_threads
 from animatecli.media.hardware import (
     CodecChoice,
     HardwareProbe,
@@ -26,8 +26,9 @@ from animatecli.media.image import (
     save_png,
 )
 from animatecli.media.sinks import (
+    AUDIO_BITRATE,
     FRAME_NAME_FORMAT,
-    VIDEO_EXTENSIONS,
+    OUTPUT_VIDEO_EXTENSIONS,
     FrameSink,
     GifSink,
     OutputExistsError,
@@ -52,9 +53,10 @@ from animatecli.media.video import (
 
 __all__ = [
     "ALPHA_BACKGROUND",
+    "AUDIO_BITRATE",
     "FRAME_NAME_FORMAT",
+    "OUTPUT_VIDEO_EXTENSIONS",
     "PAD_COLOR",
-    "VIDEO_EXTENSIONS",
     "CodecChoice",
     "FitGeometry",
     "FitMode",
@@ -72,6 +74,7 @@ __all__ = [
     "choose_decoder",
     "choose_encoder",
     "count_frames",
+    "error_reason",
     "fit_box",
     "fit_geometry",
     "fit_image",
@@ -84,6 +87,7 @@ __all__ = [
     "probe_nvenc",
     "probe_streams",
     "probe_video",
+    "run_ffmpeg",
     "save_png",
     "set_codec_threads",
     "snap_fps",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import re
 import subprocess
 import tempfile
@@ -67,6 +68,16 @@ def ffmpeg_exe() -> str:
         return imageio_ffmpeg.get_ffmpeg_exe()
     except Exception as exc:  # the package raises RuntimeError, but be defensive
         raise MediaError(f"the bundled ffmpeg binary is not available: {exc}") from exc
+
+
+def ffmpeg_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as an ffmpeg argument that names that file and nothing else.
+
+    ffmpeg reads a name with a protocol prefix as that protocol: ``concat:a.mp4|b.mp4``
+    opens two other files, ``http:``, ``tcp:``, ``pipe:``, ``data:``, ``subfile,,...`` do
+    what they say. The ``file:`` protocol with an absolute path is always the plain file.
+    """
+    return "file:" + os.path.abspath(os.fspath(path))
 
 
 def ffmpeg_cmd(*args: str) -> list[str]:
@@ -143,6 +154,19 @@ def error_lines(stderr: str) -> list[str]:
         if line:
             lines.append(line)
     return lines
+
+
+_REPEATED_RE = re.compile(r"^Last message repeated (\d+) times?$")
+
+
+def count_errors(stderr: str) -> int:
+    """How many errors an ffmpeg log at ``-v error`` holds ("Last message repeated N
+    times" counts N more); 0 for a clean decode."""
+    count = 0
+    for line in error_lines(stderr):
+        repeated = _REPEATED_RE.match(line)
+        count += int(repeated[1]) if repeated else 1
+    return count
 
 
 def error_reason(stderr: str, default: str = "unknown ffmpeg error") -> str:

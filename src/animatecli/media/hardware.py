@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from animatecli.errors import DeviceError, InputError
-from animatecli.media._ffmpeg import error_lines, error_reason, run_ffmpeg
+from animatecli.media._ffmpeg import error_lines, error_reason, ffmpeg_path, run_ffmpeg
 from animatecli.options import EncoderName
 from animatecli.paths import OutputKind, output_kind
 
@@ -75,12 +75,12 @@ def probe_nvdec(gpu: int = 0) -> HardwareProbe:
         sample = Path(folder) / "probe.h264"
         made = run_ffmpeg(
             ["-v", "error", *_PROBE_SOURCE, "-frames:v", "1", "-c:v", "libx264",
-             "-pix_fmt", "yuv420p", "-f", "h264", str(sample)]
+             "-pix_fmt", "yuv420p", "-f", "h264", ffmpeg_path(sample)]
         )  # fmt: skip
         if made.returncode != 0:
             return HardwareProbe(False, error_reason(made.stderr.decode("utf-8", "replace")))
         return _probe(
-            ["-hwaccel", "cuda", "-hwaccel_device", str(gpu), "-i", str(sample),
+            ["-hwaccel", "cuda", "-hwaccel_device", str(gpu), "-i", ffmpeg_path(sample),
              "-f", "null", "-"]
         )  # fmt: skip
 

@@ -6,7 +6,6 @@ tell which rectangle of the original picture a model-size frame shows.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import warnings
 from dataclasses import dataclass
@@ -17,8 +16,8 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from animatecli.atomic import temp_sibling
-from animatecli.errors import InputError, OutputError
+from animatecli.atomic import write_atomically
+from animatecli.errors import InputError
 from animatecli.paths import check_input_file
 
 __all__ = [
@@ -42,6 +41,13 @@ _EXIF_ORIENTATION = 0x0112
 # Formats that may hold more than 8 bits per channel; Pillow would silently truncate
 # 16-bit RGB(A) to 8 bits, so these are decoded by OpenCV when they are that deep.
 _DEEP_FORMATS = {"PNG", "TIFF"}
+# Decoding budget: the samples of the picture as decoded, three channels at the file's
+# bytes per sample. 256 MiB is an 8-bit RGB picture at Pillow's own pixel limit; a deeper
+# picture gets fewer pixels (a 16-bit one half as many). Pillow's limit counts pixels
+# only, so a 16-bit 12000×12000 PNG of under a megabyte slips under it.
+MAX_DECODED_BYTES = 256 * 2**20
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_TIFF_BITS_PER_SAMPLE = 258
 
 
 def _orient(image: np.ndarray, orientation: int) -> np.ndarray:
@@ -73,13 +79,59 @@ def _decode_deep(path: Path) -> np.ndarray | None:
     return decoded
 
 
+def _bytes_per_sample(im: Image.Image, path: Path) -> int:
+    """Bytes per sample of the picture as it will be decoded (from its header only)."""
+    if im.mode in ("I", "F") or im.mode.startswith("I;32"):
+        return 4
+    if im.mode.startswith("I;16"):
+        return 2
+    if im.format == "PNG":  # Pillow opens 16-bit RGB(A) PNGs as 8-bit modes: read IHDR
+        with open(path, "rb") as f:
+            head = f.read(26)
+        if head.startswith(_PNG_SIGNATURE) and len(head) == 26 and head[24] == 16:
+            return 2
+    if im.format == "TIFF":
+        bits = im.tag_v2.get(_TIFF_BITS_PER_SAMPLE, 8)  # type: ignore[attr-defined]
+        widest = max(bits) if isinstance(bits, tuple) else int(bits)
+        return max(1, -(-int(widest) // 8))
+    return 1
+
+
+def _check_decode_budget(im: Image.Image, path: Path) -> None:
+    """`InputError` when decoding ``im`` would take more than `MAX_DECODED_BYTES`."""
+    width, height = im.size
+    depth = _bytes_per_sample(im, path)
+    needed = width * height * 3 * depth
+    if needed > MAX_DECODED_BYTES:
+        raise InputError(
+            f"image {path} is too large to load safely: {width}×{height} pixels at "
+            f"{8 * depth} bits per sample need {needed / 2**20:.0f} MB to decode, more than "
+            f"the {MAX_DECODED_BYTES / 2**20:.0f} MB allowed"
+        )
+
+
+def _integer_full_scale(pixels: np.ndarray) -> float:
+    """The full-scale value of 32-bit integer samples: the smallest of 8, 16 and 32 bits
+    that holds the largest value. 32-bit containers usually carry 8- or 16-bit data
+    (ImageJ, scientific software); taking them as 32-bit would make them black."""
+    top = int(pixels.max(initial=0))
+    for full_scale in (255, 65535):
+        if top <= full_scale:
+            return float(full_scale)
+    return float(2**32 - 1)
+
+
 def _pil_to_array(im: Image.Image) -> tuple[np.ndarray, float]:
     """Pixel array (H×W, H×W×2 gray+alpha, H×W×3 or H×W×4) and its full-scale value."""
     mode = im.mode
     if mode in ("RGB", "L", "RGBA", "LA"):
         return np.asarray(im), 255.0
-    if mode.startswith("I"):  # I, I;16, I;16B, ...: 16-bit (or 32-bit int) grayscale
-        return np.clip(np.asarray(im, dtype=np.int64), 0, 65535).astype(np.uint16), 65535.0
+    if mode.startswith("I;16"):  # 16-bit grayscale, either byte order
+        return np.asarray(im, dtype=np.uint16), 65535.0
+    if mode.startswith("I"):  # 32-bit integer grayscale, range from its values
+        arr = np.clip(np.asarray(im, dtype=np.int64), 0, 2**32 - 1)
+        full_scale = _integer_full_scale(arr)
+        return arr.astype(np.float32 if full_scale > 65535 else np.uint16), full_scale
     if mode == "F":  # float TIFFs: [0, 1] by convention, else assume [0, 255]
         arr = np.nan_to_num(np.asarray(im, dtype=np.float32))
         return arr, 1.0 if arr.max(initial=0.0) <= 1.0 else 255.0
@@ -122,6 +174,7 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
             # Pillow warns before it raises DecompressionBombError; the error is enough.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(p) as im:
+                _check_decode_budget(im, p)
                 im.load()
                 orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
                 deep = _decode_deep(p) if im.format in _DEEP_FORMATS else None
@@ -246,12 +299,6 @@ def save_png(path: str | os.PathLike[str], image: np.ndarray) -> None:
     p = Path(path)
     if image.dtype != np.uint8 or image.ndim not in (2, 3):
         raise ValueError(f"expected an H×W×3 uint8 image, got {image.shape} {image.dtype}")
-    temp = temp_sibling(p, ".png")  # same folder, so the final rename is atomic
-    try:
-        Image.fromarray(np.ascontiguousarray(image)).save(temp, format="PNG")
-        os.replace(temp, p)
-    except OSError as exc:
-        raise OutputError(f"cannot write {p}: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(OSError):
-            temp.unlink()
+    write_atomically(
+        p, lambda temp: Image.fromarray(np.ascontiguousarray(image)).save(temp, format="PNG")
+    )

@@ -24,12 +24,13 @@ from typing import IO, Protocol, TypeVar, runtime_checkable
 import cv2
 import numpy as np
 
-from animatecli.atomic import commit, remove_stale_temporaries, temp_sibling
+from animatecli.atomic import commit, commit_folder, remove_stale_temporaries, temp_sibling
 from animatecli.errors import InputError, MediaError, OutputError, OutputExistsError
 from animatecli.interrupts import raise_if_interrupted
 from animatecli.media._ffmpeg import (
     codec_thread_args,
     error_reason,
+    ffmpeg_path,
     popen_ffmpeg,
     read_stderr,
     run_ffmpeg,
@@ -37,12 +38,12 @@ from animatecli.media._ffmpeg import (
 )
 from animatecli.media.video import probe_audio_codec, snap_fps
 from animatecli.options import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
-from animatecli.paths import VIDEO_EXTENSIONS, OutputKind, check_output_path, output_kind
+from animatecli.paths import OUTPUT_VIDEO_EXTENSIONS, OutputKind, check_output_path, output_kind
 
 __all__ = [
     "AUDIO_BITRATE",
     "FRAME_NAME_FORMAT",
-    "VIDEO_EXTENSIONS",
+    "OUTPUT_VIDEO_EXTENSIONS",
     "X264_PRESETS",
     "FrameSink",
     "GifSink",
@@ -321,7 +322,7 @@ class VideoFileSink(_AtomicSink):
         super().__init__(path, overwrite)
         self._finished = True  # until fully constructed: nothing to clean up yet
         self.ext = self.path.suffix.lower()
-        if self.ext not in VIDEO_EXTENSIONS:
+        if self.ext not in OUTPUT_VIDEO_EXTENSIONS:
             raise InputError(f"output {self.path}: not a video extension ({self.ext or 'none'})")
         if nvenc_gpu is not None and self.ext == ".webm":
             raise ValueError("NVENC writes H.264; a .webm output is VP9")
@@ -358,7 +359,7 @@ class VideoFileSink(_AtomicSink):
                     *self._video_codec_args(),
                     # faststart rewrites the file once; do it in the final pass only.
                     *([] if self._audio_codec else self._container_args()),
-                    "-y", str(self._video_temp),
+                    "-y", ffmpeg_path(self._video_temp),
                 ],
             )  # fmt: skip
         except BaseException:
@@ -445,13 +446,13 @@ class VideoFileSink(_AtomicSink):
             try:
                 _run_or_raise(
                     [
-                        "-i", str(self._video_temp),
-                        "-i", str(self.audio_from),
+                        "-i", ffmpeg_path(self._video_temp),
+                        "-i", ffmpeg_path(self.audio_from),
                         "-map", "0:v:0", "-map", "1:a:0",
                         "-c:v", "copy", *audio_args,
                         "-t", duration,
                         *self._container_args(),
-                        "-y", str(out),
+                        "-y", ffmpeg_path(out),
                     ],
                     f"adding the audio of {self.audio_from} to {self.path}",
                 )  # fmt: skip
@@ -521,7 +522,7 @@ class GifSink(_AtomicSink):
                     self.width,
                     self.height,
                     self.fps,
-                    ["-c:v", "ffv1", "-pix_fmt", "bgr0", "-y", str(self._intermediate)],
+                    ["-c:v", "ffv1", "-pix_fmt", "bgr0", "-y", ffmpeg_path(self._intermediate)],
                 )
             data = _check_frame(frame, self.height, self.width, self.path)
             self._pipe.write(data, self.path)
@@ -543,20 +544,20 @@ class GifSink(_AtomicSink):
             palette = self._new_temp(".png")
             _run_or_raise(
                 [
-                    "-i", str(self._intermediate),
+                    "-i", ffmpeg_path(self._intermediate),
                     "-vf", "palettegen=max_colors=256:stats_mode=full",
-                    "-update", "1", "-frames:v", "1", "-y", str(palette),
+                    "-update", "1", "-frames:v", "1", "-y", ffmpeg_path(palette),
                 ],
                 f"building the GIF palette for {self.path}",
             )  # fmt: skip
             gif = self._new_temp(".gif")
             _run_or_raise(
                 [
-                    "-i", str(self._intermediate), "-i", str(palette),
+                    "-i", ffmpeg_path(self._intermediate), "-i", ffmpeg_path(palette),
                     "-lavfi", "[0:v][1:v]paletteuse=dither=sierra2_4a:diff_mode=rectangle",
                     # Passthrough: one GIF frame per input frame, never merged or duplicated.
                     "-fps_mode", "passthrough",
-                    "-loop", "0", "-f", "gif", "-y", str(gif),
+                    "-loop", "0", "-f", "gif", "-y", ffmpeg_path(gif),
                 ],
                 f"encoding {self.path}",
             )  # fmt: skip
@@ -642,25 +643,7 @@ class PngDirSink(_AtomicSink):
         raise_if_interrupted()
         # Re-check: the folder may have filled up while frames were being computed.
         check_output_path(os.path.join(os.fspath(self.path), ""), self.overwrite)
-        old: Path | None = None
-        try:
-            if self.path.exists():
-                # A folder cannot be os.replace()d onto a non-empty one: move the old one
-                # aside first, and put it back if the swap fails.
-                old = temp_sibling(self.path.absolute(), ".old")
-                os.replace(self.path, old)
-            try:
-                os.replace(self._temp, self.path)
-            except OSError:
-                if old is not None:
-                    os.replace(old, self.path)
-                    old = None
-                raise
-        except OSError as exc:
-            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
-        finally:
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+        commit_folder(self._temp, self.path)
 
     def abort(self) -> None:
         """Delete the temp folder; the target is left untouched."""

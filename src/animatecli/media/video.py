@@ -10,11 +10,12 @@ a YUV4MPEG stream, whose header carries the rate ffmpeg itself will use as an ex
 proves that at least one frame decodes. `VideoReader` then forces that exact rate on its
 output, so the n-th frame it yields is at time n / fps.
 
-The output sinks live in `animatecli.media.sinks` (also reachable from this module).
+The output sinks live in `animatecli.media.sinks`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -23,15 +24,17 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Literal
+from typing import IO, Literal
 
 import numpy as np
 
 from animatecli.errors import InputError, MediaError
 from animatecli.media._ffmpeg import (
     codec_thread_args,
+    count_errors,
     error_lines,
     error_reason,
+    ffmpeg_path,
     parse_input_listing,
     popen_ffmpeg,
     read_stderr,
@@ -122,7 +125,7 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     p = check_input_file(path, "video")
     proc = run_ffmpeg(
         [
-            "-i", str(p),
+            "-i", ffmpeg_path(p),
             # V (capital) skips cover art; "?" lets a video-less file reach our own check.
             "-map", "0:V:0?",
             "-frames:v", "1",
@@ -181,7 +184,8 @@ class VideoReader:
 
     Errors: no frame at all -> `InputError`; ffmpeg failing or the file turning out to be
     truncated/damaged part-way -> `MediaError` (raised from `next()` instead of silently
-    ending the iteration early).
+    ending the iteration early). Damage ffmpeg decodes through (frames concealed, all of
+    them delivered) is no error: `decode_errors` counts what ffmpeg reported, for a notice.
     """
 
     def __init__(
@@ -204,6 +208,9 @@ class VideoReader:
         self.nvdec_gpu = nvdec_gpu
         self.frames_read = 0  # frames yielded so far (not counting the skipped prefix)
         self._decoded = 0  # frames produced by ffmpeg, skipped ones included
+        # Errors ffmpeg logged while decoding (damaged data it concealed); final once the
+        # iteration ended or `close()` ran.
+        self.decode_errors = 0
         self._frame_bytes = self.info.width * self.info.height * 3
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: IO[bytes] | None = None
@@ -269,6 +276,8 @@ class VideoReader:
         stop_process(self._proc)
         self._proc = None
         if self._stderr is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self.decode_errors = count_errors(read_stderr(self._stderr))
             self._stderr.close()
             self._stderr = None
 
@@ -288,7 +297,7 @@ class VideoReader:
             "-v", "error",
             *codec_thread_args(),
             *hwaccel,
-            "-i", str(self.path),
+            "-i", ffmpeg_path(self.path),
             "-map", "0:V:0",
             # Constant rate at the probed fps: frame n is at n/fps, which is what the
             # output sinks assume; for CFR sources this neither drops nor duplicates.
@@ -372,7 +381,7 @@ def probe_streams(path: str | os.PathLike[str]) -> list[StreamTiming]:
     p = check_input_file(path, "media file")
     proc = run_ffmpeg(
         [
-            "-i", str(p),
+            "-i", ffmpeg_path(p),
             "-map", "0:v?", "-map", "0:a?",
             # Passthrough: count what the decoder emits, without CFR duplication/dropping.
             "-fps_mode", "passthrough",
@@ -429,7 +438,7 @@ def probe_audio_codec(path: str | os.PathLike[str]) -> str | None:
     Cheap (reads headers only). Raises `InputError` if ffmpeg cannot open the file.
     """
     p = check_input_file(path, "media file")
-    stderr = run_ffmpeg(["-i", str(p)]).stderr.decode("utf-8", errors="replace")
+    stderr = run_ffmpeg(["-i", ffmpeg_path(p)]).stderr.decode("utf-8", errors="replace")
     listing = parse_input_listing(stderr)
     if not listing.opened:
         raise InputError(f"{p} is not a readable media file ({error_reason(stderr)})")
@@ -448,13 +457,3 @@ def count_frames(path: str | os.PathLike[str]) -> int:
         if stream.kind == "video":
             return stream.frames
     raise InputError(f"{path} has no video stream")
-
-
-def __getattr__(name: str) -> Any:
-    # The brief that introduced this module placed the output sinks here; they live in
-    # `sinks` (which imports this module), so resolve them lazily to avoid a cycle.
-    from animatecli.media import sinks
-
-    if name in sinks.__all__:
-        return getattr(sinks, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,7 +23,7 @@ from ..errors import InputError
 from .jobs import Job, JobState
 from .service import FILE_FIELDS, WebService
 from .settings import LOOPBACK_NAMES
-from .uploads import UploadTooLarge, receive_form
+from .uploads import UploadTooLarge, UploadTooSlow, receive_form, shown
 
 STATIC_DIR = Path(__file__).parent / "static"
 # How often an open progress stream looks at its job, and sends a keep-alive comment.
@@ -36,6 +36,12 @@ SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
 }
+# Requests that change nothing; every other method must come from this server's own page.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# What Sec-Fetch-Site says for the page's own requests ("none": typed by the user).
+OWN_FETCH_SITES = frozenset({"same-origin", "none"})
+# An error answer is one line of at most this many characters.
+MAX_ERROR_CHARS = 300
 
 
 def _service(request: Request) -> WebService:
@@ -72,17 +78,29 @@ async def submit(request: Request) -> Response:
             folder,
             FILE_FIELDS,
             service.settings.max_upload_bytes,
+            service.settings.upload_idle_seconds,
         )
         job = await run_in_threadpool(service.build_job, job_id, folder, form)
     except InputError as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        return JSONResponse({"error": str(exc)}, 413 if isinstance(exc, UploadTooLarge) else 400)
+        status = 400
+        if isinstance(exc, UploadTooLarge):
+            status = 413
+        elif isinstance(exc, UploadTooSlow):
+            status = 408
+        return JSONResponse({"error": _one_line(str(exc))}, status)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     service.queue.submit(job)
     service.watch_for_abandonment(job)
     return JSONResponse({"id": job.id}, 201)
+
+
+def _one_line(message: str) -> str:
+    """An error for the page: one line, never longer than `MAX_ERROR_CHARS`."""
+    line = " ".join(message.split())
+    return line if len(line) <= MAX_ERROR_CHARS else line[: MAX_ERROR_CHARS - 1] + "…"
 
 
 async def events(request: Request) -> Response:
@@ -151,10 +169,44 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class SameOriginWrites:
+    """Refuses (403) a state-changing request sent by another site's page.
+
+    The rule, for every method but GET/HEAD/OPTIONS: an ``Origin`` header, when present,
+    must be this server's own (``http://`` + the request's Host; ``null`` is refused), and a
+    ``Sec-Fetch-Site`` header, when present, must say ``same-origin`` or ``none``. A request
+    with neither header (curl, scripts) is not from a browser page and is let through;
+    every browser sends ``Origin`` with a cross-site POST or DELETE.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in SAFE_METHODS:
+            refusal = self._refusal(Request(scope))
+            if refusal is not None:
+                await JSONResponse({"error": refusal}, 403)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _refusal(request: Request) -> str | None:
+        origin = request.headers.get("origin")
+        own = f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
+        if origin is not None and origin.lower() != own:
+            return f"refused: a page from {shown(origin)} may not use this server"
+        site = request.headers.get("sec-fetch-site")
+        if site is not None and site.lower() not in OWN_FETCH_SITES:
+            return f"refused: a {shown(site)} page may not use this server"
+        return None
+
+
 def create_app(service: WebService) -> Starlette:
     """The ASGI app of ``service``. On a loopback address only requests for a loopback
-    host name are answered, so a web site cannot reach the server by DNS rebinding."""
-    middleware = [Middleware(SecurityHeaders)]
+        host name are answered, so a web site cannot reach the server by DNS rebinding; on any
+    address, only the server's own page may submit or cancel jobs (`SameOriginWrites`)."""
+    middleware = [Middleware(SecurityHeaders), Middleware(SameOriginWrites)]
     if service.settings.is_loopback:
         hosts = [*LOOPBACK_NAMES, "127.0.0.1", "[::1]", service.settings.host]
         middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=hosts))

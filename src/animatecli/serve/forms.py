@@ -1,7 +1,8 @@
 """The page's form fields → the CLI's option objects, validated the same way.
 
-Choices and defaults come from `animatecli.options` (and `CropOptions`), so the page
-offers exactly what the CLI accepts; `form_schema` hands them to the page.
+Choices and defaults come from the option dataclasses of `animatecli.options` (the same
+declarations the CLI's options take theirs from), so the page offers exactly what the CLI
+accepts; `form_schema` hands them to the page.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 import math
 from typing import Any, get_args
 
-from ..crop import CropOptions, resolve_detector_device
 from ..errors import InputError
 from ..options import (
     AnimateOptions,
     CropDrivingMode,
+    CropOptions,
     CropSourceMode,
     DetectorKind,
     FitMode,
@@ -118,10 +119,4 @@ def crop_options(fields: dict[str, str], device: str) -> CropOptions:
         raise InputError(f"min_seconds: not a number: {text!r}") from None
     if not math.isfinite(min_seconds):
         raise InputError(f"min_seconds: not a number: {text!r}")
-    options = CropOptions(
-        min_seconds=min_seconds,
-        detector=detector,
-        device=resolve_detector_device(detector, device),
-    )
-    options.validate()
-    return options
+    return CropOptions(min_seconds=min_seconds, detector=detector, device=device)  # type: ignore[arg-type]

@@ -1,9 +1,9 @@
 """The server's state: its settings, private folder, job queue and loaded model, and
 how a received form becomes a job that runs the CLI's own code.
 
-Every job calls `AnimationPipeline.run` or `crop_video` in the `JobQueue`'s worker
-thread. The client names things only by ids this server gave out (example and checkpoint
-names, output names); no path it sends is used.
+Every job runs a `runtime.job.AnimationJob` on the cached `Runtime`, or `crop_video`, in the
+`JobQueue`'s worker thread. The client names things only by ids this server gave out
+(example and checkpoint names, output names); no path it sends is used.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from .settings import ServeSettings
 from .uploads import ReceivedForm, Workspace
 
 if TYPE_CHECKING:
-    from ..pipeline import AnimationPipeline
+    from ..runtime.runtime import Runtime
 
 # The bundled examples of a source checkout (absent from an installed wheel).
 EXAMPLES_DIR = CHECKPOINT_DIR.parent / "examples"
@@ -64,7 +64,7 @@ def safe_stem(name: str) -> str:
 
 
 class ModelCache:
-    """The pipeline of the last checkpoint used: loading a model takes seconds.
+    """The runtime of the last checkpoint used: loading a model takes seconds.
 
     Used by the job worker thread only.
     """
@@ -72,20 +72,19 @@ class ModelCache:
     def __init__(self, device: str):
         self.device = device
         self._path: Path | None = None
-        self._pipeline: AnimationPipeline | None = None
+        self._runtime: Runtime | None = None
 
-    def get(self, checkpoint: Path, reporter: JobProgress) -> AnimationPipeline:
-        from ..pipeline import AnimationPipeline  # torch: imported when a job needs it
+    def get(self, checkpoint: Path, reporter: JobProgress) -> Runtime:
+        """The runtime of ``checkpoint``, loaded now (``reporter`` says so) unless it was
+        the last one used. A job brings its own reporter: the runtime holds none."""
+        from ..runtime.runtime import Runtime  # torch: imported when a job needs it
 
-        if self._pipeline is None or self._path != checkpoint:
-            self._pipeline = None  # free the previous model before loading the next
+        if self._runtime is None or self._path != checkpoint:
+            self._runtime = None  # free the previous model before loading the next
             reporter.start("loading model", None)
-            self._pipeline = AnimationPipeline(
-                ModelOptions(checkpoint=checkpoint, device=self.device), reporter
-            )
+            self._runtime = Runtime(ModelOptions(checkpoint=checkpoint, device=self.device))
             self._path = checkpoint
-        self._pipeline.reporter = reporter
-        return self._pipeline
+        return self._runtime
 
 
 @dataclass(frozen=True)
@@ -192,8 +191,10 @@ class WebService:
         progress: JobProgress,
         download: str,
     ) -> OutputFile:
-        pipeline = self.models.get(checkpoint, progress)
-        result = pipeline.run(source.path, driving.path, output, options)
+        from ..runtime.job import AnimationJob
+
+        runtime = self.models.get(checkpoint, progress)
+        result = AnimationJob(runtime, options, progress).run(source.path, driving.path, output)
         width, height = result.size
         label = (
             f"{result.frames} frames at {float(result.fps):.2f} fps, {width}×{height}, "

@@ -23,6 +23,9 @@ class ServeSettings:
     # A job whose page has been gone this long is cancelled and its files removed (a
     # page reload or a dropped connection reconnects within it).
     abandon_after_seconds: float = 5.0
+    # An upload that stops this long, or trickles in (serve.uploads.MIN_BYTES_PER_SECOND),
+    # is refused; a connection that sends no complete request head this long is closed.
+    upload_idle_seconds: float = 30.0
 
     def validate(self) -> None:
         if not 0 <= self.port <= 65535:

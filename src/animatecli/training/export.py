@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import platform
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from .. import __version__
-from ..engine import load_checkpoint, save_checkpoint
+from ..atomic import write_atomically
+from ..engine import MotionModel, checkpoint_payload, load_checkpoint
 from ..engine.fomm import FommModel
 from .evaluate import evaluate_reconstruction
 from .trainer import TrainConfig, load_state
@@ -17,6 +21,25 @@ from .trainer import TrainConfig, load_state
 DEMO_CHECKPOINT = (
     Path(__file__).resolve().parents[3] / "checkpoints" / "animatecli-synthetic-128.pt"
 )
+
+
+def save_checkpoint(
+    path: str | os.PathLike[str],
+    model: MotionModel,
+    metadata: Mapping[str, Any] | None = None,
+    *,
+    half: bool = False,
+) -> None:
+    """Write ``model`` in our format (see `animatecli.engine.checkpoint_payload`) to
+    ``path``, atomically, creating its folder; ``half`` stores float weights as fp16.
+
+    The file is 0644 whatever the umask: a model file is not a secret. Raises
+    `OutputError` if it cannot be written.
+    """
+    path = Path(path)
+    payload = checkpoint_payload(model, metadata, half=half)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, lambda temp: torch.save(payload, temp), mode=0o644)
 
 
 def export_demo_model(

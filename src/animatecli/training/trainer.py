@@ -17,10 +17,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..atomic import write_atomically
 from ..engine import frames_to_tensor
 from ..engine.blocks import AntiAliasDownsample
 from ..engine.fomm import FommModel, ModelConfig
 from ..engine.fomm.config import DenseMotionConfig, GeneratorConfig, KeypointDetectorConfig
+from ..engine.fomm.keypoints import JACOBIAN
 from .synthetic import sample_training_pair
 from .transforms import RandomTps
 
@@ -144,9 +146,9 @@ def training_losses(
     losses["equivariance_value"] = config.equivariance_value_weight * (
         (kp_driving.value - mapped).abs().mean()
     )
-    if kp_driving.jacobian is not None and transformed.jacobian is not None:
-        chained = torch.matmul(transform.jacobian(transformed.value), transformed.jacobian)
-        residual = torch.eye(2) - torch.matmul(torch.inverse(kp_driving.jacobian), chained)
+    if JACOBIAN in kp_driving.extras and JACOBIAN in transformed.extras:
+        chained = torch.matmul(transform.jacobian(transformed.value), transformed.extras[JACOBIAN])
+        residual = torch.eye(2) - torch.matmul(torch.inverse(kp_driving.extras[JACOBIAN]), chained)
         losses["equivariance_jacobian"] = (
             config.equivariance_jacobian_weight * residual.abs().mean()
         )
@@ -217,9 +219,8 @@ def save_state(run_dir: Path, state: TrainState, config: TrainConfig) -> None:
         "rng": json.dumps(state.rng.bit_generator.state),
         "torch_rng": state.torch_generator.get_state(),
     }
-    tmp = _state_path(run_dir).with_suffix(".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(_state_path(run_dir))
+    # Atomic: a run killed while saving resumes from the previous state, not a torn file.
+    write_atomically(_state_path(run_dir), lambda temp: torch.save(payload, temp))
 
 
 def new_state(config: TrainConfig) -> TrainState:

@@ -1,15 +1,15 @@
-"""Building from every official config, checkpoint formats, strict loading, safety."""
+"""FOMM checkpoints (every official config against its manifest is in
+test_family_contract.py): formats, config inference, strict loading, safety."""
 
 from __future__ import annotations
 
-import json
 import pickle
 from pathlib import Path
 
 import pytest
 import torch
 
-from animatecli.engine import load_checkpoint, official_container, save_checkpoint
+from animatecli.engine import load_checkpoint, official_container
 from animatecli.engine.fomm import (
     OFFICIAL_CONFIGS,
     FommModel,
@@ -24,29 +24,7 @@ from animatecli.engine.fomm.config import (
 )
 from animatecli.engine.fomm.family import matching_official_config
 from animatecli.errors import CheckpointError
-
-from .conftest import REFERENCE_DIR, reference_file
-
-MANIFESTS = sorted(p.name for p in REFERENCE_DIR.glob("manifest-*.json"))
-
-
-def test_all_eight_manifests_present() -> None:
-    assert len(MANIFESTS) == 8, f"expected 8 manifests in {REFERENCE_DIR}, found {MANIFESTS}"
-
-
-@pytest.mark.parametrize("manifest_name", MANIFESTS or ["manifest-missing.json"])
-def test_state_dict_matches_manifest(manifest_name: str) -> None:
-    manifest = json.loads(reference_file(manifest_name).read_text())
-    config = ModelConfig.from_dict(manifest["config"])
-    model = build_model(config, initialise=False)
-    for part in ("kp_detector", "generator"):
-        ours = {k: list(v.shape) for k, v in getattr(model, part).state_dict().items()}
-        theirs = dict(manifest[part])
-        assert ours == theirs
-        params = sum(p.numel() for p in getattr(model, part).parameters())
-        assert params == manifest["params"][part]
-    name = manifest_name.removeprefix("manifest-").removesuffix(".json")
-    assert official_config(name) == config
+from animatecli.training.export import save_checkpoint
 
 
 def random_full_size_vox(path: Path) -> FommModel:

@@ -14,10 +14,11 @@ import pytest
 import torch
 
 from animatecli.engine import Animator, frames_to_tensor, load_checkpoint, tensor_to_frames
+from animatecli.engine.fomm.keypoints import JACOBIAN
 from animatecli.media import VideoReader, load_image
 from animatecli.models import resolve_checkpoint
 
-from .conftest import golden_model
+from ..references import GoldenModel
 from .test_parity import ATOL_DEFORMED, ATOL_KP, ATOL_MOTION, ATOL_PREDICTION, assert_close
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -34,7 +35,9 @@ def tf32_allowed() -> Iterator[None]:
     torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
-def test_model_and_outputs_live_on_the_device(golden: dict[str, Any]) -> None:
+def test_model_and_outputs_live_on_the_device(
+    golden: dict[str, Any], golden_model: GoldenModel
+) -> None:
     animator = Animator(golden_model(golden), device="cuda", channels_last=True)
     tensors = [*animator.model.parameters(), *animator.model.buffers()]
     assert all(t.device.type == "cuda" for t in tensors)
@@ -48,14 +51,16 @@ def test_model_and_outputs_live_on_the_device(golden: dict[str, Any]) -> None:
 
 @pytest.mark.usefixtures("tf32_allowed")
 @pytest.mark.parametrize("batch_size", [1, 4])
-def test_reference_numbers_on_cuda(golden: dict[str, Any], batch_size: int) -> None:
+def test_reference_numbers_on_cuda(
+    golden: dict[str, Any], batch_size: int, golden_model: GoldenModel
+) -> None:
     """The CPU tolerances hold on the GPU too: the Animator turns TF32 off while it runs
     (with TF32 the prediction was 0.18 off here on an H200) and back on after."""
     expected = golden["outputs"]["relative_adapt"]
     animator = Animator(golden_model(golden), device="cuda", channels_last=True)
     kp = animator.keypoints(golden["driving"])
     assert_close(kp.value.cpu(), golden["kp_driving"]["value"], ATOL_KP)
-    assert_close(kp.jacobian.cpu(), golden["kp_driving"]["jacobian"], ATOL_KP)
+    assert_close(kp.extras[JACOBIAN].cpu(), golden["kp_driving"]["jacobian"], ATOL_KP)
     session = animator.session(golden["source"][0], adapt_scale=True, with_deformed=True)
     outputs = [session.animate_batch_details(b) for b in golden["driving"].split(batch_size)]
     occlusion = torch.cat([o.motion.occlusion_map for o in outputs]).cpu()

@@ -11,15 +11,14 @@ import pytest
 import torch
 
 from animatecli.engine import Animator, Keypoints, MotionMode, normalize_keypoints
-from animatecli.engine.inference import prepare_for_inference
-from animatecli.engine.motion import convex_hull_area
-from animatecli.engine.winograd import WinogradConv3x3
+from animatecli.engine.fomm import FommModel
+from animatecli.engine.fomm.keypoints import JACOBIAN
 
-from .conftest import golden_model
+from ..references import FOMM_ATOL_KP, FOMM_ATOL_PREDICTION, GoldenModel, assert_close
 
-ATOL_KP = 1e-4
+ATOL_KP = FOMM_ATOL_KP
 ATOL_MOTION = 1e-3
-ATOL_PREDICTION = 2e-3
+ATOL_PREDICTION = FOMM_ATOL_PREDICTION
 ATOL_DEFORMED = 1e-2
 
 MODES = {
@@ -30,16 +29,10 @@ MODES = {
 
 
 def kp_of(entry: dict[str, torch.Tensor]) -> Keypoints:
-    return Keypoints(entry["value"], entry["jacobian"])
+    return Keypoints(entry["value"], {JACOBIAN: entry["jacobian"]})
 
 
-def assert_close(actual: torch.Tensor, expected: torch.Tensor, atol: float) -> None:
-    assert actual.shape == expected.shape
-    diff = (actual.float() - expected.float()).abs().max().item()
-    assert diff <= atol, f"max abs diff {diff:.3g} > {atol}"
-
-
-def test_detector_internals(golden: dict[str, Any]) -> None:
+def test_detector_internals(golden: dict[str, Any], golden_model: GoldenModel) -> None:
     model = golden_model(golden)
     internals = golden["kp_detector_internals_source"]
     source = golden["source"].contiguous(memory_format=torch.channels_last)
@@ -56,19 +49,6 @@ def test_detector_internals(golden: dict[str, Any]) -> None:
         assert_close(detector.jacobian(features), internals["jacobian_conv"], ATOL_KP)
 
 
-def test_keypoints(golden: dict[str, Any]) -> None:
-    animator = Animator(golden_model(golden))
-    kp_source = animator.keypoints(golden["source"])
-    assert_close(kp_source.value, golden["kp_source"]["value"], ATOL_KP)
-    assert_close(kp_source.jacobian, golden["kp_source"]["jacobian"], ATOL_KP)
-    for batch in (1, 4):
-        rows = [animator.keypoints(f) for f in golden["driving"].split(batch)]
-        value = torch.cat([k.value for k in rows])
-        jacobian = torch.cat([k.jacobian for k in rows])
-        assert_close(value, golden["kp_driving"]["value"], ATOL_KP)
-        assert_close(jacobian, golden["kp_driving"]["jacobian"], ATOL_KP)
-
-
 @pytest.mark.parametrize("mode", list(MODES))
 def test_keypoint_normalisation(golden: dict[str, Any], mode: str) -> None:
     motion, adapt = MODES[mode]
@@ -77,27 +57,14 @@ def test_keypoint_normalisation(golden: dict[str, Any], mode: str) -> None:
         kp_of(golden["kp_driving"]),
         kp_of(golden["kp_driving_initial"]),
         relative=motion is MotionMode.RELATIVE,
+        extras=FommModel.keypoint_extras,
         adapt_movement_scale=adapt,
     )
     assert_close(normalized.value, golden["kp_norm"][mode]["value"], ATOL_KP)
-    assert_close(normalized.jacobian, golden["kp_norm"][mode]["jacobian"], ATOL_KP)
+    assert_close(normalized.extras[JACOBIAN], golden["kp_norm"][mode]["jacobian"], ATOL_KP)
 
 
-def test_convex_hull_areas_and_scale(golden: dict[str, Any]) -> None:
-    areas = golden["convex_hull_area"]
-    assert convex_hull_area(golden["kp_source"]["value"][0]) == pytest.approx(
-        areas["source"].item(), rel=1e-12
-    )
-    assert convex_hull_area(golden["kp_driving_initial"]["value"][0]) == pytest.approx(
-        areas["driving_initial"].item(), rel=1e-12
-    )
-    animator = Animator(golden_model(golden))
-    session = animator.session(golden["source"], initial=golden["driving"][:1])
-    # ~1e-6 relative per the fixtures; keypoints within their 1e-4 can move it a little more.
-    assert session.scale == pytest.approx(golden["adapt_movement_scale"].item(), rel=1e-5)
-
-
-def test_dense_motion_internals(golden: dict[str, Any]) -> None:
+def test_dense_motion_internals(golden: dict[str, Any], golden_model: GoldenModel) -> None:
     model = golden_model(golden)
     internals = golden["dense_motion_internals_relative_adapt"]
     dense = model.generator.dense_motion_network
@@ -119,7 +86,9 @@ def test_dense_motion_internals(golden: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("batch_size", [1, 4])
-def test_animation_outputs_relative_adapt(golden: dict[str, Any], batch_size: int) -> None:
+def test_animation_outputs_relative_adapt(
+    golden: dict[str, Any], batch_size: int, golden_model: GoldenModel
+) -> None:
     expected = golden["outputs"]["relative_adapt"]
     animator = Animator(golden_model(golden))
     session = animator.session(golden["source"][0], adapt_scale=True, with_deformed=True)
@@ -141,7 +110,9 @@ def test_animation_outputs_relative_adapt(golden: dict[str, Any], batch_size: in
 
 @pytest.mark.parametrize("mode", list(MODES))
 @pytest.mark.parametrize("batch_size", [1, 4])
-def test_streamed_predictions(golden: dict[str, Any], mode: str, batch_size: int) -> None:
+def test_streamed_predictions(
+    golden: dict[str, Any], mode: str, batch_size: int, golden_model: GoldenModel
+) -> None:
     motion, adapt = MODES[mode]
     animator = Animator(golden_model(golden))
     session = animator.session(golden["source"][0], mode=motion, adapt_scale=adapt)
@@ -150,55 +121,16 @@ def test_streamed_predictions(golden: dict[str, Any], mode: str, batch_size: int
     assert_close(torch.stack(frames), golden["outputs"][mode]["prediction"], ATOL_PREDICTION)
 
 
-def test_deformed_not_computed_unless_asked(golden: dict[str, Any]) -> None:
+def test_deformed_not_computed_unless_asked(
+    golden: dict[str, Any], golden_model: GoldenModel
+) -> None:
     session = Animator(golden_model(golden)).session(golden["source"][0])
     assert session.animate_batch_details(golden["driving"][:1]).deformed is None
 
 
-def test_align_corners_switch_changes_every_warp(golden: dict[str, Any]) -> None:
-    model = golden_model(golden)
-    model.set_align_corners(True)
-    assert model.generator.dense_motion_network.align_corners is True
-    session = Animator(model).session(golden["source"][0])
-    prediction = session.animate_batch(golden["driving"][:1])
-    diff = (prediction - golden["outputs"]["relative_adapt"]["prediction"][:1]).abs().max()
-    # The goldens encode align_corners=False; True moves predictions visibly (spec: ~0.4).
-    assert diff > 0.05
-
-
-def test_channels_last_weights_stay_within_tolerance(golden: dict[str, Any]) -> None:
-    animator = Animator(golden_model(golden), channels_last=True)
-    session = animator.session(golden["source"][0], adapt_scale=True)
-    predictions = session.animate_batch(golden["driving"])
-    assert_close(predictions, golden["outputs"]["relative_adapt"]["prediction"], ATOL_PREDICTION)
-
-
-@pytest.mark.parametrize("batch_size", [1, 4])
-def test_winograd_everywhere_stays_within_tolerance(
-    golden: dict[str, Any], batch_size: int, monkeypatch: pytest.MonkeyPatch
+def test_keypoints_and_motion_stay_float32_under_autocast(
+    golden: dict[str, Any], golden_model: GoldenModel
 ) -> None:
-    """The golden model is too narrow and too small for the default rules (128 channels,
-    64² maps), so every eligible convolution takes the transform here."""
-    monkeypatch.setattr(WinogradConv3x3, "MIN_PIXELS", 16)
-    taken: list[bool] = []
-    takes = WinogradConv3x3.takes
-
-    def counted(module: WinogradConv3x3, x: torch.Tensor) -> bool:
-        taken.append(takes(module, x))
-        return taken[-1]
-
-    monkeypatch.setattr(WinogradConv3x3, "takes", counted)
-    model = golden_model(golden).eval()
-    prepare_for_inference(model.to(memory_format=torch.channels_last), winograd_min_channels=1)
-    session = Animator(model, optimize=False).session(golden["source"][0], adapt_scale=True)
-    frames = list(session.animate(iter(golden["driving"]), batch_size=batch_size))
-    assert sum(taken) >= 4  # layers × batches that took the transform
-    assert_close(
-        torch.stack(frames), golden["outputs"]["relative_adapt"]["prediction"], ATOL_PREDICTION
-    )
-
-
-def test_keypoints_and_motion_stay_float32_under_autocast(golden: dict[str, Any]) -> None:
     """`float32_forward`: under autocast (bf16 on the CPU here; fp16/bf16 on CUDA in use)
     the keypoint detector and the dense motion give their float32 results bit for bit,
     while the rest of the generator does run in reduced precision."""
@@ -213,7 +145,7 @@ def test_keypoints_and_motion_stay_float32_under_autocast(golden: dict[str, Any]
             kp_autocast = model.kp_detector(driving)
             generated = model.generator.decode(encoding, kp_driving, kp_source)
     assert torch.equal(kp_autocast.value, kp_driving.value)
-    assert torch.equal(kp_autocast.jacobian, kp_driving.jacobian)
+    assert torch.equal(kp_autocast.extras[JACOBIAN], kp_driving.extras[JACOBIAN])
     for name in ("mask", "sparse_deformed", "deformation", "occlusion_map"):
         assert torch.equal(getattr(generated.motion, name), getattr(expected.motion, name)), name
     assert generated.prediction.dtype == torch.bfloat16

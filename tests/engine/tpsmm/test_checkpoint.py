@@ -1,9 +1,8 @@
-"""TPSMM checkpoints: the four official configs' manifests, the official container with
-strict keys, config inference and overrides, the optional AVD network, our format."""
+"""TPSMM checkpoints (the manifests are checked in test_family_contract.py): the official
+container with strict keys, config inference and overrides, the optional AVD network, our format."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,51 +11,20 @@ import torch
 
 from animatecli.engine import (
     Animator,
-    MotionMode,
     UnsupportedMode,
     load_checkpoint,
     official_container,
-    save_checkpoint,
 )
 from animatecli.engine.tpsmm import (
     OFFICIAL_CONFIGS,
     TpsmmConfig,
     TpsmmModel,
-    infer_config,
-    matching_official_config,
 )
 from animatecli.errors import CheckpointError
+from animatecli.training.export import save_checkpoint
 
-from .conftest import REFERENCE_DIR, golden_model, reference_file
+from ..references import GoldenModel
 from .test_parity import ATOL_PREDICTION, assert_close
-
-CONFIG_NAMES = ["mgif-256", "taichi-256", "ted-384", "vox-256"]
-PARTS = ("kp_detector", "dense_motion_network", "inpainting_network", "avd_network")
-
-
-def test_all_four_manifests_present() -> None:
-    found = sorted(p.name for p in REFERENCE_DIR.glob("manifest-*.json"))
-    assert found == [f"manifest-{name}.json" for name in CONFIG_NAMES]
-
-
-@pytest.mark.parametrize("name", CONFIG_NAMES)
-def test_state_dicts_match_manifest(name: str) -> None:
-    manifest = json.loads(reference_file(f"manifest-{name}.json").read_text())
-    config = TpsmmConfig.from_dict(manifest["config"])
-    assert OFFICIAL_CONFIGS[name][0] == config
-    with torch.device("meta"):
-        model = TpsmmModel(config, with_avd=True)
-    for part in PARTS:
-        module = getattr(model, part)
-        # Same keys, same order, same shapes: strict loading of the official dicts.
-        assert [[k, list(v.shape)] for k, v in module.state_dict().items()] == manifest[part]
-        assert sum(p.numel() for p in module.parameters()) == manifest["params"][part]
-    demo = sum(sum(p.numel() for p in getattr(model, part).parameters()) for part in PARTS)
-    assert demo == manifest["params"]["total_demo_networks"]
-    # The shapes alone name the config up to what tensors cannot show (frame size, bg).
-    shapes_only = {part: getattr(model, part).state_dict() for part in PARTS}
-    inferred = infer_config(shapes_only)
-    assert matching_official_config(inferred, OFFICIAL_CONFIGS[name][1]) == name
 
 
 def official_file(
@@ -83,7 +51,7 @@ def test_official_layout_with_data_parallel_prefix(golden: dict[str, Any], tmp_p
     expected = TpsmmConfig.from_model_params(golden["config"])
     assert loaded.config == expected
     assert loaded.align_corners is True  # TPSMM's own convention
-    assert MotionMode.AVD in loaded.model.modes
+    assert "avd" in loaded.model.modes
     session = Animator(loaded.model).session(golden["source"][0], mode="avd")
     prediction = session.animate_batch(golden["driving"])
     assert_close(prediction, golden["modes"]["avd"]["prediction"], ATOL_PREDICTION)
@@ -136,7 +104,9 @@ def test_missing_part_is_named(golden: dict[str, Any], tmp_path: Path) -> None:
         load_checkpoint(path)
 
 
-def test_own_format_records_the_family(golden: dict[str, Any], tmp_path: Path) -> None:
+def test_own_format_records_the_family(
+    golden: dict[str, Any], tmp_path: Path, golden_model: GoldenModel
+) -> None:
     model = golden_model(golden)
     path = tmp_path / "ours.pt"
     save_checkpoint(path, model, {"note": "tpsmm"})

@@ -12,7 +12,7 @@ import torch
 
 from animatecli.engine import Animator
 
-from .conftest import golden_model
+from ..references import GoldenModel
 from .test_parity import ATOL_KP, ATOL_MOTION, ATOL_PREDICTION, MODES, assert_close
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -20,7 +20,9 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("batch_size", [1, 4])
-def test_reference_numbers_on_cuda(golden: dict[str, Any], mode: str, batch_size: int) -> None:
+def test_reference_numbers_on_cuda(
+    golden: dict[str, Any], mode: str, batch_size: int, golden_model: GoldenModel
+) -> None:
     expected = golden["modes"][mode]
     animator = Animator(golden_model(golden), device="cuda", channels_last=True)
     kp = animator.keypoints(golden["driving"])
@@ -34,7 +36,9 @@ def test_reference_numbers_on_cuda(golden: dict[str, Any], mode: str, batch_size
 
 
 @pytest.mark.parametrize("precision", ["fp16", "bf16"])
-def test_reduced_precision_keeps_the_motion_float32(golden: dict[str, Any], precision: str) -> None:
+def test_reduced_precision_keeps_the_motion_float32(
+    golden: dict[str, Any], precision: str, golden_model: GoldenModel
+) -> None:
     animator = Animator(golden_model(golden), device="cuda", precision=precision)
     session = animator.session(golden["source"][0])
     generated = session.animate_batch_details(golden["driving"])

@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from ..config import DenseMotionConfig, ModelParamsConfig, known_fields
+from ..protocol import OfficialConfig
+
 
 @dataclass(frozen=True)
 class KeypointDetectorConfig:
@@ -24,15 +27,6 @@ class KeypointDetectorConfig:
 
 
 @dataclass(frozen=True)
-class DenseMotionConfig:
-    block_expansion: int = 64
-    max_features: int = 1024
-    num_blocks: int = 5
-    scale_factor: float = 0.25
-    kp_variance: float = 0.01
-
-
-@dataclass(frozen=True)
 class GeneratorConfig:
     block_expansion: int = 64
     max_features: int = 512
@@ -43,7 +37,7 @@ class GeneratorConfig:
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(ModelParamsConfig):
     """Everything needed to build the keypoint detector and the generator."""
 
     num_kp: int = 10
@@ -68,20 +62,16 @@ class ModelConfig:
             "generator_params": gen,
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form: ``model_params`` plus ``frame_shape`` (as in the manifests)."""
-        return {"model_params": self.to_model_params(), "frame_shape": list(self.frame_shape)}
-
     @classmethod
     def from_model_params(
         cls, params: dict[str, Any], frame_shape: tuple[int, int] | list[int] = (256, 256)
     ) -> ModelConfig:
         """Build from an official-style ``model_params`` mapping (unknown keys ignored)."""
         common = params.get("common_params", {})
-        kp = _known(KeypointDetectorConfig, params.get("kp_detector_params", {}))
+        kp = known_fields(KeypointDetectorConfig, params.get("kp_detector_params", {}))
         gen_params = dict(params.get("generator_params", {}))
-        dense = _known(DenseMotionConfig, gen_params.pop("dense_motion_params", None) or {})
-        gen = _known(GeneratorConfig, gen_params)
+        dense = known_fields(DenseMotionConfig, gen_params.pop("dense_motion_params", None) or {})
+        gen = known_fields(GeneratorConfig, gen_params)
         return cls(
             num_kp=int(common.get("num_kp", 10)),
             num_channels=int(common.get("num_channels", 3)),
@@ -91,38 +81,28 @@ class ModelConfig:
             frame_shape=(int(frame_shape[0]), int(frame_shape[1])),
         )
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        """Inverse of :meth:`to_dict`; also accepts a bare ``model_params`` mapping."""
-        if "model_params" in data:
-            return cls.from_model_params(data["model_params"], data.get("frame_shape", (256, 256)))
-        return cls.from_model_params(data)
-
-
-def _known(kind: type, values: dict[str, Any]) -> dict[str, Any]:
-    names = set(kind.__dataclass_fields__)
-    return {k: v for k, v in values.items() if k in names}
-
 
 _OFFICIAL_BASE = ModelConfig()
 
 # The eight released configurations; they differ only in mgif's single Jacobian map.
-# Value: (config, released checkpoint file name).
-OFFICIAL_CONFIGS: dict[str, tuple[ModelConfig, str]] = {
-    "vox-256": (_OFFICIAL_BASE, "vox-cpk.pth.tar"),
-    "vox-adv-256": (_OFFICIAL_BASE, "vox-adv-cpk.pth.tar"),
-    "taichi-256": (_OFFICIAL_BASE, "taichi-cpk.pth.tar"),
-    "taichi-adv-256": (_OFFICIAL_BASE, "taichi-adv-cpk.pth.tar"),
-    "nemo-256": (_OFFICIAL_BASE, "nemo-cpk.pth.tar"),
-    "mgif-256": (
+# Faces: vox (talking heads) and nemo (smiles); the rest are trained on whole figures or
+# objects (tai chi, GIF animals, robot arms, fashion models).
+OFFICIAL_CONFIGS: dict[str, OfficialConfig] = {
+    "vox-256": OfficialConfig(_OFFICIAL_BASE, "vox-cpk.pth.tar", "face"),
+    "vox-adv-256": OfficialConfig(_OFFICIAL_BASE, "vox-adv-cpk.pth.tar", "face"),
+    "taichi-256": OfficialConfig(_OFFICIAL_BASE, "taichi-cpk.pth.tar", "body"),
+    "taichi-adv-256": OfficialConfig(_OFFICIAL_BASE, "taichi-adv-cpk.pth.tar", "body"),
+    "nemo-256": OfficialConfig(_OFFICIAL_BASE, "nemo-cpk.pth.tar", "face"),
+    "mgif-256": OfficialConfig(
         replace(_OFFICIAL_BASE, kp_detector=KeypointDetectorConfig(single_jacobian_map=True)),
         "mgif-cpk.pth.tar",
+        "body",
     ),
-    "bair-256": (_OFFICIAL_BASE, "bair-cpk.pth.tar"),
-    "fashion-256": (_OFFICIAL_BASE, "fashion.pth.tar"),
+    "bair-256": OfficialConfig(_OFFICIAL_BASE, "bair-cpk.pth.tar", "body"),
+    "fashion-256": OfficialConfig(_OFFICIAL_BASE, "fashion.pth.tar", "body"),
 }
 
 
 def official_config(name: str) -> ModelConfig:
     """Look up an official configuration by name (``vox-256`` …); KeyError if unknown."""
-    return OFFICIAL_CONFIGS[name][0]
+    return OFFICIAL_CONFIGS[name].config

@@ -19,6 +19,7 @@ from ..blocks import (
 )
 from ..keypoints import Keypoints
 from .config import DenseMotionConfig
+from .keypoints import JACOBIAN
 
 
 @dataclass
@@ -90,9 +91,11 @@ class DenseMotionNetwork(nn.Module):
         batch = kp_driving.value.shape[0]
         grid = coordinate_grid(height, width, like=kp_driving.value).view(1, 1, height, width, 2)
         offsets = grid - kp_driving.value.view(batch, self.num_kp, 1, 1, 2)
-        if kp_driving.jacobian is not None:
-            assert kp_source.jacobian is not None, "source keypoints lack Jacobians"
-            jacobian = torch.matmul(kp_source.jacobian, torch.inverse(kp_driving.jacobian))
+        if JACOBIAN in kp_driving.extras:
+            assert JACOBIAN in kp_source.extras, "source keypoints lack Jacobians"
+            jacobian = torch.matmul(
+                kp_source.extras[JACOBIAN], torch.inverse(kp_driving.extras[JACOBIAN])
+            )
             jacobian = jacobian.view(-1, self.num_kp, 1, 1, 2, 2)
             offsets = torch.matmul(jacobian, offsets.unsqueeze(-1)).squeeze(-1)
         driving_to_source = offsets + kp_source.value.view(-1, self.num_kp, 1, 1, 2)

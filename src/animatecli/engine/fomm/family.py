@@ -6,6 +6,7 @@ import functools
 from collections.abc import Mapping
 
 from ..building import uninitialised
+from ..motion import SHARED_MODES
 from ..protocol import Family, StateDict
 from ..shapes import hourglass_params, indices, scale_from_kernel, shapes
 from .config import (
@@ -95,11 +96,11 @@ def matching_official_config(config: ModelConfig, file_name: str = "") -> str | 
     built = shapes(build_model(config, initialise=False))
     matches = [
         name
-        for name, (official, _) in OFFICIAL_CONFIGS.items()
+        for name, (official, _, _) in OFFICIAL_CONFIGS.items()
         if official.kp_detector.single_jacobian_map == config.kp_detector.single_jacobian_map
         and _official_shapes(name) == built
     ]
-    released = [name for name in matches if OFFICIAL_CONFIGS[name][1] == file_name]
+    released = [name for name in matches if OFFICIAL_CONFIGS[name].file_name == file_name]
     return (released or matches or [None])[0]
 
 
@@ -115,4 +116,5 @@ FAMILY = Family(
     matching_official_config=matching_official_config,
     # What the official code does on any PyTorch ≥ 1.3, and what the reference numbers use.
     default_align_corners=False,
+    modes=SHARED_MODES,
 )

@@ -1,4 +1,5 @@
-"""FOMM keypoint detector: image → K keypoints (normalised (x, y)) and their 2×2 Jacobians."""
+"""FOMM keypoint detector: image → K keypoints (normalised (x, y)) and their 2×2 Jacobians
+(the ``jacobian`` extra)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,22 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..blocks import AntiAliasDownsample, Hourglass, coordinate_grid, float32_forward
-from ..keypoints import Keypoints
+from ..keypoints import KeypointExtra, Keypoints
 from .config import KeypointDetectorConfig
+
+JACOBIAN = "jacobian"
+
+
+def relative_jacobian(
+    driving: torch.Tensor, initial: torch.Tensor, source: torch.Tensor
+) -> torch.Tensor:
+    """Relative motion's Jacobians (FOMM §5.3): ``J = (J_d · J_init⁻¹) · J_s``, all
+    ``…×K×2×2``."""
+    return torch.matmul(torch.matmul(driving, torch.inverse(initial)), source)
+
+
+# Each keypoint's local affine transform (2×2), carried over relative motion as above.
+JACOBIAN_EXTRA = KeypointExtra(JACOBIAN, (2, 2), relative_jacobian)
 
 
 def heatmap_expectation(heatmap: torch.Tensor) -> torch.Tensor:
@@ -68,4 +83,4 @@ class KeypointDetector(nn.Module):
         maps = self.jacobian(features).view(batch, self.num_jacobian_maps, 4, h, w)
         weighted = heatmap.unsqueeze(2) * maps
         jacobian = weighted.view(batch, num_kp, 4, -1).sum(dim=-1).view(batch, num_kp, 2, 2)
-        return Keypoints(value, jacobian)
+        return Keypoints(value, {JACOBIAN: jacobian})

@@ -12,7 +12,7 @@ from ..motion import MotionMode
 from ..protocol import MotionModel
 from .config import ModelConfig
 from .generator import Generated, OcclusionAwareGenerator, SourceEncoding
-from .keypoints import KeypointDetector
+from .keypoints import JACOBIAN_EXTRA, KeypointDetector
 
 
 class FommModel(MotionModel):
@@ -23,6 +23,7 @@ class FommModel(MotionModel):
     """
 
     family: ClassVar[str] = "fomm"
+    keypoint_extras = (JACOBIAN_EXTRA,)
     config: ModelConfig
 
     def __init__(self, config: ModelConfig, align_corners: bool = False):

@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from ..config import DenseMotionConfig, ModelParamsConfig, known_fields
+from ..protocol import OfficialConfig
+
 
 @dataclass(frozen=True)
 class InpaintingConfig:
@@ -20,22 +23,13 @@ class InpaintingConfig:
 
 
 @dataclass(frozen=True)
-class DenseMotionConfig:
-    block_expansion: int = 64
-    max_features: int = 1024
-    num_blocks: int = 5
-    scale_factor: float = 0.25
-    kp_variance: float = 0.01
-
-
-@dataclass(frozen=True)
 class AvdConfig:
     id_bottle_size: int = 128
     pose_bottle_size: int = 128
 
 
 @dataclass(frozen=True)
-class TpsmmConfig:
+class TpsmmConfig(ModelParamsConfig):
     """Everything needed to build the TPSMM networks.
 
     ``bg`` records whether the config trains a background predictor (not used by
@@ -70,10 +64,6 @@ class TpsmmConfig:
             "avd_network_params": asdict(self.avd),
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form: ``model_params`` plus ``frame_shape``."""
-        return {"model_params": self.to_model_params(), "frame_shape": list(self.frame_shape)}
-
     @classmethod
     def from_model_params(
         cls, params: dict[str, Any], frame_shape: tuple[int, int] | list[int] = (256, 256)
@@ -85,39 +75,24 @@ class TpsmmConfig:
             num_channels=int(common.get("num_channels", 3)),
             bg=bool(common.get("bg", False)),
             multi_mask=bool(common.get("multi_mask", True)),
-            generator=InpaintingConfig(**_known(InpaintingConfig, params.get("generator_params"))),
-            dense_motion=DenseMotionConfig(
-                **_known(DenseMotionConfig, params.get("dense_motion_params"))
+            generator=InpaintingConfig(
+                **known_fields(InpaintingConfig, params.get("generator_params"))
             ),
-            avd=AvdConfig(**_known(AvdConfig, params.get("avd_network_params"))),
+            dense_motion=DenseMotionConfig(
+                **known_fields(DenseMotionConfig, params.get("dense_motion_params"))
+            ),
+            avd=AvdConfig(**known_fields(AvdConfig, params.get("avd_network_params"))),
             frame_shape=(int(frame_shape[0]), int(frame_shape[1])),
         )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TpsmmConfig:
-        """Inverse of :meth:`to_dict`; a null ``frame_shape`` (the official YAML's) is
-        256×256, or the manifests' ``image_size_used_at_inference``."""
-        if "model_params" not in data:
-            return cls.from_model_params(data)
-        shape = data.get("frame_shape")
-        if shape is None:
-            side = int(data.get("image_size_used_at_inference", 256))
-            shape = (side, side)
-        return cls.from_model_params(data["model_params"], shape[:2])
-
-
-def _known(kind: type, values: dict[str, Any] | None) -> dict[str, Any]:
-    names = set(kind.__dataclass_fields__)
-    return {k: v for k, v in (values or {}).items() if k in names}
 
 
 _VOX = TpsmmConfig()
 
 # The four released configurations: the same networks; TED works at 384×384 and mgif
-# trains no background predictor. Value: (config, released checkpoint file name).
-OFFICIAL_CONFIGS: dict[str, tuple[TpsmmConfig, str]] = {
-    "vox-256": (_VOX, "vox.pth.tar"),
-    "taichi-256": (_VOX, "taichi.pth.tar"),
-    "ted-384": (replace(_VOX, frame_shape=(384, 384)), "ted.pth.tar"),
-    "mgif-256": (replace(_VOX, bg=False), "mgif.pth.tar"),
+# trains no background predictor. Only vox is trained on faces (TED: upper bodies).
+OFFICIAL_CONFIGS: dict[str, OfficialConfig] = {
+    "vox-256": OfficialConfig(_VOX, "vox.pth.tar", "face"),
+    "taichi-256": OfficialConfig(_VOX, "taichi.pth.tar", "body"),
+    "ted-384": OfficialConfig(replace(_VOX, frame_shape=(384, 384)), "ted.pth.tar", "body"),
+    "mgif-256": OfficialConfig(replace(_VOX, bg=False), "mgif.pth.tar", "body"),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import replace
 
+from ..motion import SHARED_MODES, ModeSpec
 from ..protocol import Family, StateDict
 from ..shapes import hourglass_params, indices, scale_from_kernel
 from .config import (
@@ -14,7 +15,7 @@ from .config import (
     InpaintingConfig,
     TpsmmConfig,
 )
-from .model import TpsmmModel
+from .model import AVD_MODE, TpsmmModel
 
 AVD_PART = "avd_network"
 
@@ -69,10 +70,10 @@ def _same_networks(a: TpsmmConfig, b: TpsmmConfig) -> bool:
 def matching_official_config(config: TpsmmConfig, file_name: str = "") -> str | None:
     """The official config of a released file name (``ted.pth.tar`` → ted-384) when its
     networks are ``config``'s; else the first one equal to ``config`` up to ``bg``."""
-    for name, (official, released) in OFFICIAL_CONFIGS.items():
+    for name, (official, released, _) in OFFICIAL_CONFIGS.items():
         if file_name == released and _same_networks(official, config):
             return name
-    for name, (official, _) in OFFICIAL_CONFIGS.items():
+    for name, (official, _, _) in OFFICIAL_CONFIGS.items():
         if replace(official, bg=config.bg) == config:
             return name
     return None
@@ -94,4 +95,8 @@ FAMILY = Family(
     build=build,
     matching_official_config=matching_official_config,
     default_align_corners=True,
+    modes=(
+        *SHARED_MODES,
+        ModeSpec(AVD_MODE, "TPSMM's learned re-posing (checkpoints with an AVD network)"),
+    ),
 )

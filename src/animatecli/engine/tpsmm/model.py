@@ -16,6 +16,9 @@ from .dense_motion import DenseMotionNetwork
 from .inpainting import InpaintingNetwork, TpsGenerated, TpsSourceEncoding
 from .keypoints import KeypointDetector
 
+# TPSMM's own mode: the AVD network re-poses the source's keypoints.
+AVD_MODE = MotionMode("avd")
+
 
 class TpsmmModel(MotionModel):
     """Keypoint detector, dense motion network, inpainting network and, when the
@@ -42,7 +45,7 @@ class TpsmmModel(MotionModel):
     @property
     def modes(self) -> tuple[MotionMode, ...]:
         plain = (MotionMode.RELATIVE, MotionMode.ABSOLUTE)
-        return (*plain, MotionMode.AVD) if self.avd_network is not None else plain
+        return (*plain, AVD_MODE) if self.avd_network is not None else plain
 
     def checkpoint_parts(self) -> dict[str, nn.Module]:
         parts: dict[str, nn.Module] = {
@@ -83,7 +86,7 @@ class TpsmmModel(MotionModel):
     ) -> Keypoints:
         """``avd``: the AVD network's keypoints; otherwise the shared transfer (TPSMM has
         no Jacobians)."""
-        if mode is MotionMode.AVD:
+        if mode.canonical == AVD_MODE:
             self.check_mode(mode)
             assert self.avd_network is not None
             return self.avd_network(kp_source, kp_driving)

@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 
 from animatecli.faces.types import FaceBox
+from animatecli.options import FACE_MARGIN
 
 BoxLike = FaceBox | Sequence[float]
 IntBox = tuple[int, int, int, int]
@@ -48,7 +49,7 @@ def _check_box(width: float, height: float) -> None:
 
 
 def enlarge_box(
-    box: BoxLike, increase: float = 0.1, frame_hw: tuple[int, int] | None = None
+    box: BoxLike, increase: float = FACE_MARGIN, frame_hw: tuple[int, int] | None = None
 ) -> IntBox:
     """FOMM's crop rule (``compute_bbox`` in ``crop-video.py``), reproduced exactly.
 
@@ -87,7 +88,7 @@ def enlarge_box(
 
 
 def square_crop_box(
-    box: BoxLike, increase: float = 0.1, frame_hw: tuple[int, int] | None = None
+    box: BoxLike, increase: float = FACE_MARGIN, frame_hw: tuple[int, int] | None = None
 ) -> IntBox:
     """A square crop around the box that stays exactly square at the frame border.
 

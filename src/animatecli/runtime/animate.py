@@ -1,0 +1,86 @@
+"""The animate stage: driving batches through the model session, composed and handed to
+the writer, as a stream (one batch in flight on the device where downloads overlap)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..engine import AnimationSession, GraphedSession, GroupSession, PendingFrames
+from ..memory import release_freed_memory
+from ..progress import Reporter
+from ..streaming import BackgroundWriter, Prefetcher
+from .compose import Composer
+from .driving import in_batches
+from .runtime import Runtime
+
+Session = AnimationSession | GroupSession | GraphedSession
+
+
+@dataclass(frozen=True)
+class _InFlight:
+    """A batch queued on the device whose predictions may still be on their way back."""
+
+    driving: list[np.ndarray]  # the frames as fitted for the model (for --compare)
+    predictions: PendingFrames
+    shape: tuple[int, ...]  # B×H×W×3, or B×F×H×W×3 for a group
+
+
+def animate_frames(
+    runtime: Runtime,
+    session: Session,
+    driving: Iterator[np.ndarray],
+    batch_size: int,
+    compose: Composer,
+    writer: BackgroundWriter[np.ndarray],
+    reporter: Reporter,
+) -> int:
+    """Animate every fitted driving frame (h×w×3 uint8) and submit each composed output
+    frame to ``writer``; returns the frames animated."""
+    # Where downloads overlap compute (CUDA), one batch stays in flight: the next is
+    # queued on the device before the last one's frames are waited for.
+    depth = 1 if runtime.transfer.overlaps else 0
+    in_flight: deque[_InFlight] = deque()
+    frames = 0
+    with Prefetcher(driving) as stream:
+        for number, batch in enumerate(in_batches(stream, batch_size)):
+            in_flight.append(_submit(runtime, session, batch))
+            if number == 0:
+                # The first batch made the layers' one-off kernels; what it freed on the
+                # way is not needed again.
+                release_freed_memory()
+            while len(in_flight) > depth:
+                frames += _emit(in_flight.popleft(), compose, writer, reporter)
+        while in_flight:
+            frames += _emit(in_flight.popleft(), compose, writer, reporter)
+    return frames
+
+
+def _submit(runtime: Runtime, session: Session, driving: list[np.ndarray]) -> _InFlight:
+    """Upload one batch of driving frames, animate it and start its download."""
+    runtime.threads.rebalance()
+    batch = runtime.transfer.upload(np.stack(driving))
+    with torch.inference_mode():
+        animated = session.animate_batch(batch)
+        # B×3×H×W, or B×F×3×H×W for a group (one crop per face of each frame).
+        predictions = runtime.transfer.download(animated.flatten(0, -4))
+    shape = (*animated.shape[:-3], *animated.shape[-2:], 3)
+    return _InFlight(driving, predictions, shape)
+
+
+def _emit(
+    batch: _InFlight,
+    compose: Composer,
+    writer: BackgroundWriter[np.ndarray],
+    reporter: Reporter,
+) -> int:
+    """Hand a batch's output frames to the writer once its download is done."""
+    predictions = batch.predictions.result().reshape(batch.shape)
+    for driving_frame, prediction in zip(batch.driving, predictions, strict=True):
+        writer.submit(compose(driving_frame, prediction))
+    reporter.advance(len(batch.driving))
+    return len(batch.driving)

@@ -1,0 +1,44 @@
+"""The compose stage: each output frame made from the driving frame and the prediction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .. import faces, media
+from ..options import AnimateOptions
+from .source import PreparedImage
+
+# (driving frame as fitted h×w×3, prediction h×w×3 or F×h×w×3 for a group) → output frame,
+# all uint8.
+Composer = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def composer(
+    source: PreparedImage,
+    options: AnimateOptions,
+    frame_hw: tuple[int, int],
+    group_faces: Sequence[PreparedImage] = (),
+) -> tuple[Composer, tuple[int, int]]:
+    """The function making each output frame, and the output (width, height); with
+    ``--faces all|N`` the prediction holds one crop per face of ``group_faces``."""
+    h, w = frame_hw
+    if options.faces != "largest":
+        group = faces.GroupPasteBack(source.full, [face.box for face in group_faces])
+        out_h, out_w = group.output_size
+        return (lambda _drv, preds: group.paste(list(preds))), (out_w, out_h)
+    if options.paste_back:
+        paste = faces.PasteBack(source.full, source.box)
+        out_h, out_w = paste.output_size
+        full_h, full_w = source.full.shape[:2]
+        if options.fit == "pad" and source.box == (0, 0, full_w, full_h):
+            # The model saw the whole photo letterboxed: paste back only the part of
+            # the prediction that shows the photo, not the bars.
+            dx0, dy0, dx1, dy1 = media.fit_geometry((full_h, full_w), (h, w), "pad").dst_box
+            return (lambda _drv, pred: paste.paste(pred[dy0:dy1, dx0:dx1])), (out_w, out_h)
+        return (lambda _drv, pred: paste.paste(pred)), (out_w, out_h)
+    if options.compare:
+        src = source.model_input
+        return (lambda drv, pred: np.concatenate([src, drv, pred], axis=1)), (3 * w, h)
+    return (lambda _drv, pred: pred), (w, h)

@@ -1,0 +1,35 @@
+"""Issue 28 item 17 (media half): a driving video with damaged middle bytes decodes to
+every frame, and the reader says how many errors ffmpeg concealed on the way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from conftest import ffmpeg
+
+from animatecli.media import VideoReader
+
+
+def test_damaged_middle_bytes_are_counted_not_hidden(tmp_path: Path) -> None:
+    clean = tmp_path / "clean.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=4",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "250", str(clean),
+    )  # fmt: skip
+    data = bytearray(clean.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 3000] = (
+        np.random.default_rng(1).integers(0, 256, 3000).astype(np.uint8).tobytes()
+    )
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+
+    counts = {}
+    for path in (clean, damaged):
+        with VideoReader(path) as reader:
+            frames = sum(1 for _ in reader)
+        assert frames == 100  # damage concealed: every frame still comes out
+        counts[path.name] = reader.decode_errors
+    assert counts["clean.mp4"] == 0
+    assert counts["damaged.mp4"] >= 10  # ffmpeg logs one line per damaged slice or more

@@ -1,0 +1,44 @@
+"""The compose stage: output frames made from the driving frame and the prediction."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from animatecli.options import AnimateOptions
+from animatecli.runtime.compose import composer
+from animatecli.runtime.source import PreparedImage
+
+HW = (8, 8)
+
+
+def prepared(full: np.ndarray, box: tuple[int, int, int, int]) -> PreparedImage:
+    x0, y0, x1, y1 = box
+    return PreparedImage(full, box, full[y0:y1, x0:x1][:8, :8].copy(), None)
+
+
+def test_the_default_output_is_the_prediction() -> None:
+    photo = np.full((8, 8, 3), 9, np.uint8)
+    compose, size = composer(prepared(photo, (0, 0, 8, 8)), AnimateOptions(), HW)
+    prediction = np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    assert size == (8, 8)
+    assert compose(photo, prediction) is prediction
+
+
+def test_compare_puts_source_driving_and_result_side_by_side() -> None:
+    photo = np.full((8, 8, 3), 1, np.uint8)
+    driving = np.full((8, 8, 3), 2, np.uint8)
+    prediction = np.full((8, 8, 3), 3, np.uint8)
+    compose, size = composer(prepared(photo, (0, 0, 8, 8)), AnimateOptions(compare=True), HW)
+    out = compose(driving, prediction)
+    assert size == (24, 8) and out.shape == (8, 24, 3)
+    assert [int(out[0, x, 0]) for x in (0, 8, 16)] == [1, 2, 3]
+
+
+def test_paste_back_returns_the_full_photo_with_the_region_replaced() -> None:
+    photo = np.zeros((40, 60, 3), np.uint8)
+    source = prepared(photo, (20, 10, 36, 26))  # a 16 px square in a 60×40 photo
+    compose, size = composer(source, AnimateOptions(paste_back=True), HW)
+    out = compose(source.model_input, np.full((8, 8, 3), 200, np.uint8))
+    assert size == (60, 40) and out.shape == (40, 60, 3)
+    assert out[18, 28].min() > 150  # the middle of the box took the prediction
+    assert out[0, 0].max() == 0 and out[39, 59].max() == 0  # far outside: the photo
