@@ -60,15 +60,16 @@ class SigningIdentity:
     origin: str  # the folder or the files it came from, for messages
 
 
-def load_identity(cert_path: str | os.PathLike[str], key_path: str | os.PathLike[str]) -> SigningIdentity:
+def load_identity(
+    cert_path: str | os.PathLike[str], key_path: str | os.PathLike[str]
+) -> SigningIdentity:
     """The user's own chain and key (PEM files). Raises `CredentialsError` if unreadable."""
     try:
         chain = Path(cert_path).read_bytes()
         key = Path(key_path).read_bytes()
     except OSError as exc:
         raise CredentialsError(
-            f"cannot read the signing certificate or key: {exc.strerror or exc} "
-            f"({exc.filename})"
+            f"cannot read the signing certificate or key: {exc.strerror or exc} ({exc.filename})"
         ) from None
     if b"-----BEGIN CERTIFICATE-----" not in chain:
         raise CredentialsError(f"{cert_path} holds no PEM certificate")
@@ -302,7 +303,9 @@ def sign_mp4(path: str | os.PathLike[str], claim: Claim, identity: SigningIdenti
     temp = temp_sibling(target, target.suffix)
     try:
         signer = c2pa.Signer.from_info(
-            c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, identity.chain_pem, identity.key_pem, None)
+            c2pa.C2paSignerInfo(
+                c2pa.C2paSigningAlg.ES256, identity.chain_pem, identity.key_pem, None
+            )
         )
         builder = c2pa.Builder(build_manifest(claim, target.name))
         with open(target, "rb") as src, open(temp, "wb") as dst:
@@ -336,7 +339,9 @@ class CredentialsReport:
     """
 
     state: str
-    codes: list[str] = field(default_factory=list)  # failure codes, e.g. assertion.bmffHash.mismatch
+    codes: list[str] = field(
+        default_factory=list
+    )  # failure codes, e.g. assertion.bmffHash.mismatch
     trusted_signer: bool = False  # False for self-made roots: integrity, not identity
     issuer: str | None = None
     digital_source_type: str | None = None
@@ -406,4 +411,3 @@ def _report_from_store(store: dict[str, Any]) -> CredentialsReport:
                 {k: str(v) for k, v in item.items()} for item in data.get("inputs", [])
             ]
     return report
-
