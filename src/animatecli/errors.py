@@ -16,6 +16,7 @@ class ExitCode:
     NO_FACE = 3  # face processing found no face where one was required
     PARTIAL = 4  # batch: at least one pair failed
     NOT_MARKED = 5  # verify: a file carries none of our marks (no credentials, label or watermark)
+    TAMPERED = 6  # verify: Content Credentials present but invalid (file changed after signing)
     INTERRUPTED = 130  # Ctrl-C (SIGINT)
     TERMINATED = 143  # SIGTERM (128 + 15)
 

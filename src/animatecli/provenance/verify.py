@@ -25,7 +25,7 @@ from animatecli.provenance.credentials import CredentialsReport, read_credential
 from animatecli.provenance.label import LabelReport, read_label
 from animatecli.provenance.watermark import SCALES, WatermarkReport, detect_frames
 
-TAMPERED_EXIT = 6
+TAMPERED_EXIT = ExitCode.TAMPERED
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 VERDICT_EXIT = {
