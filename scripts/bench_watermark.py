@@ -174,7 +174,7 @@ def main() -> None:
     parser.add_argument("--calibration-windows", type=int, default=400)
     parser.add_argument("--skip-job", action="store_true", help="no cost row")
     args = parser.parse_args()
-    print(f"threshold: sync z-score >= {wm.Z_THRESHOLD}; scales tried: {wm.SCALES}")
+    print(f"threshold: z-score (sync + tool mark) >= {wm.Z_THRESHOLD}; scales tried: {wm.SCALES}")
     sources = clips()
     rows = []
     unmarked_hits = unmarked_windows = 0

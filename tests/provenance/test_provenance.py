@@ -229,8 +229,10 @@ def test_watermark_invisible_psnr(
 
 def test_payload_bits_layout() -> None:
     bits = wm.payload_bits(0x0001)
-    assert len(bits) == 32 and bits[-1] == 1 and bits[16:-1].sum() == 0
+    assert len(bits) == 40 and bits[31] == 1 and bits[16:31].sum() == 0
     assert int("".join(map(str, bits[:16])), 2) == wm.TOOL_MARK
+    # CRC-8 (polynomial 0x07) of the bytes 00 01.
+    assert int("".join(map(str, bits[32:])), 2) == wm.crc8(1) == 0x07
     with pytest.raises(ValueError):
         wm.payload_bits(1 << 16)
 
@@ -252,8 +254,8 @@ def test_watermark_survives(tmp_path: Path, marked_frames: list[np.ndarray], att
     assert report.windows_detected >= 5
     assert report.detected
     if attack != "half":
-        # At half size the 32 payload bits (about one frequency each) are not all reliable
-        # over 5 s; payload_ok says so. Detection (the sync pattern) is what is promised.
+        # At half size the id's bits (a few frequencies each) are not all reliable over 5 s;
+        # payload_ok (its CRC) says so. Detection is what is promised.
         assert report.payload_ok and report.output_id == OUTPUT_ID
 
 

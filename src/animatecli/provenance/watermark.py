@@ -7,22 +7,24 @@ is a label that survives common edits, not a defence against a determined attack
   The tile is built in the Fourier domain from a fixed pseudo-random set of LOW spatial
   frequencies (3.5 to 14 cycles per tile: periods of 9 to 37 px), which survive H.264 at
   CRF 28, yuv420p and scaling to half size. Every used frequency carries a fixed
-  pseudo-random phase; half of them form a SYNC pattern, the rest carry the 32 payload
-  bits (a 16-bit tool mark and a 16-bit output id), each bit flipping the sign of its own
+  pseudo-random phase; 45% of them form a SYNC pattern, the rest carry the 40 payload
+  bits (a 16-bit tool mark, a 16-bit output id and its CRC-8), each bit flipping the sign of its own
   frequencies.
 * Embedding adds the same offset to R, G and B (luma only, chroma untouched), with an RMS
   amplitude giving PSNR > 40 dB: one add and clip per frame, streamed.
-* Detection folds every frame's luma (mean removed) into one tile-sized accumulator
-  summed over all tiles and all frames of a window: content averages out, the mark adds up.
+* Detection folds every frame's luma (high-passed, each pixel weighted by the inverse of
+  its local variance) into one tile-sized accumulator summed over all tiles and all frames
+  of a window: content averages out, the mark adds up.
   The accumulator's spectrum is whitened (phase only) on the used frequencies and
-  correlated with the sync pattern over all 128×128 cyclic shifts at once, which makes it
-  insensitive to cropping and translation; a few scales are tried for resized copies. The
+  correlated with the known part of the mark (sync and tool-mark frequencies) over all
+  128×128 cyclic shifts at once, which makes it insensitive to cropping and translation;
+  a few scales are tried for resized copies. The
   peak, in units of its standard deviation under "no mark" (a z-score), is the detection
   statistic; the bits are read at the peak's shift.
 * A window counts as marked when the z-score reaches `Z_THRESHOLD` (calibrated on unmarked
   videos and noise: scripts/bench_watermark.py, docs/provenance.md). The payload is read from
-  the soft bit sums of all detected windows; ``payload_ok`` says whether its 16-bit tool mark
-  came out right (a check on the output id, not a condition of detection).
+  the soft bit sums of all detected windows; the output id is reported only when its CRC-8
+  matches (``payload_ok``), which is not a condition of detection.
 """
 
 from __future__ import annotations
@@ -43,16 +45,20 @@ BAND_LOW, BAND_HIGH = 3.5, 14.0
 TOOL_MARK = 0xA5C3  # 16 bits, fixed: "made by animatecli"
 TOOL_BITS = 16
 ID_BITS = 16
-PAYLOAD_BITS = TOOL_BITS + ID_BITS
+# A CRC-8 of the output id: a misread id is caught (all but 1 in 256 of them) instead of
+# being reported.
+CHECK_BITS = 8
+PAYLOAD_BITS = TOOL_BITS + ID_BITS + CHECK_BITS
 # Share of the frequencies given to the sync pattern (the detection statistic); the rest
 # carry the payload, which is read over all the windows where the mark is detected.
-SYNC_FRACTION = 0.6
+SYNC_FRACTION = 0.45
 # RMS of the added luma offset (0-255 scale): 2.45 gives PSNR 40.3 dB on mid-grey (rounding
 # included), more where clipping at 0/255 removes some of it.
 AMPLITUDE = 2.45
 # The pattern's seed: fixed forever (changing it orphans every mark made before).
 PATTERN_SEED = 0x616E696D  # "anim"
-# Detection threshold on the sync z-score (see docs/provenance.md for its calibration).
+# Detection threshold on the z-score of the known part (sync + tool mark); its calibration:
+# docs/provenance.md.
 Z_THRESHOLD = 5.8
 # Scale factors tried for resized copies: received size / marked size.
 SCALES: tuple[float, ...] = (1.0, 0.5, 0.75, 2 / 3, 0.8, 1.25, 1.5, 2.0)
@@ -94,12 +100,37 @@ def _make_layout() -> _Layout:
 _LAYOUT = _make_layout()
 
 
+def crc8(value: int) -> int:
+    """CRC-8 (polynomial 0x07) of a 16-bit value, big-endian."""
+    crc = 0
+    for byte in value.to_bytes(2, "big"):
+        crc ^= byte
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+    return crc
+
+
 def payload_bits(output_id: int) -> np.ndarray:
-    """The 32 payload bits (0/1, tool mark first, most significant bit first)."""
+    """The 40 payload bits (0/1, most significant first): 16-bit tool mark, 16-bit output
+    id, CRC-8 of the id."""
     if not 0 <= output_id < 1 << ID_BITS:
         raise ValueError(f"output id must fit in {ID_BITS} bits, got {output_id}")
-    word = (TOOL_MARK << ID_BITS) | output_id
+    word = (((TOOL_MARK << ID_BITS) | output_id) << CHECK_BITS) | crc8(output_id)
     return np.array([(word >> (PAYLOAD_BITS - 1 - i)) & 1 for i in range(PAYLOAD_BITS)])
+
+
+def _known_signs() -> np.ndarray:
+    """Per frequency: +1 for sync, ±1 for the tool-mark bits (known to the detector), 0 for
+    the output id's bits."""
+    signs = np.zeros(len(_LAYOUT.role))
+    signs[_LAYOUT.role < 0] = 1.0
+    tool = payload_bits(0)[:TOOL_BITS]
+    for bit in range(TOOL_BITS):
+        signs[_LAYOUT.role == bit] = 2.0 * tool[bit] - 1.0
+    return signs
+
+
+_KNOWN_SIGN = _known_signs()
 
 
 def new_output_id() -> int:
@@ -192,7 +223,7 @@ class WindowResult:
 
     start_frame: int
     frames: int
-    z: float  # sync peak z-score at the best scale
+    z: float  # peak z-score of the known part of the mark, at the best scale
     scale: float
     shift: tuple[int, int]
     detected: bool
@@ -205,14 +236,17 @@ def _analyse(fold: np.ndarray, scale: float, start: int, frames: int) -> WindowR
     # Whitening: keep each frequency's phase only, so content's strong low frequencies do
     # not drown the rest.
     whitened = used / np.maximum(np.abs(used), 1e-9)
-    sync = _LAYOUT.role < 0
+    # The known part of the mark: the sync frequencies and those of the fixed tool-mark bits.
+    known = _KNOWN_SIGN != 0
     corr_spec = np.zeros((TILE, TILE // 2 + 1), np.complex128)
-    corr_spec[_LAYOUT.u[sync], _LAYOUT.v[sync]] = whitened[sync] * np.exp(-1j * _LAYOUT.phase[sync])
+    corr_spec[_LAYOUT.u[known], _LAYOUT.v[known]] = (
+        whitened[known] * _KNOWN_SIGN[known] * np.exp(-1j * _LAYOUT.phase[known])
+    )
     # irfft2 of a half spectrum sums each pair twice over TILE²: corr = (2/TILE²)·Σ Re(...).
     corr = np.fft.irfft2(corr_spec, s=(TILE, TILE)) * (TILE * TILE / 2)
-    n_sync = int(sync.sum())
-    # Under "no mark" each Re(...) has variance 1/2: corr has std sqrt(n_sync/2).
-    z_map = corr / math.sqrt(n_sync / 2)
+    n_known = int(known.sum())
+    # Under "no mark" each Re(...) has variance 1/2: corr has std sqrt(n_known/2).
+    z_map = corr / math.sqrt(n_known / 2)
     dy, dx = np.unravel_index(int(np.argmax(z_map)), z_map.shape)
     z = float(z_map[dy, dx])
     # Bits at that shift: the mark sits at (dy, dx) in the fold, i.e. its frequencies carry
@@ -233,7 +267,7 @@ class WatermarkReport:
     windows_detected: int
     max_z: float
     output_id: int | None  # read from the windows where it was detected
-    payload_ok: bool  # the 16 tool-mark bits read back exactly (the output id is then trusted)
+    payload_ok: bool  # the output id's CRC-8 matched (else output_id is None)
     scale: float | None
     window_results: list[WindowResult] = field(default_factory=list, repr=False)
 
@@ -316,8 +350,10 @@ class Detector:
         if hits:
             soft = np.sum([r.soft_bits for r in hits], axis=0)
             bits = (soft > 0).astype(int)
-            payload_ok = bool(np.array_equal(bits[:TOOL_BITS], payload_bits(0)[:TOOL_BITS]))
-            output_id = int("".join(map(str, bits[TOOL_BITS:])), 2)
+            read_id = int("".join(map(str, bits[TOOL_BITS : TOOL_BITS + ID_BITS])), 2)
+            read_check = int("".join(map(str, bits[TOOL_BITS + ID_BITS :])), 2)
+            payload_ok = read_check == crc8(read_id)
+            output_id = read_id if payload_ok else None
             scale = max(hits, key=lambda r: r.z).scale
         # A video counts as marked when at least half its windows are: one lucky window of
         # an unmarked video does not flag it (see docs/provenance.md for the rates).
