@@ -7,7 +7,7 @@ is a label that survives common edits, not a defence against a determined attack
   The tile is built in the Fourier domain from a fixed pseudo-random set of LOW spatial
   frequencies (3.5 to 14 cycles per tile: periods of 9 to 37 px), which survive H.264 at
   CRF 28, yuv420p and scaling to half size. Every used frequency carries a fixed
-  pseudo-random phase; 45% of them form a SYNC pattern, the rest carry the 40 payload
+  pseudo-random phase; 60% of them form a SYNC pattern, the rest carry the 40 payload
   bits (a 16-bit tool mark, a 16-bit output id and its CRC-8), each bit flipping the sign of its own
   frequencies.
 * Embedding adds the same offset to R, G and B (luma only, chroma untouched), with an RMS
@@ -51,7 +51,7 @@ CHECK_BITS = 8
 PAYLOAD_BITS = TOOL_BITS + ID_BITS + CHECK_BITS
 # Share of the frequencies given to the sync pattern (the detection statistic); the rest
 # carry the payload, which is read over all the windows where the mark is detected.
-SYNC_FRACTION = 0.45
+SYNC_FRACTION = 0.6
 # RMS of the added luma offset (0-255 scale): 2.45 gives PSNR 40.3 dB on mid-grey (rounding
 # included), more where clipping at 0/255 removes some of it.
 AMPLITUDE = 2.45
