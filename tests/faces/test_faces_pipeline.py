@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import ffmpeg
+from testutil import ffmpeg
 from typer.testing import CliRunner
 
 from animatecli import media
