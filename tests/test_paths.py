@@ -146,7 +146,7 @@ def test_a_folder_output_is_replaced_only_when_it_holds_only_frames(tmp_path: Pa
         check_output_path(frames)
     assert check_output_path(frames, overwrite=True) is OutputKind.PNG_DIR
     (frames / "notes.txt").write_text("mine")
-    with pytest.raises(OutputError, match="contains files other than frame_\\*.png"):
+    with pytest.raises(OutputError, match=r"contains files other than frame_\*\.png"):
         check_output_path(frames, overwrite=True)
 
 
