@@ -21,7 +21,6 @@ from animatecli.faces import (
     DetectorUnavailable,
     DlibBackend,
     FaceAlignmentBackend,
-    FaceBox,
     FaceDetector,
     LbpCascadeBackend,
     TubeTracker,
@@ -40,14 +39,6 @@ from .faces_testutil import (
 )
 
 # ----------------------------------------------------------------------------- FaceBox
-
-
-def test_facebox_helpers() -> None:
-    b = FaceBox(10.0, 20.0, 50.0, 100.0, score=0.7)
-    assert (b.width, b.height, b.area, b.center) == (40.0, 80.0, 3200.0, (30.0, 60.0))
-    s = b.scaled(0.5)
-    assert s.as_tuple() == (5.0, 10.0, 25.0, 50.0) and s.score == 0.7
-    assert FaceBox(5, 5, 1, 1).area == 0.0
 
 
 # ----------------------------------------------------------------------------- LBP backend
