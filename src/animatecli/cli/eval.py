@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from .. import catalogue
 from ..options import ModelOptions
 from .app import app, emit_json, user_errors
 from .declarations import CheckpointOpt, ConfigOpt, JsonOpt
@@ -28,6 +29,7 @@ def eval_command(
     from ..training.jitter import score_smoothing_on_astronaut
 
     with user_errors():
+        catalogue.require_cached(checkpoint)  # before torch loads
         from ..engine import OneEuroSettings
 
         # The model as every command loads it; the scores are measured on the CPU.
