@@ -28,7 +28,8 @@ function setUpForms() {
     const item = document.createElement("li");
     const command = document.createElement("code");
     command.textContent = model.command;
-    item.append(`${model.name} (${model.domain}s, ${model.licence}): `, command);
+    const kind = model.domain === "body" ? "whole figures" : "faces";
+    item.append(`${model.name} (${kind}, ${model.licence}): `, command);
     return item;
   }));
   document.getElementById("adapt_scale").checked = config.defaults.adapt_scale;
