@@ -22,6 +22,8 @@ def eval_command(
 ) -> None:
     """Reconstruction scores on held-out synthetic videos (FOMM's protocol), and the
     effect of --smooth on a jittery real face; each without and with smoothing."""
+    with user_errors():
+        catalogue.require_cached(checkpoint)  # before torch loads
     from rich.table import Table
 
     from ..models import load_model
@@ -29,7 +31,6 @@ def eval_command(
     from ..training.jitter import score_smoothing_on_astronaut
 
     with user_errors():
-        catalogue.require_cached(checkpoint)  # before torch loads
         from ..engine import OneEuroSettings
 
         # The model as every command loads it; the scores are measured on the CPU.

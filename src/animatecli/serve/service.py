@@ -223,10 +223,12 @@ class WebService:
         runtime = self.models.get(checkpoint, progress)
         result = AnimationJob(runtime, options, progress).run(source.path, driving.path, output)
         width, height = result.size
+        entry = runtime.catalogue_entry
+        model = entry.name if entry is not None else checkpoint.name
         label = (
             f"{result.frames} frames at {float(result.fps):.2f} fps, {width}×{height}, "
             f"{'with' if result.audio_kept else 'without'} sound; aligned on frame "
-            f"{result.alignment.index} ({result.alignment.method}); {checkpoint.name}"
+            f"{result.alignment.index} ({result.alignment.method}); {model}"
         )
         media_type = "video/webm" if output.suffix == ".webm" else "video/mp4"
         return OutputFile(output.name, output, download, label, media_type)
