@@ -17,7 +17,7 @@ import imageio_ffmpeg
 import pytest
 import skimage.data
 import torch
-from conftest import tiny_model_config
+from conftest import Samples, tiny_model_config
 from typer.testing import CliRunner
 
 from animatecli import catalogue
@@ -27,8 +27,10 @@ from animatecli.engine import official_container
 from animatecli.engine.fomm import FommModel
 from animatecli.errors import CheckpointError
 from animatecli.serve.app import STATIC_DIR
+from animatecli.serve.jobs import JobProgress
 from animatecli.serve.service import WebService
 from animatecli.serve.settings import ServeSettings
+from animatecli.serve.uploads import ReceivedForm, UploadedFile
 
 from .conftest import EXAMPLES, Client, ServerProcess
 
@@ -72,7 +74,7 @@ def two_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
 
 
 def test_the_page_offers_cached_models_by_name_and_how_to_fetch_the_others(
-    home: Path, two_entries: Path
+    home: Path, two_entries: Path, samples: Samples
 ) -> None:
     with pytest.raises(CheckpointError, match="`animate models fetch test-fomm`"):
         WebService(ServeSettings(checkpoint=Path("test-fomm"), device="cpu"))
@@ -93,6 +95,17 @@ def test_the_page_offers_cached_models_by_name_and_how_to_fetch_the_others(
                     "command": "animate models fetch test-other",
                 }
             ]
+            if explicit is not None:  # a job on the page with the catalogue model
+                folder = service.workspace.job_folder("job")
+                form = ReceivedForm(
+                    fields={"kind": "animate", "checkpoint": "test-fomm", "crop_source": "off"},
+                    files={
+                        "source": UploadedFile(EXAMPLES / "source.png", "me.png", 1),
+                        "driving": UploadedFile(samples.v25, "talk.mp4", 1),
+                    },
+                )
+                (output,) = service.build_job("job", folder, form).work(JobProgress())
+                assert output.path.stat().st_size > 0 and output.label.endswith("; test-fomm")
         finally:
             service.close()
     script = (STATIC_DIR / "app.js").read_text()
