@@ -16,7 +16,7 @@ from animatecli.engine.motion import MotionMode
 from animatecli.engine.winograd import EXACT, FAST, LAVIN, TileScheme, WinogradConv3x3, toom_cook
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-import exactness  # noqa: E402  (scripts/exactness.py: the bench's exactness table)
+import exactness
 
 
 @pytest.mark.parametrize("scheme", [EXACT, FAST, LAVIN], ids=lambda scheme: scheme.name)
