@@ -107,6 +107,13 @@ def variants(min_channels: int = 128) -> dict[str, Variant]:
         channels_last_in_place(model)
         prepare_for_inference(model, winograd_min_channels=min_channels, fast=fast)
 
+    def previous(model: nn.Module) -> None:
+        channels_last_in_place(model)
+        fold_batch_norms(model)
+        _upsampling(model)
+        _winograd(winograd.LAVIN, min_channels)(model)
+        _instance_norm(model)
+
     return {
         "float32, no rewrite (the original)": lambda model: None,
         "channels-last weights": channels_last_in_place,
@@ -121,6 +128,7 @@ def variants(min_channels: int = 128) -> dict[str, Variant]:
         "instance norm channels-last": _instance_norm,
         "default CPU path (all, F(2x2))": default,
         "opt-in fast path (F(4x4), all folded)": lambda model: default(model, fast=True),
+        "the path before (F(4x4) 0,±1,±2, all folded)": previous,
     }
 
 
