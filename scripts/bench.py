@@ -12,7 +12,11 @@ On the CPU also: each engine optimisation's share (source cached, channels-last,
 inference rewrites), the CLI's cost per frame (job at 24 frames − at 8, over 16, against
 the naive loop), concurrent ``animate`` runs against the same runs one after another,
 ``batch --jobs 2`` against ``--jobs 1``, and the peak RSS of whole vox-256 jobs of each
-family by driving length and size (``--memory-frames``).
+family by driving length and size (``--memory-frames``); the checkpoints are written as
+the training scripts wrote the released files (discriminator and optimizer states
+included; FOMM's in torch's legacy format), so the load table (time and peak) and the
+memory rows are what users see. The exactness table gives each inference rewrite's
+error against a float64 run of the same weights and its speed (scripts/exactness.py).
 Smoothing rows time ``--smooth auto`` (the One-Euro keypoint filter) per frame against
 the bundled model's own time per frame.
 Group rows time ``--faces all``: 1, 2 and 4 faces animated together (one generator batch
@@ -53,9 +57,9 @@ from animatecli.engine import (
     frames_to_tensor,
     load_checkpoint,
     movement_scale,
-    official_container,
 )
 from animatecli.engine.inference import prepare_for_inference
+from animatecli.engine.training_layout import full_official_container
 from animatecli.models import resolve_checkpoint
 from animatecli.training import synthetic
 
@@ -264,6 +268,7 @@ def main() -> None:
     )
     parser.add_argument("--memory-frames", type=int, nargs="+", default=[60, 600])
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-exactness", action="store_true")
     parser.add_argument("--skip-smoothing", action="store_true")
     parser.add_argument("--skip-group", action="store_true")
     parser.add_argument("--skip-crop", action="store_true")
@@ -282,6 +287,8 @@ def main() -> None:
     if not args.skip_engine:
         if not on_gpu:
             load_table(args.families, console)
+            if not args.skip_exactness:
+                exactness_table(args.families, 2, console)
             data_table(console)
         for family in args.families:
             count = args.frames or (64 if on_gpu else 8)
@@ -305,33 +312,106 @@ def main() -> None:
         recall_table(console)
 
 
-def load_seconds(path: Path) -> float:
-    start = time.perf_counter()
-    load_checkpoint(path)
-    return time.perf_counter() - start
+# Loads a checkpoint in a fresh interpreter: seconds and peak RSS (VmHWM), both of the
+# load alone and of the whole process.
+_LOAD_PROBE = """
+import json, re, sys, time
+from animatecli.engine import load_checkpoint
+def peak():
+    return int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read())[1]) / 1024
+before = peak()
+start = time.perf_counter()
+load_checkpoint(sys.argv[1])
+print(json.dumps({"seconds": time.perf_counter() - start, "grown": peak() - before,
+                  "peak": peak()}))
+"""
 
 
-def random_official_file(family: str, folder: Path) -> Path:
+def load_probe(path: Path) -> dict[str, float]:
+    """Seconds and peak RSS (MiB) of loading ``path`` in a fresh process."""
+    result = subprocess.run(
+        [sys.executable, "-c", _LOAD_PROBE, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+# The released files' formats: FOMM's were written by torch 1.0 (the legacy format),
+# TPSMM's by torch 1.10 (the zip archive).
+LEGACY_FORMAT = {"fomm": True, "tpsmm": False}
+
+
+def random_official_file(family: str, folder: Path, *, legacy: bool | None = None) -> Path:
     """A vox-256 model of ``family`` with random weights (every optional network
-    included), saved in its official container under the released file's name."""
+    included), saved in its official container as the training scripts wrote it (the
+    discriminator and the optimizers' states included, see `training_layout`), in the
+    released file's format (``legacy`` overrides) under the released file's name."""
     record = family_named(family)
     config, file_name, _ = record.official_configs[BENCH_CONFIG]
     path = folder / file_name
-    torch.save(official_container(record.build(config, record.optional_parts)), path)
+    legacy = LEGACY_FORMAT.get(family, False) if legacy is None else legacy
+    container = full_official_container(record.build(config, record.optional_parts))
+    torch.save(container, path, _use_new_zipfile_serialization=not legacy)
     return path
 
 
 def load_table(families: list[str], console: Console) -> None:
-    table = Table(title="checkpoint load time (file read + build + weights)")
-    table.add_column("checkpoint")
-    table.add_column("seconds", justify="right")
-    table.add_row("bundled model", f"{load_seconds(resolve_checkpoint(None)[0]):.2f}")
-    for family in families:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = random_official_file(family, Path(tmp))
-            label = f"{family.upper()} {BENCH_CONFIG}, official layout, random weights"
-            table.add_row(label, f"{load_seconds(path):.2f}")
+    table = Table(title="checkpoint load (fresh process: file read + build + weights)")
+    for column in ("checkpoint", "file MB", "seconds", "load's own peak MiB", "process peak MiB"):
+        table.add_column(column, justify="right")
+    bundled = resolve_checkpoint(None)[0]
+    rows = [("bundled model", bundled)]
+    with tempfile.TemporaryDirectory() as tmp:
+        for family in families:
+            for legacy in (True, False):
+                folder = Path(tmp) / f"{family}-{legacy}"
+                folder.mkdir()
+                path = random_official_file(family, folder, legacy=legacy)
+                form = "legacy" if legacy else "zip"
+                rows.append(
+                    (f"{family.upper()} {BENCH_CONFIG}, full official layout, {form}", path)
+                )
+        for label, path in rows:
+            probe = load_probe(path)
+            table.add_row(
+                label,
+                f"{path.stat().st_size / 1e6:.0f}",
+                f"{probe['seconds']:.2f}",
+                f"{probe['grown']:.0f}",
+                f"{probe['peak']:.0f}",
+            )
     console.print(table)
+
+
+def exactness_table(families: list[str], frames: int, console: Console) -> None:
+    """Each inference rewrite's error against a float64 run of the same weights (the
+    families' reference fixtures, every eligible convolution by Winograd) and its speed
+    (vox-256, random weights), against the plain float32 run the original computes."""
+    import exactness
+
+    for family in families:
+        table = Table(title=f"{family.upper()}: each rewrite against float64 (output levels)")
+        table.add_column("rewrite")
+        errors = exactness.exactness_rows(family)
+        for mode in errors:
+            table.add_column(f"{mode} max", justify="right")
+            table.add_column(f"{mode} mean", justify="right")
+        table.add_column("speed (x float32 original)", justify="right")
+        speeds = {
+            row.variant: row.seconds_per_frame for row in exactness.speed_rows(family, frames)
+        }
+        base = next(iter(speeds.values()))
+        first = next(iter(errors.values()))
+        for index, row in enumerate(first):
+            cells = []
+            for rows in errors.values():
+                cells += [f"{rows[index].max_levels:.4f}", f"{rows[index].mean_levels:.6f}"]
+            speed = speeds.get(row.variant)
+            cells.append("" if speed is None else f"{base / speed:.2f}")
+            table.add_row(row.variant, *cells)
+        console.print(table)
 
 
 def data_table(console: Console) -> None:

@@ -8,16 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-# Re-exported for the test files that still `from conftest import` them (to be converted).
-from testutil import (  # noqa: F401
-    FFMPEG,
-    SAMPLE_FPS,
-    Samples,
-    ffmpeg,
-    tiny_model_config,
-    without_driver,
-)
+from testutil import Samples, ffmpeg, tiny_model_config
 
 
 def _lavfi_video(size: str, rate: str, seconds: float) -> list[str]:

@@ -57,11 +57,6 @@ def host_tag() -> str:
     return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
 
 
-# The old private name, still imported by tests/cli/test_robustness.py (another helper's
-# file); drop it once that test imports `host_tag`.
-_host_tag = host_tag
-
-
 def _temp_prefix(target: Path) -> str:
     """``.NAME.``, with NAME cut (on a character boundary) to leave room for the tag."""
     name = os.fsencode(target.name)[:_PREFIX_NAME_MAX].decode("utf-8", errors="ignore")

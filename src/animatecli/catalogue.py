@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 HOME_ENV = "ANIMATE_HOME"
+# The checkpoint a job uses when --checkpoint is not given (a file or a catalogue name).
+CHECKPOINT_ENV = "ANIMATE_CHECKPOINT"
 XDG_CACHE_ENV = "XDG_CACHE_HOME"
 MODELS_FOLDER = "models"
 
@@ -199,7 +201,27 @@ def not_cached_message(name: str) -> str:
     )
 
 
-# For the coordinator's notice (issue 26, item 4): the bundled cartoon model on a real face.
+def require_cached(explicit: str | os.PathLike[str] | None) -> None:
+    """Refuse, before any work, a catalogue name that is not in the cache: ``explicit``
+    (``--checkpoint``), else ``$ANIMATE_CHECKPOINT``. A path, or a name that is also an
+    existing file, passes (the model loader reports on files).
+
+    Raises:
+        CheckpointError: the name is not fetched (the message gives the exact
+            ``animate models fetch NAME`` command: a job never downloads).
+    """
+    from .errors import CheckpointError
+
+    given = os.fspath(explicit) if explicit is not None else os.environ.get(CHECKPOINT_ENV)
+    if not given:
+        return
+    entry = find(given)
+    if entry is None or Path(given).exists() or cached_path(entry).is_file():
+        return
+    raise CheckpointError(not_cached_message(entry.name))
+
+
+# The notice of a job on a real face with the bundled cartoon model (issue 26, item 4).
 REAL_FACE_MODEL = "fomm-vox"
 BUNDLED_ON_REAL_FACE_NOTICE = (
     "the bundled model was trained on cartoon heads only, so a real face comes out "

@@ -91,6 +91,28 @@ def _threads(requested: int | None) -> dict[str, Any]:
     return share.to_dict()
 
 
+def _models() -> dict[str, Any]:
+    """The catalogue models and which are in the cache (sizes only: nothing is hashed)."""
+    from . import catalogue
+    from .store import list_models
+
+    return {
+        "cache": str(catalogue.models_dir()),
+        "models": [
+            {
+                "name": state.entry.name,
+                "file": state.entry.file_name,
+                "size": state.entry.size,
+                "domain": state.entry.domain,
+                "cached": state.cached,
+                "path": str(state.path) if state.cached else None,
+                "partial_bytes": state.partial_bytes,
+            }
+            for state in list_models()
+        ],
+    }
+
+
 def collect(model: ModelOptions | None = None) -> dict[str, Any]:
     """Everything doctor reports, as JSON-able data; ``model`` is the model it loads
     (default: the one ``animate run`` would use, on the CPU)."""
@@ -106,6 +128,7 @@ def collect(model: ModelOptions | None = None) -> dict[str, Any]:
         "video_engines": _video_engines(),
         "checkpoint": _checkpoint(model or ModelOptions(device="cpu")),
         "face_backends": _face_backends(),
+        "models": _models(),
     }
 
 
@@ -151,4 +174,13 @@ def render(report: dict[str, Any], console: Console) -> None:
         else:
             state = f"[yellow]not usable[/]: {backend['reason']}"
         table.add_row(f"faces: {backend['name']}", state)
+    for model in report["models"]["models"]:
+        size = "size unknown" if model["size"] is None else f"{model['size'] / 2**20:.0f} MiB"
+        state = (
+            f"[green]cached[/] ({model['path']})"
+            if model["cached"]
+            else f"not cached: animate models fetch {model['name']}"
+        )
+        table.add_row(f"model {model['name']}", f"{model['file']}, {size}, {state}")
+    table.add_row("model cache", report["models"]["cache"])
     console.print(table)

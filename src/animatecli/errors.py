@@ -15,6 +15,8 @@ class ExitCode:
     USAGE = 2  # bad arguments or bad input files
     NO_FACE = 3  # face processing found no face where one was required
     PARTIAL = 4  # batch: at least one pair failed
+    NOT_MARKED = 5  # verify: a file carries none of our marks (no credentials, label or watermark)
+    TAMPERED = 6  # verify: Content Credentials present but invalid (file changed after signing)
     INTERRUPTED = 130  # Ctrl-C (SIGINT)
     TERMINATED = 143  # SIGTERM (128 + 15)
 
@@ -59,3 +61,7 @@ class NoFaceError(AnimateError):
 
 class DownloadError(AnimateError):
     """A requested download failed (no network, server error, checksum mismatch)."""
+
+
+class CredentialsError(AnimateError):
+    """Content Credentials could not be made or embedded (unreadable key, signing failed)."""

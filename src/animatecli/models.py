@@ -8,12 +8,11 @@ from pathlib import Path
 import torch
 
 from . import catalogue
-from .catalogue import CatalogueEntry, not_cached_message
+from .catalogue import CHECKPOINT_ENV, CatalogueEntry, not_cached_message
 from .engine import LoadedCheckpoint, load_checkpoint
 from .errors import CheckpointError, DeviceError
 from .options import ModelOptions
 
-CHECKPOINT_ENV = "ANIMATE_CHECKPOINT"
 DEFAULT_CHECKPOINT_NAME = "animatecli-synthetic-128.pt"
 # The bundled model: checkpoints/ beside src/ in a source checkout (its home), else the
 # copy a wheel carries as package data (see setup.py).
@@ -78,6 +77,18 @@ def resolve_checkpoint(explicit: Path | None) -> tuple[Path, str]:
         "pass --checkpoint FILE "
         f"(e.g. the official vox-cpk.pth.tar) or set {CHECKPOINT_ENV}"
     )
+
+
+def is_bundled(path: Path) -> bool:
+    """Whether ``path`` is the bundled cartoon model (trained on procedural heads only)."""
+    try:
+        resolved = Path(path).resolve()
+        return any(
+            resolved == (folder / DEFAULT_CHECKPOINT_NAME).resolve()
+            for folder in (CHECKPOINT_DIR, PACKAGED_CHECKPOINT_DIR)
+        )
+    except OSError:
+        return False
 
 
 def catalogue_entry_of(path: Path) -> CatalogueEntry | None:

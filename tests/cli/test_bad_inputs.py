@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import Samples
+from testutil import Samples
 
 from .cli_testutil import assert_one_line_error, finish, snapshot, start, write_face
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Samples
+from testutil import Samples
 
 from animatecli.batch import Pair, run_batch
 from animatecli.media import probe_streams

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FFMPEG
 from faces.faces_testutil import make_canvas, place_astronaut
+from testutil import FFMPEG
 from typer.testing import CliRunner
 
 from animatecli import crop, faces

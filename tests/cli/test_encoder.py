@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import Samples, without_driver
+from testutil import Samples, without_driver
 from typer.testing import CliRunner
 
 from animatecli.cli import app

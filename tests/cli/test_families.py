@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import Samples
+from testutil import Samples
 from typer.testing import CliRunner
 
 from animatecli.cli import app

@@ -12,8 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import Samples, ffmpeg
 from PIL import Image
+from testutil import Samples, ffmpeg
 
 from animatecli.media import count_frames
 

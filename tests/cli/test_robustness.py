@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Samples, ffmpeg
+from testutil import Samples, ffmpeg
 from typer.testing import CliRunner
 
-from animatecli.atomic import _host_tag
+from animatecli.atomic import host_tag
 from animatecli.batch import read_pairs_file
 from animatecli.cli import app
 from animatecli.media import probe_streams, sinks
@@ -168,8 +168,8 @@ def test_stale_temporaries_are_removed_and_live_ones_kept(
     write_face(tmp_path / "face.png")
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()  # its pid now belongs to no process (a run killed with SIGKILL)
-    stale = tmp_path / f".out.mp4.{_host_tag()}-{dead.pid}-0a0a.tmp.mp4"
-    live = tmp_path / f".out.mp4.{_host_tag()}-{os.getpid()}-0b0b.tmp.mp4"  # this process
+    stale = tmp_path / f".out.mp4.{host_tag()}-{dead.pid}-0a0a.tmp.mp4"
+    live = tmp_path / f".out.mp4.{host_tag()}-{os.getpid()}-0b0b.tmp.mp4"  # this process
     elsewhere = tmp_path / ".out.mp4.ffffff-1-0c0c.tmp.mp4"  # another machine's
     for path in (stale, live, elsewhere):
         path.write_bytes(b"partial")

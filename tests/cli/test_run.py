@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import SAMPLE_FPS, Samples, ffmpeg
+from testutil import SAMPLE_FPS, Samples, ffmpeg
 from typer.testing import CliRunner
 
 from animatecli import __version__

@@ -35,11 +35,11 @@ from animatecli.engine import (
     load_checkpoint,
     official_container,
     registry,
-    save_checkpoint,
 )
 from animatecli.engine.inference import prepare_for_inference
 from animatecli.engine.motion import convex_hull_area, movement_scale
 from animatecli.engine.winograd import WinogradConv3x3
+from animatecli.training.export import save_checkpoint
 
 from .references import (
     REFERENCES,

@@ -1,4 +1,4 @@
-"""Winograd F(4×4, 3×3) convolutions against float64 direct convolutions."""
+"""Winograd F(2×2, 3×3) and F(4×4, 3×3) convolutions against float64 direct convolutions."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from animatecli.engine.winograd import (
+    EXACT,
+    FAST,
+    TileScheme,
     WinogradConv3x3,
     winograd_eligible,
 )
@@ -28,14 +31,15 @@ def _reference(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
     [((1, 24, 64, 64), True), ((2, 16, 64, 68), True), ((3, 8, 128, 32), False)],
 )
 @pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("scheme", [EXACT, FAST], ids=lambda scheme: scheme.name)
 def test_transform_computes_the_convolution(
-    shape: tuple[int, int, int, int], bias: bool, channels_last: bool
+    shape: tuple[int, int, int, int], bias: bool, channels_last: bool, scheme: TileScheme
 ) -> None:
     conv = _conv(shape[1], 12, bias)
     x = torch.randn(shape)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    winograd = WinogradConv3x3(conv)
+    winograd = WinogradConv3x3(conv, scheme)
     with torch.inference_mode():
         assert winograd.takes(x)
         actual = winograd(x)
@@ -113,12 +117,15 @@ def test_a_layer_that_never_takes_the_transform_keeps_its_weights() -> None:
     assert winograd.weight is not None and winograd.weight.data_ptr() == conv.weight.data_ptr()
 
 
+@pytest.mark.parametrize("scheme", [EXACT, FAST], ids=lambda scheme: scheme.name)
 @pytest.mark.parametrize("batch", [1, 3])
-def test_chunks_cover_every_tile(batch: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(WinogradConv3x3, "CHUNK_TILES", 40)  # 3 rows of 17 tiles at a time
+def test_chunks_cover_every_tile(
+    batch: int, scheme: TileScheme, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(WinogradConv3x3, "CHUNK_PIXELS", 640)  # F(4×4): 3 rows of 17 tiles
     conv = _conv(8, 8)
     x = torch.randn(batch, 8, 64, 68)
     with torch.inference_mode():
-        actual = WinogradConv3x3(conv)(x)
+        actual = WinogradConv3x3(conv, scheme)(x)
     expected = _reference(conv, x)
     assert (actual - expected).abs().max().item() <= 1e-5 * expected.abs().max().item()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from animatecli.faces import FaceBox
+
 ASTRONAUT_FACE = (178.0, 62.0, 266.0, 168.0)
 # Head and shoulders, like a webcam frame: excludes the helmet at the bottom right.
 HEAD_CROP = (60, 0, 400, 330)
@@ -64,3 +66,8 @@ def place_astronaut(
     x0, y0, x1, y1 = max(0, dx), max(0, dy), min(ww, dx + sw), min(hh, dy + sh)
     out[y0:y1, x0:x1] = src[y0 - dy : y1 - dy, x0 - dx : x1 - dx]
     return out, (face[0] + dx, face[1] + dy, face[2] + dx, face[3] + dy)
+
+
+def box_at(cx: float, cy: float, side: float = 100.0, score: float = 1.0) -> FaceBox:
+    """A square box of ``side`` centred on (cx, cy)."""
+    return FaceBox(cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2, score)

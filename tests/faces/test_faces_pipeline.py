@@ -1,7 +1,7 @@
 """The face path of the main job on a real face: source auto-crop and paste-back.
 
 Uses the tiny random-weight model (``tiny_checkpoint``): these tests check where pixels go,
-not what the model draws. The round trip of `PasteBack` itself is in test_faces_paste.py.
+not what the model draws. The round trip of `PasteBack` itself is in test_paste.py.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import ffmpeg
+from testutil import ffmpeg
 from typer.testing import CliRunner
 
 from animatecli import media

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from conftest import ffmpeg
+from testutil import ffmpeg
 
 from animatecli.media import VideoReader
 

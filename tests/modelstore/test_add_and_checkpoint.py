@@ -13,14 +13,14 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import Samples, tiny_model_config
+from testutil import Samples, tiny_model_config
 from typer.testing import CliRunner
 
 from animatecli.cli import app
 from animatecli.engine import official_container
 from animatecli.engine.fomm import FommModel
 
-from .conftest import HTML_PAGE, entry_for, payload
+from .modelstore_testutil import HTML_PAGE, entry_for, payload
 
 runner = CliRunner()
 DATA = payload(5, 200_000)

@@ -18,7 +18,7 @@ from animatecli.catalogue import CatalogueEntry
 from animatecli.cli import app
 from animatecli.errors import DownloadError, InputError
 
-from .conftest import Route, WeightsServer, entry_for, payload, start_animate
+from .modelstore_testutil import Route, WeightsServer, entry_for, payload, start_animate
 
 runner = CliRunner()
 DATA = payload(1, 300_000)

@@ -22,6 +22,7 @@ RESULT_KEYS = {
     "output", "frames", "fps", "fps_fraction", "seconds", "processing_fps", "device",
     "checkpoint", "alignment_frame", "alignment_method", "audio_kept", "width", "height",
     "driving_crop", "smoothing", "encoder", "decoder", "cuda_graph", "faces", "stage_seconds",
+    "threads", "notices",
 }  # fmt: skip
 
 
@@ -46,6 +47,7 @@ def test_a_job_reports_its_stages_and_writes_every_frame(
     assert len(reporter.notices) == 1 and "has no face landmarks" in reporter.notices[0]
     payload = result.to_dict()
     assert set(payload) == RESULT_KEYS
+    assert payload["notices"] == reporter.notices  # every notice the job said, in --json too
     assert list(payload["stage_seconds"]) == ["source", "align", "animate", "finalize"]
 
 

@@ -29,7 +29,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from animatecli.media import probe_streams, probe_video
 
-from .conftest import EXAMPLES, ServerProcess
+from .serve_testutil import EXAMPLES, ServerProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

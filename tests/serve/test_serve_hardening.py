@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import URL_LINE, Client, ServerProcess, multipart
+from .serve_testutil import URL_LINE, Client, ServerProcess, multipart
 
 BOUNDARY = "----animatecli-test-boundary"
 

@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Samples
+from testutil import Samples
 
-from .conftest import EXAMPLES, Client, ServerProcess, example_fields
+from .serve_testutil import EXAMPLES, Client, ServerProcess, example_fields
 
 
 def job_folders(server: ServerProcess) -> list[Path]:

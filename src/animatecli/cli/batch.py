@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from .. import catalogue
+from ..options import ModelOptions
 from ..reporting import stderr_console
 from ..runtime.preflight import check_encoder
 from .app import app, emit_json, user_errors
@@ -84,7 +87,7 @@ def batch_command(
 
                 run_parallel(
                     selected,
-                    job.model,
+                    _checked_file(job.model),
                     job.animate,
                     jobs,
                     fail_fast=fail_fast,
@@ -140,3 +143,13 @@ def render_batch(results: list[Any], selected: int, listed: int, job: JobOptions
         f"{counts['ok']} done, {counts['skipped']} skipped, {counts['failed']} failed",
         highlight=False,
     )
+
+
+def _checked_file(model: ModelOptions) -> ModelOptions:
+    """``model`` with a ``--checkpoint`` catalogue name replaced by its cached file (checked
+    before any work): the workers, fresh interpreters, load the very file checked here."""
+    given = model.checkpoint
+    entry = catalogue.find(str(given)) if given is not None else None
+    if entry is None or Path(str(given)).exists():
+        return model
+    return dataclasses.replace(model, checkpoint=catalogue.cached_path(entry))

@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar, get_type_hints
 
 import typer
 
+from .. import catalogue
 from ..options import (
     BATCH_SIZE_RANGE,
     CRF_RANGE,
@@ -284,6 +285,8 @@ def with_job_options(command: Command) -> Command:
         shared_values = {name: kwargs.pop(name) for name in shared.parameters}
         with user_errors():
             job = job_options(**shared_values)
+            # A catalogue model that is not fetched fails now, before any work.
+            catalogue.require_cached(job.model.checkpoint)
         command(**kwargs, job=job)
 
     del wrapper.__wrapped__  # Typer must read the signature below, not the command's

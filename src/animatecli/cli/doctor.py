@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import __version__
+from .. import __version__, catalogue
 from ..options import ModelOptions
 from ..reporting import stderr_console
 from .app import app, emit_json, user_errors
@@ -18,6 +18,9 @@ def doctor_command(
     """Check torch, CUDA, ffmpeg, the model that would be used and face-alignment weights."""
     # Loading torch takes seconds: say at once what is going on (on a terminal only).
     checking = f"animatecli {__version__}: checking torch, CUDA, ffmpeg and the model ..."
+    with user_errors():
+        # A catalogue model that is not fetched: the exact command, not a report.
+        catalogue.require_cached(checkpoint)
     with user_errors(), stderr_console.status(checking):
         from ..doctor import collect, render
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from .. import catalogue
 from ..options import ModelOptions
 from .app import app, emit_json, user_errors
 from .declarations import CheckpointOpt, ConfigOpt, JsonOpt
@@ -21,6 +22,8 @@ def eval_command(
 ) -> None:
     """Reconstruction scores on held-out synthetic videos (FOMM's protocol), and the
     effect of --smooth on a jittery real face; each without and with smoothing."""
+    with user_errors():
+        catalogue.require_cached(checkpoint)  # before torch loads
     from rich.table import Table
 
     from ..models import load_model

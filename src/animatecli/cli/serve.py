@@ -29,8 +29,11 @@ def serve_command(
     device: DeviceOpt = "auto",
 ) -> None:
     """Serve a local web page that animates photos and cuts face clips (Ctrl-C stops)."""
+    from .. import catalogue
     from ..serve import serve
 
+    with user_errors():
+        catalogue.require_cached(checkpoint)
     settings = ServeSettings(
         host=host,
         port=port,

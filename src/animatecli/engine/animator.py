@@ -141,7 +141,8 @@ class Animator:
     ``precision``: ``"fp32"`` everywhere, or ``"fp16"``/``"bf16"`` autocast (CUDA only;
     keypoint arithmetic stays float32). ``channels_last`` stores the weights channels-last
     so every convolution runs the channels-last kernels (faster on CPU; sums move by
-    float32 rounding only).
+    float32 rounding only). ``fast_rewrites`` (opt-in): the rewrites that trade exactness
+    for speed too (`inference.prepare_for_inference`'s ``fast``).
     """
 
     def __init__(
@@ -152,6 +153,7 @@ class Animator:
         precision: str = "fp32",
         channels_last: bool = False,
         optimize: bool = True,
+        fast_rewrites: bool = False,
     ):
         self.device = torch.device(device)
         if precision not in ("fp32", *_AUTOCAST_DTYPES):
@@ -163,7 +165,7 @@ class Animator:
         if channels_last:
             channels_last_in_place(self.model)  # no second copy of the weights
         if optimize:
-            prepare_for_inference(self.model)
+            prepare_for_inference(self.model, fast=fast_rewrites)
 
     @property
     def frame_shape(self) -> tuple[int, int]:

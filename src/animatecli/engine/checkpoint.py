@@ -5,10 +5,11 @@ with discriminator/optimizer entries and ``epoch``; the registry recognises the 
 from the entries present) and our own format (the same state dicts plus the family
 name, a JSON-able ``config`` and ``metadata``: `checkpoint_payload` builds it, the caller
 writes it with ``torch.save``; files written before families existed carry no name and
-are FOMM). Every file is read with
-``torch.load(weights_only=True)``: a file whose unpickling would construct arbitrary
-Python objects is refused before anything runs. The networks are built unfilled (see
-:mod:`.building`) and the file's tensors become their parameters: the weights are in
+are FOMM). Every file is unpickled by torch's weights-only unpickler (:mod:`.lean_load`):
+a file whose unpickling would construct arbitrary Python objects is refused before
+anything runs, and only the networks inference needs are read (a released file's
+discriminator and optimizer state never are). The networks are built unfilled (see
+:mod:`.building`) and the tensors read become their parameters: the weights are in
 memory once.
 
 We keep our own format a plain weights-only torch file rather than safetensors: it needs
@@ -19,7 +20,6 @@ nested metadata natively.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +30,7 @@ import torch
 from ..errors import CheckpointError
 from .building import uninitialised
 from .config_limits import check_finite_weights, parse_file_config
+from .lean_load import LazyCheckpoint, UnreadableCheckpoint, read_lazily
 from .protocol import Family, FamilyConfig, MotionModel, StateDict
 from .registry import FAMILIES, family_named, recognise
 from .safe_load import describe_unloadable
@@ -78,23 +79,33 @@ class LoadedCheckpoint:
         }
 
 
-def read_checkpoint_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Safely unpickle a checkpoint container (tensors and plain containers only)."""
-    path = Path(path)
+def _lazy_checkpoint(path: Path) -> LazyCheckpoint:
+    """The file's container with its tensors not yet read (see :mod:`.lean_load`)."""
     if not path.exists():
         raise CheckpointError(f"checkpoint not found: {path}")
     if path.is_dir():
         raise CheckpointError(f"checkpoint is a directory, not a file: {path}")
     try:
-        with warnings.catch_warnings():
-            # torch warns about the pickle protocol of files it then refuses; we say why.
-            warnings.simplefilter("ignore", UserWarning)
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # torch raises several types for foreign, truncated or unsafe files
+        lazy = read_lazily(path)
+    except Exception:  # foreign, truncated or unsafe files raise several types
         raise CheckpointError(f"cannot load {path}: {describe_unloadable(path)}") from None
-    if not isinstance(obj, Mapping):
-        raise CheckpointError(f"{path} is not a model checkpoint: it holds a {type(obj).__name__}")
-    return dict(obj)
+    if not isinstance(lazy.container, Mapping):
+        kind = type(lazy.container).__name__
+        raise CheckpointError(f"{path} is not a model checkpoint: it holds a {kind}")
+    return lazy
+
+
+def read_checkpoint_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Safely read a checkpoint container whole (tensors and plain containers only)."""
+    lazy = _lazy_checkpoint(Path(path))
+    return dict(_materialise(lazy, lazy.container, Path(path)))
+
+
+def _materialise(lazy: LazyCheckpoint, tree: Any, path: Path) -> Any:
+    try:
+        return lazy.materialise(tree)
+    except (UnreadableCheckpoint, OSError) as exc:
+        raise CheckpointError(f"cannot load {path}: {exc}") from None
 
 
 def _found(container: Mapping[str, Any]) -> str:
@@ -250,15 +261,20 @@ def load_checkpoint(
     reference numbers use; TPSMM: True, what its code always passes).
     """
     path = Path(path)
-    container = read_checkpoint_file(path)
+    # Only the networks inference needs are read: a released file's discriminator and
+    # optimizer moments (two thirds of it) stay on disk.
+    lazy = _lazy_checkpoint(path)
+    container = lazy.container
     family = _family_of(container, path)
     is_ours = container.get("format") == FORMAT_TAG
     metadata = dict(container.get("metadata") or {}) if is_ours else {}
     present = [n for n in family.optional_parts if isinstance(container.get(n), Mapping)]
-    parts = {
-        name: _state_dict(container, name, family, path)
-        for name in (*family.required_parts, *present)
+    needed = (*family.required_parts, *present)
+    container = {
+        key: _materialise(lazy, value, path) if key in needed else value
+        for key, value in container.items()
     }
+    parts = {name: _state_dict(container, name, family, path) for name in needed}
     resolved, source, name = _resolve_config(family, config, container, parts, is_ours)
 
     # Unfilled networks: with assign=True the parameters become the file's tensors, so

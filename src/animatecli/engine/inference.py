@@ -13,7 +13,9 @@ tolerances):
   That is 4 instead of 9 multiply-adds per output pixel, and no upsampled copy. On the
   smallest maps (the hourglasses' bottoms) the upsampled 3×3 convolution runs as one
   matrix product of its patches instead.
-* **On the CPU**, the wide 3×3 convolutions by Winograd's F(4×4, 3×3) (:mod:`.winograd`)
+* **On the CPU**, the wide 3×3 convolutions by Winograd's F(2×2, 3×3) (:mod:`.winograd`;
+  it rounds less than the direct convolution; F(4×4, 3×3), faster but rounding about
+  twice as much, is opt-in)
   outside the precision-sensitive networks, and instance norm in a form that keeps the
   channels-last layout.
 
@@ -32,14 +34,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from .blocks import UpBlock, is_dense_3x3, keeps_float32
-from .winograd import WinogradConv3x3, winograd_eligible
+from .winograd import EXACT, FAST, WinogradConv3x3, winograd_eligible
 
 
 def fold_batch_norm(conv: nn.Conv2d, norm: nn.BatchNorm2d) -> None:
     """Make ``conv`` compute ``norm(conv(x))`` (eval-mode statistics), in place.
 
-    ``w' = w·γ/√(σ²+ε)``, ``b' = (b − μ)·γ/√(σ²+ε) + β``: the per-channel factors in
-    float64, the weights scaled where they are (no second copy of a large model).
+    ``w' = w·γ/√(σ²+ε)``, ``b' = (b − μ)·γ/√(σ²+ε) + β``, all in float64 and each
+    result rounded once; the weights scaled where they are (no second copy of a large
+    model).
     """
     assert norm.running_mean is not None and norm.running_var is not None
     scale = norm.running_var.double().add(norm.eps).rsqrt()
@@ -50,7 +53,14 @@ def fold_batch_norm(conv: nn.Conv2d, norm: nn.BatchNorm2d) -> None:
     if norm.affine:
         bias = bias + norm.bias.double()
     with torch.no_grad():
-        conv.weight.mul_(scale.to(conv.weight.dtype).view(-1, 1, 1, 1))
+        # Each weight rounded once, from its float64 product (a float32 factor would add
+        # a rounding shared by a whole output channel); a few channels at a time.
+        weight = conv.weight
+        step = max(1, (1 << 18) // max(1, weight[0].numel()))
+        for start in range(0, weight.shape[0], step):
+            block = weight[start : start + step]
+            factors = scale[start : start + step].view(-1, 1, 1, 1)
+            block.copy_(block.double() * factors)
     conv.bias = nn.Parameter(bias.to(conv.weight.dtype), requires_grad=False)
 
 
@@ -186,12 +196,18 @@ class NearestUpsampleConv(nn.Module):
         return out
 
 
-def fold_batch_norms(model: nn.Module) -> int:
+def fold_batch_norms(
+    model: nn.Module, skip: Callable[[nn.Module], bool] = lambda module: False
+) -> int:
     """Fold every eval-mode batch norm a module declares in ``CONV_NORM_PAIRS`` (and
     every ``Sequential(conv, batch norm)``) into its convolution, replacing the norm by
-    an identity. Returns how many were folded."""
+    an identity, except inside modules for which ``skip`` is true. Returns how many were
+    folded."""
     folded = 0
+    skipped = {id(m) for parent in model.modules() if skip(parent) for m in parent.modules()}
     for module in model.modules():
+        if id(module) in skipped:
+            continue
         pairs: tuple[tuple[str, str], ...] = getattr(module, "CONV_NORM_PAIRS", ())
         if isinstance(module, nn.Sequential):
             names = list(module._modules)
@@ -249,16 +265,24 @@ def _replace_children(
 
 
 def prepare_for_inference(
-    model: nn.Module, *, winograd_min_channels: int = 128, cpu_rewrites: bool = True
+    model: nn.Module,
+    *,
+    winograd_min_channels: int = 128,
+    cpu_rewrites: bool = True,
+    fast: bool = False,
 ) -> nn.Module:
     """Apply the rewrites to an eval-mode ``model`` in place (its weights in their final
     device and memory format) and return it.
 
     On the CPU also: every 3×3 convolution at least ``winograd_min_channels`` wide on
-    both sides runs by Winograd's F(4×4, 3×3) (:mod:`.winograd`), except in the networks
+    both sides runs by Winograd's F(2×2, 3×3) (:mod:`.winograd`), except in the networks
     that end in a sharp softmax (keypoints, dense motion: `blocks.keeps_float32`), where
     its slightly larger rounding moves keypoints measurably; and instance norms keep the
     channels-last layout (``cpu_rewrites=False`` leaves both out).
+
+    ``fast`` (opt-in, less exact than the original's float32 run): Winograd F(4×4, 3×3)
+    instead of F(2×2, 3×3), and batch norms folded inside the precision-sensitive
+    networks too. See docs/engine-exactness.md for each rewrite's error and speed.
 
     The model stays an inference model afterwards: its batch norms are gone from the
     state dict, and so are the up blocks' ``conv`` and the convolutions computed by
@@ -266,7 +290,10 @@ def prepare_for_inference(
     """
     if model.training:
         raise ValueError("prepare_for_inference needs a model in eval mode")
-    fold_batch_norms(model)
+    # Not inside the precision-sensitive networks (keypoints, dense motion): there the
+    # folded weights' different rounding moved FOMM's reference predictions 1.5-2.4× as
+    # far from float64 as the original's float32 run (unfolded: the same distance).
+    fold_batch_norms(model, skip=lambda module: not fast and keeps_float32(module))
     for module in model.modules():
         if isinstance(module, UpBlock) and module.conv is not None:
             module.upsampled_conv = NearestUpsampleConv(module.conv)
@@ -278,7 +305,7 @@ def prepare_for_inference(
             if not winograd_eligible(child, winograd_min_channels):
                 return None
             assert isinstance(child, nn.Conv2d)
-            return WinogradConv3x3(child)
+            return WinogradConv3x3(child, FAST if fast else EXACT)
 
         def instance_norm(child: nn.Module) -> nn.Module | None:
             if type(child) is nn.InstanceNorm2d and child.affine:

@@ -17,6 +17,7 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _GZIP_MAGIC = b"\x1f\x8b"
 _SNIFF_BYTES = 4096
 _MAX_PICKLE_BYTES = 64 * 1024 * 1024  # the pickle part of a checkpoint is small
+_LEGACY_PICKLES = 4  # magic number, protocol version, system information, the object
 
 # Globals a tensor checkpoint legitimately imports; anything else is what makes
 # unpickling run code.
@@ -50,10 +51,28 @@ def _imported_globals(data: bytes) -> list[str]:
     return found
 
 
+def _pickle_end(data: bytes) -> int | None:
+    """Where the first pickle in ``data`` ends (after its STOP), None if it does not."""
+    try:
+        for opcode, _, position in pickletools.genops(data):
+            if opcode.name == "STOP":
+                return None if position is None else position + 1
+    except (ValueError, IndexError):
+        pass
+    return None
+
+
 def _unsafe_global(data: bytes) -> str | None:
-    for qualified in _imported_globals(data):
-        if qualified.split(".", 1)[0] not in _SAFE_MODULE_ROOTS:
-            return qualified
+    # A legacy torch file is several pickles in a row (magic number, protocol, system
+    # information, then the object): look into the first few.
+    for _ in range(_LEGACY_PICKLES):
+        for qualified in _imported_globals(data):
+            if qualified.split(".", 1)[0] not in _SAFE_MODULE_ROOTS:
+                return qualified
+        end = _pickle_end(data)
+        if end is None or end >= len(data):
+            return None
+        data = data[end:]
     return None
 
 

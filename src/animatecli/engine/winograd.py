@@ -1,17 +1,25 @@
-"""3×3 convolutions by Winograd's minimal filtering F(4×4, 3×3), for the CPU.
+"""3×3 convolutions by Winograd's minimal filtering F(m×m, 3×3), for the CPU.
 
-A direct 3×3 convolution spends 9 multiply-adds per output pixel and channel pair. On
-6×6 input tiles (stride 4) Winograd's transform spends 36 per 16 outputs, 2.25: the
-products become 36 independent ``(tiles × in) @ (in × out)`` matrix products, which run
-at this CPU's matmul peak. The input and output transforms are small fixed matrices
-(Lavin & Gray, 2016, points 0, ±1, ±2, ±½, ∞). On the wide 3×3 convolutions of the two
-families (FOMM's generator bottleneck, 256 channels at 64², TPSMM's inpainting
-residual blocks, 256–512 channels at 64² and 128²) it takes 0.5–0.75 of the direct
-convolution's time (2 threads).
+A direct 3×3 convolution spends 9 multiply-adds per output pixel and channel pair.
+Winograd's F(m×m, 3×3) on (m+2)² input tiles (stride m) spends (m+2)² per m² outputs:
+the products become (m+2)² independent ``(tiles × in) @ (in × out)`` matrix products,
+which run at this CPU's matmul peak. The input, kernel and output transforms are
+Toom–Cook's for m+1 finite interpolation points and ∞, built here from the points, in
+exact rational arithmetic.
 
-Precision: the transforms' constants up to 8 make the rounding of a float32 result
-about four times the direct convolution's (5e-5 against 1.7e-5 absolute on outputs of
-magnitude 10, both against float64), far inside the parity tolerances.
+Precision decides the points and the tile (measured on 256-channel layers at 64²,
+against float64, float32 direct channels-last convolution max 2.7e-6, mean 1.7e-7):
+
+* **F(2×2, 3×3)**, points 0, ±1, ∞ (4 multiply-adds per output): max 7.8e-7, mean
+  1.0e-7, more exact than the direct convolution, 1.4× its speed. The default.
+* **F(4×4, 3×3)**, points 0, ±1, ½, −2, ∞ (2.25 per output; Barabasz, Anderson,
+  Soodhalter and Gregg, ACM TOMS 2020, on the choice of points): max 4.6e-6, mean
+  3.8e-7, 2× the direct convolution's speed. The common points 0, ±1, ±2, ∞ (Lavin &
+  Gray) round three times worse at the same speed: 1.5e-5 max, 4.8e-7 mean. Opt-in
+  (``--fast-winograd``), since it rounds worse than the direct convolution.
+
+The kernel transform is exact in float64 and then applied in float32 per call: applying
+it in float64 (the kernels rounded once) changed the error by 3%, not worth its time.
 
 Pure torch, no I/O. Inference only (`inference.prepare_for_inference` installs it).
 """
@@ -19,6 +27,8 @@ Pure torch, no I/O. Inference only (`inference.prepare_for_inference` installs i
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
+from fractions import Fraction
 
 import torch
 import torch.nn.functional as F
@@ -26,36 +36,73 @@ from torch import nn
 
 from .blocks import is_dense_3x3
 
-TILE = 6  # input tile side
-STEP = 4  # output tile side: tiles overlap by the kernel's 2 extra pixels
-
-# Transforms of F(4×4, 3×3) (B^T: input, G: kernel, A^T: output), exact in float64.
-_INPUT_T = (
-    (4, 0, -5, 0, 1, 0),
-    (0, -4, -4, 1, 1, 0),
-    (0, 4, -4, -1, 1, 0),
-    (0, -2, -1, 2, 1, 0),
-    (0, 2, -1, -2, 1, 0),
-    (0, 4, 0, -5, 0, 1),
-)
-_KERNEL = (
-    (1 / 4, 0, 0),
-    (-1 / 6, -1 / 6, -1 / 6),
-    (-1 / 6, 1 / 6, -1 / 6),
-    (1 / 24, 1 / 12, 1 / 6),
-    (1 / 24, -1 / 12, 1 / 6),
-    (0, 0, 1),
-)
-_OUTPUT_T = (
-    (1, 1, 1, 1, 1, 0),
-    (0, 1, -1, 2, -2, 0),
-    (0, 1, 1, 4, 4, 0),
-    (0, 1, -1, 8, -8, 1),
-)
+KERNEL_SIZE = 3
 
 
-def _matrix(rows: tuple[tuple[float, ...], ...]) -> torch.Tensor:
-    return torch.tensor(rows, dtype=torch.float64)
+def _polynomial(roots: list[Fraction]) -> list[Fraction]:
+    """Coefficients (ascending powers) of ∏ (x − root)."""
+    coefficients = [Fraction(1)]
+    for root in roots:
+        shifted = [Fraction(0), *coefficients]  # x · p(x)
+        for power in range(len(coefficients)):
+            shifted[power] -= root * coefficients[power]
+        coefficients = shifted
+    return coefficients
+
+
+def toom_cook(
+    points: tuple[Fraction, ...], outputs: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(Aᵀ, G, Bᵀ)`` of F(outputs, 3) for the finite ``points`` and ∞, exact in
+    rationals, returned in float64: ``y = Aᵀ[(G·g) ⊙ (Bᵀ·d)]`` is the correlation of a
+    tile ``d`` (outputs+2 samples) with a kernel ``g`` (3 taps)."""
+    size = outputs + KERNEL_SIZE - 1
+    if len(points) != size - 1 or len(set(points)) != len(points):
+        raise ValueError(f"F({outputs}, 3) needs {size - 1} distinct finite points")
+    output_t = [[p**k for p in points] + [Fraction(int(k == outputs - 1))] for k in range(outputs)]
+    kernel = []
+    for i, p in enumerate(points):
+        weight = Fraction(1)
+        for j, q in enumerate(points):
+            if j != i:
+                weight *= p - q
+        kernel.append([p**t / weight for t in range(KERNEL_SIZE)])
+    kernel.append([Fraction(int(t == KERNEL_SIZE - 1)) for t in range(KERNEL_SIZE)])
+    input_t = []
+    for i in range(len(points)):
+        row = _polynomial([q for j, q in enumerate(points) if j != i])
+        input_t.append(row + [Fraction(0)] * (size - len(row)))
+    input_t.append(_polynomial(list(points)))
+
+    def tensor(rows: list[list[Fraction]]) -> torch.Tensor:
+        return torch.tensor([[float(v) for v in row] for row in rows], dtype=torch.float64)
+
+    return tensor(output_t), tensor(kernel), tensor(input_t)
+
+
+@dataclass(frozen=True)
+class TileScheme:
+    """A Winograd F(outputs×outputs, 3×3) with its interpolation points (∞ implied)."""
+
+    name: str
+    outputs: int
+    points: tuple[Fraction, ...]
+
+    @property
+    def tile(self) -> int:
+        return self.outputs + KERNEL_SIZE - 1
+
+
+HALF = Fraction(1, 2)
+# Exact enough to be the default: rounds less than the direct convolution.
+EXACT = TileScheme("F(2x2,3x3)", 2, (Fraction(0), Fraction(1), Fraction(-1)))
+# Faster, rounds about twice the direct convolution (the best points of TOMS 2020).
+FAST = TileScheme("F(4x4,3x3)", 4, (Fraction(0), Fraction(1), Fraction(-1), HALF, Fraction(-2)))
+# The common points, kept to measure against (3× FAST's rounding at the same speed).
+LAVIN = TileScheme(
+    "F(4x4,3x3) 0,±1,±2", 4, (Fraction(0), Fraction(1), Fraction(-1), Fraction(2), Fraction(-2))
+)
+SCHEMES = {scheme.name: scheme for scheme in (EXACT, FAST, LAVIN)}
 
 
 # Scratch buffers per thread, grown to the largest convolution seen and reused: the
@@ -79,19 +126,20 @@ def _scratch_buffers(sizes: tuple[int, ...], like: torch.Tensor) -> list[torch.T
 
 
 class WinogradConv3x3(nn.Module):
-    """A 3×3, padding-1, stride-1 dense convolution computed by F(4×4, 3×3) on the CPU.
+    """A 3×3, padding-1, stride-1 dense convolution computed by Winograd's F(m×m, 3×3)
+    (``scheme``: :data:`EXACT` F(2×2), the default, or :data:`FAST` F(4×4)) on the CPU.
 
-    Inputs of at least ``MIN_PIXELS`` with sides multiples of 4 take the transform;
+    Inputs of at least ``MIN_PIXELS`` with sides multiples of m take the transform;
     smaller or odd-sized maps, CUDA or non-float32 inputs and inputs that need gradients
     take the direct convolution (a layer that only ever sees those keeps the
     convolution's weights as they were).
 
-    The transformed kernels (36×I×O, 4× the 3×3 ones) are never stored: each call makes
-    them six tile points at a time, one 6×9 by 9×(I·O) product from the kernels kept
+    The transformed kernels ((m+2)²×I×O, 4× the 3×3 ones for F(4×4)) are never stored:
+    each call makes them m+2 tile points at a time, one product from the kernels kept
     tap-major, into a small scratch that is still in cache when the six matching
     matrix products read it. Storing them would cost 85 MB for FOMM and 140 MB for
     TPSMM; making all 36 at once (9–38 MB written per call) cost 8% of a FOMM frame.
-    The tiles go through in chunks of about ``CHUNK_TILES``, which bounds the scratch
+    The tiles go through in chunks of about ``CHUNK_PIXELS`` outputs, which bounds the scratch
     memory. The output is channels-last, the layout every following layer of these
     networks runs fastest in.
     """
@@ -100,15 +148,17 @@ class WinogradConv3x3(nn.Module):
     # and 128². On smaller maps the kernels' per-call transform eats most of the gain
     # (TPSMM's 512-channel blocks at 32² and 16²: no measurable difference).
     MIN_PIXELS = 64 * 64
-    CHUNK_TILES = 128
-    GROUP = TILE  # tile points whose kernels are made and used together
+    CHUNK_PIXELS = 2048  # output pixels per chunk of tiles
 
     weight: torch.Tensor | None
     taps: torch.Tensor | None
     bias: torch.Tensor | None
 
-    def __init__(self, conv: nn.Conv2d):
+    def __init__(self, conv: nn.Conv2d, scheme: TileScheme = EXACT):
         super().__init__()
+        self.scheme = scheme
+        self.step, self.tile = scheme.outputs, scheme.tile
+        self.group = self.tile  # tile points whose kernels are made and used together
         if not is_dense_3x3(conv):
             raise ValueError("only a dense 3×3 convolution with stride 1 and zero padding 1")
         self.out_channels, self.in_channels = conv.weight.shape[:2]
@@ -122,7 +172,9 @@ class WinogradConv3x3(nn.Module):
         # Each 2-D transform as one matrix: kron(G, G) makes a kernel's flattened 6×6
         # transform from its 9 taps (36×9), kron(Bᵀ, Bᵀ) transforms a row-major flattened
         # 6×6 tile (36×36), kron(Aᵀ, Aᵀ) makes its 4×4 outputs (16×36).
-        kernel, input_t, output_t = _matrix(_KERNEL), _matrix(_INPUT_T), _matrix(_OUTPUT_T)
+        output_t, kernel, input_t = toom_cook(scheme.points, scheme.outputs)
+        # The kernel transform in float32 like the others: in float64 (rounded once) it
+        # moved the layer's error by 3% (it is made per call; float64 would cost time).
         self.register_buffer("kernel_t", torch.kron(kernel, kernel).float(), False)
         self.register_buffer("input_t", torch.kron(input_t, input_t).float(), False)
         self.register_buffer("output_t", torch.kron(output_t, output_t).float(), False)
@@ -148,8 +200,8 @@ class WinogradConv3x3(nn.Module):
             x.device.type == "cpu"
             and x.dtype == self.direct_weight().dtype == torch.float32
             and not (torch.is_grad_enabled() and x.requires_grad)
-            and height % STEP == 0
-            and width % STEP == 0
+            and height % self.step == 0
+            and width % self.step == 0
             and height * width >= self.MIN_PIXELS
         )
 
@@ -158,9 +210,11 @@ class WinogradConv3x3(nn.Module):
             return F.conv2d(x, self.direct_weight(), self.bias, padding=1)
         taps = self._taps()
         batch, channels, height, width = x.shape
-        out_channels, points, group = self.out_channels, TILE * TILE, self.GROUP
-        rows, columns = height // STEP, width // STEP
-        chunk_rows = max(1, min(rows, self.CHUNK_TILES // (batch * columns)))
+        step, tile, group = self.step, self.tile, self.group
+        out_channels, points = self.out_channels, tile * tile
+        rows, columns = height // step, width // step
+        chunk_tiles = self.CHUNK_PIXELS // (step * step)
+        chunk_rows = max(1, min(rows, chunk_tiles // (batch * columns)))
         most_tiles = batch * chunk_rows * columns
         widest = max(channels, out_channels)
         kernels, framed, first, second = _scratch_buffers(
@@ -183,16 +237,16 @@ class WinogradConv3x3(nn.Module):
             edge.zero_()
         padded[:, 1:-1, 1:-1].copy_(x.permute(0, 2, 3, 1))
         result = x.new_empty((batch, height, width, out_channels))
-        placed = result.view(batch, rows, STEP, columns, STEP, out_channels)
+        placed = result.view(batch, rows, step, columns, step, out_channels)
         for top in range(0, rows, chunk_rows):
             count = min(chunk_rows, rows - top)
             tiles = batch * count * columns
             # This chunk's overlapping 6×6 tiles, gathered tile-position-major
             # (6×6×tiles×C), so that each step below is one contiguous matrix product.
-            band = padded[:, STEP * top : STEP * (top + count) + TILE - STEP]
-            windows = band.unfold(1, TILE, STEP).unfold(2, TILE, STEP)  # B×n×c×C×6×6
+            band = padded[:, step * top : step * (top + count) + tile - step]
+            windows = band.unfold(1, tile, step).unfold(2, tile, step)  # B×n×c×C×t×t
             gathered = first[: points * tiles * channels]
-            gathered.view(TILE, TILE, batch, count, columns, channels).copy_(
+            gathered.view(tile, tile, batch, count, columns, channels).copy_(
                 windows.permute(4, 5, 0, 1, 2, 3)
             )
             spectra = second[: points * tiles * channels].view(points, -1)
@@ -203,10 +257,10 @@ class WinogradConv3x3(nn.Module):
                 chosen = slice(start, start + group)
                 torch.mm(self.kernel_t[chosen], taps, out=group_kernels.view(group, -1))
                 torch.bmm(spectra_by_point[chosen], group_kernels, out=products[chosen])
-            outputs = second[: STEP * STEP * tiles * out_channels].view(STEP * STEP, -1)
+            outputs = second[: step * step * tiles * out_channels].view(step * step, -1)
             torch.mm(self.output_t, products.view(points, -1), out=outputs)
             # Scatter the 4×4 output tiles into the channels-last result, adding the bias.
-            tiled = outputs.view(STEP, STEP, batch, count, columns, out_channels)
+            tiled = outputs.view(step, step, batch, count, columns, out_channels)
             tiled = tiled.permute(2, 3, 0, 4, 1, 5)
             destination = placed[:, top : top + count]
             if self.bias is None:

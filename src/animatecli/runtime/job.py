@@ -21,6 +21,7 @@ from .animate import Session, animate_frames
 from .compose import composer
 from .driving import fitted_frames
 from .preflight import CheckedOutput
+from .real_face import say_if_bundled_model_on_real_face
 from .results import AnimateResult, CodecUsed
 from .runtime import Runtime
 from .source import prepare_faces, prepare_source
@@ -39,12 +40,15 @@ class AnimationJob:
         self.options = options
         self.reporter = reporter or SilentReporter()
         self._said: set[str] = set()
+        # Every notice the job said, in order (the ``notices`` of its result).
+        self.notices: list[str] = []
         self._detectors: dict[tuple[str, float | None], faces.FaceDetector] = {}
 
     def notice(self, message: str) -> None:
         """Tell the reporter ``message``, once per job."""
         if message not in self._said:
             self._said.add(message)
+            self.notices.append(message)
             self.reporter.notice(message)
 
     def detector(self, kind: str, min_face: float | None = None) -> faces.FaceDetector:
@@ -71,6 +75,7 @@ class AnimationJob:
         with self.runtime.threads.computing():
             result = self._run(Path(source_path), Path(driving_path), output)
             result.threads = self.runtime.threads.to_dict()
+        result.notices = list(self.notices)
         return result
 
     def _run(
@@ -105,6 +110,7 @@ class AnimationJob:
             self.options = replace(self.options, faces="largest")
             source = prepare_source(self, source_path)
         options = self.options
+        say_if_bundled_model_on_real_face(self, source.full, info)
         lap("source")
         crop: DrivingCrop | None = None
         # Every face gets its own best-frame alignment (one pass over the video each).

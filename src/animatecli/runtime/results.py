@@ -48,6 +48,8 @@ class AnimateResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     # The compute threads the job ended with, and why (`threads.ThreadShare.to_dict`).
     threads: dict[str, Any] | None = None
+    # Every notice the job said (what the reporter showed), in order.
+    notices: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,4 +83,5 @@ class AnimateResult:
             ],
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "threads": self.threads,
+            "notices": list(self.notices),
         }

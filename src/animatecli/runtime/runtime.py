@@ -8,7 +8,7 @@ import torch
 
 from .. import media
 from ..engine import Animator, FrameTransfer, MotionMode, family_named
-from ..models import catalogue_entry_of, load_model
+from ..models import catalogue_entry_of, is_bundled, load_model
 from ..options import AnimateOptions, ModelOptions
 from ..threads import ThreadShare, thread_budget
 
@@ -28,6 +28,8 @@ class Runtime:
         self.loaded, self.device, self.checkpoint_origin = load_model(model_options)
         # A fetched catalogue model (``--checkpoint fomm-vox``): its name and domain.
         self.catalogue_entry = catalogue_entry_of(self.loaded.path)
+        # The bundled cartoon model: a real face gets a notice (`real_face`).
+        self.bundled = is_bundled(self.loaded.path)
         # On CUDA the driving video decodes on the GPU's NVDEC engine where that works.
         self.decoder = media.choose_decoder(str(self.device))
         self.transfer = FrameTransfer(self.device)

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import media
+from .. import catalogue, media
 from ..crop import crop_video
 from ..errors import CheckpointError, InputError
-from ..models import CHECKPOINT_DIR, resolve_checkpoint, resolve_device
+from ..models import CHECKPOINT_DIR, catalogue_entry_of, resolve_checkpoint, resolve_device
 from ..options import AnimateOptions, ModelOptions
 from .forms import animate_options, crop_options, form_schema, output_format
 from .jobs import Job, JobProgress, JobQueue, OutputFile, rewrite_paths
@@ -37,19 +37,44 @@ FILE_FIELDS = frozenset({"source", "driving", "video"})
 
 
 def known_checkpoints(explicit: Path | None) -> dict[str, Path]:
-    """Checkpoints the page offers, by file name: the one the CLI would use first
-    (``--checkpoint``, ``$ANIMATE_CHECKPOINT``, the bundled model), then the others in
-    the bundled ``checkpoints/`` folder."""
+    """Checkpoints the page offers: the one the CLI would use first (``--checkpoint``,
+    ``$ANIMATE_CHECKPOINT``, the bundled model), then the catalogue models in the cache
+    (by catalogue name), then the others in the bundled ``checkpoints/`` folder (by file
+    name).
+
+    Raises:
+        CheckpointError: ``explicit`` (or the environment) names a catalogue model that is
+            not fetched: the server never downloads.
+    """
+    catalogue.require_cached(explicit)
     candidates: list[Path] = []
     with contextlib.suppress(CheckpointError):  # no default model: only the folder's
         candidates.append(resolve_checkpoint(explicit)[0])
+    candidates += [catalogue.cached_path(entry) for entry in catalogue.CATALOGUE]
     if CHECKPOINT_DIR.is_dir():
         candidates += sorted(p for p in CHECKPOINT_DIR.iterdir() if p.suffix in CHECKPOINT_SUFFIXES)
     found: dict[str, Path] = {}
     for path in candidates:
-        if path.is_file() and path.name not in found:
-            found[path.name] = path
+        entry = catalogue_entry_of(path)
+        name = entry.name if entry is not None else path.name
+        if path.is_file() and name not in found and path not in found.values():
+            found[name] = path
     return found
+
+
+def fetchable_models(offered: dict[str, Path]) -> list[dict[str, str]]:
+    """The catalogue models not in the cache, with the command that fetches each (the
+    page shows them; the server itself never downloads)."""
+    return [
+        {
+            "name": entry.name,
+            "domain": entry.domain,
+            "licence": entry.licence,
+            "command": f"animate models fetch {entry.name}",
+        }
+        for entry in catalogue.CATALOGUE
+        if entry.name not in offered
+    ]
 
 
 def bundled_examples() -> dict[str, Path]:
@@ -98,11 +123,12 @@ class WebService:
 
     def __init__(self, settings: ServeSettings):
         resolve_device(settings.device)  # a bad --device fails now, not at the first job
+        # ... and so does a catalogue model that is not fetched (before any folder is made).
+        self.checkpoints = known_checkpoints(settings.checkpoint)
         self.settings = settings
         self.workspace = Workspace()
         self.queue = JobQueue()
         self.models = ModelCache(settings.device)
-        self.checkpoints = known_checkpoints(settings.checkpoint)
         self.examples = bundled_examples()
         self.stopping = threading.Event()
         self._closed = False
@@ -112,6 +138,7 @@ class WebService:
         return {
             **form_schema(),
             "checkpoints": list(self.checkpoints),
+            "fetchable_models": fetchable_models(self.checkpoints),
             "examples": list(self.examples),
             "max_upload_bytes": self.settings.max_upload_bytes,
             "max_upload_mb": self.settings.max_upload_mb,
@@ -196,10 +223,12 @@ class WebService:
         runtime = self.models.get(checkpoint, progress)
         result = AnimationJob(runtime, options, progress).run(source.path, driving.path, output)
         width, height = result.size
+        entry = runtime.catalogue_entry
+        model = entry.name if entry is not None else checkpoint.name
         label = (
             f"{result.frames} frames at {float(result.fps):.2f} fps, {width}×{height}, "
             f"{'with' if result.audio_kept else 'without'} sound; aligned on frame "
-            f"{result.alignment.index} ({result.alignment.method}); {checkpoint.name}"
+            f"{result.alignment.index} ({result.alignment.method}); {model}"
         )
         media_type = "video/webm" if output.suffix == ".webm" else "video/mp4"
         return OutputFile(output.name, output, download, label, media_type)

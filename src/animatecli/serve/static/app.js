@@ -21,6 +21,17 @@ function setUpForms() {
     fillSelect(select, config.choices[name], String(config.defaults[name]));
   }
   fillSelect(document.getElementById("checkpoint"), config.checkpoints, config.checkpoints[0]);
+  // Catalogue models not fetched yet: the command that fetches each (the server never downloads).
+  const fetchable = document.getElementById("fetchable-models");
+  fetchable.hidden = !config.fetchable_models.length;
+  fetchable.querySelector("ul").replaceChildren(...config.fetchable_models.map((model) => {
+    const item = document.createElement("li");
+    const command = document.createElement("code");
+    command.textContent = model.command;
+    const kind = model.domain === "body" ? "whole figures" : "faces";
+    item.append(`${model.name} (${kind}, ${model.licence}): `, command);
+    return item;
+  }));
   document.getElementById("adapt_scale").checked = config.defaults.adapt_scale;
   document.getElementById("min_seconds").value = config.defaults.min_seconds;
   for (const select of document.querySelectorAll("select.examples")) {

@@ -7,7 +7,6 @@ import pytest
 from scipy.spatial import ConvexHull
 
 from animatecli.faces import BestFrameSearch, landmark_distance, normalize_landmarks
-from animatecli.geometry import convex_hull_area
 
 
 def random_points(n: int = 68, seed: int = 0) -> np.ndarray:
@@ -101,17 +100,3 @@ def test_best_frame_ties_keep_the_earliest_and_any_point_count_works() -> None:
     assert search.best_index == 0
     with pytest.raises(ValueError):
         search.update(2, random_points(n=68))
-
-
-def test_convex_hull_area_matches_qhull() -> None:
-    # Our monotone chain against SciPy's Qhull (a test-only dependency now) on random
-    # clouds, duplicated points and a 68-point face-like ring with interior points.
-    rng = np.random.default_rng(3)
-    clouds = [rng.normal(size=(n, 2)) * [40, 25] + [300, 200] for n in (3, 5, 17, 68)]
-    clouds.append(np.repeat(rng.uniform(0, 9, size=(6, 2)), 3, axis=0))
-    angles = np.linspace(0, 2 * np.pi, 40, endpoint=False)
-    ring = np.c_[100 * np.cos(angles), 130 * np.sin(angles)]
-    clouds.append(np.vstack([ring, rng.uniform(-50, 50, size=(28, 2))]))
-    for cloud in clouds:
-        assert convex_hull_area(cloud) == pytest.approx(ConvexHull(cloud).volume, rel=1e-12)
-    assert convex_hull_area(np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])) == 0.0

@@ -9,8 +9,8 @@ import pytest
 from animatecli.faces import DlibBackend, FaceDetector, backend_statuses, make_detector
 from animatecli.faces.detectors.dlib_hog import HOG_WINDOW, detection_scale
 
-from .faces_testutil import ASTRONAUT_FACE, astronaut, box_iou, make_canvas, place_astronaut
-from .footage import scale_for
+from ..faces_testutil import ASTRONAUT_FACE, astronaut, box_iou, make_canvas, place_astronaut
+from ..footage import scale_for
 
 
 @pytest.fixture(scope="module")

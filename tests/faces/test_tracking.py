@@ -1,10 +1,21 @@
-"""Tube tracking on synthetic box sequences: FOMM's crop-video semantics."""
+"""Tube tracking on synthetic box sequences: FOMM's crop-video semantics; tracking moving faces
+and telling faces from false hits."""
 
 from __future__ import annotations
 
 import pytest
 
-from animatecli.faces import FaceBox, TubeTracker, iou, track_faces
+from animatecli.faces import (
+    FaceBox,
+    FaceTracker,
+    TubeTracker,
+    fomm_segments,
+    iou,
+    track_faces,
+    tube_rejection,
+)
+
+from .faces_testutil import box_at
 
 
 def box(x: float, y: float, size: float = 100.0, score: float = 1.0) -> FaceBox:
@@ -151,3 +162,52 @@ def test_matches_fomm_reference_on_random_sequences() -> None:
         ]
         for t, r in zip(ours, ref, strict=True):
             assert t.union_box.as_tuple() == r[1].as_tuple()  # type: ignore[attr-defined]
+
+
+def test_a_panning_face_stays_one_tube_and_fomm_would_cut_it() -> None:
+    tracker = FaceTracker()
+    for frame in range(0, 91, 6):  # 30 px per examined frame, 450 px in all
+        tracker.update(frame, [box_at(100 + 5 * frame, 200)])
+    (tube,) = tracker.finish()
+    assert (tube.start_frame, tube.end_frame, len(tube.boxes)) == (0, 90, 16)
+    segments = fomm_segments(tube)
+    assert len(segments) > 3  # FOMM's first-box rule ends each piece after ~60 px
+    assert all(s.num_frames < 30 for s in segments)
+
+
+def test_one_missed_detection_does_not_split_a_tube_but_a_long_gap_does() -> None:
+    tracker = FaceTracker(max_missed=2)
+    for frame in range(0, 60, 6):
+        faces = [] if frame in (18, 24) else [box_at(300, 200)]
+        tracker.update(frame, faces)
+    assert len(tracker.finish()) == 1
+    tracker = FaceTracker(max_missed=2)
+    for frame in range(0, 60, 6):
+        tracker.update(frame, [] if 12 <= frame <= 30 else [box_at(300, 200)])
+    assert [t.start_frame for t in tracker.finish()] == [0, 36]
+
+
+def test_two_faces_are_two_tubes_and_each_detection_joins_one() -> None:
+    tracker = FaceTracker()
+    for frame in range(0, 30, 5):
+        tracker.update(frame, [box_at(150 + frame, 200), box_at(450 - frame, 200)])
+    left, right = tracker.finish()
+    assert len(left.boxes) == len(right.boxes) == 6
+    assert left.union_box.x2 < right.union_box.x1
+
+
+def test_tube_rejection_keeps_faces_and_drops_flicker() -> None:
+    tracker = FaceTracker()
+    for frame in range(0, 60, 6):
+        tracker.update(frame, [box_at(300, 200, 100 + frame / 6)])  # slow zoom
+    (face,) = tracker.finish()
+    assert tube_rejection(face, 6) is None
+    tracker = FaceTracker()
+    for frame in range(0, 60, 6):
+        tracker.update(frame, [box_at(300, 200, 100 if frame % 12 else 150)])
+    (flicker,) = tracker.finish()
+    assert "size changes" in str(tube_rejection(flicker, 6))
+    tracker = FaceTracker()
+    tracker.update(0, [box_at(300, 200)])
+    tracker.update(6, [box_at(300, 200)])
+    assert "only 2 detection" in str(tube_rejection(tracker.finish()[0], 6))

@@ -1,0 +1,252 @@
+"""How far each inference rewrite moves the predictions from a float64 run of the same
+weights, and what it costs: the exactness table of ``make bench``.
+
+The truth is the model run directly in float64 (no rewrites; the float32 casts of the
+precision-sensitive networks lifted). Against it: the plain float32 run (what the
+original code computes), each rewrite of :mod:`animatecli.engine.inference` alone, and
+the default CPU path (all of them, channels-last weights). Errors are in output levels
+(×255) over every frame and pixel: the maximum and the mean.
+
+Run alone: ``python scripts/exactness.py [--frames N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from animatecli.engine import MotionModel, blocks, winograd
+from animatecli.engine.building import channels_last_in_place
+from animatecli.engine.inference import (
+    InstanceNormForInference,
+    NearestUpsampleConv,
+    _replace_children,
+    fold_batch_norms,
+    prepare_for_inference,
+)
+from animatecli.engine.motion import MotionMode, movement_scale
+from animatecli.engine.registry import family_named
+
+Variant = Callable[[nn.Module], object]  # rewrites the module in place
+
+
+@contextlib.contextmanager
+def float64_allowed() -> Iterator[None]:
+    """Let the precision-sensitive networks run in the input's dtype (they cast to float32
+    for autocast's sake; for the float64 truth they must not)."""
+    saved = blocks._as_float32
+    blocks._as_float32 = lambda value: value
+    try:
+        yield
+    finally:
+        blocks._as_float32 = saved
+
+
+def predict(
+    model: MotionModel, source: torch.Tensor, driving: torch.Tensor, mode: MotionMode
+) -> torch.Tensor:
+    """``B×3×H×W`` predictions of ``driving`` (frame 0 the initial one), one frame at a
+    time, in the model's dtype."""
+    dtype = next(model.parameters()).dtype
+    with torch.inference_mode():
+        image = source.to(dtype).contiguous(memory_format=torch.channels_last)
+        kp_source = model.detect(image)
+        encoding = model.encode_source(image)
+        frames = driving.to(dtype).contiguous(memory_format=torch.channels_last)
+        initial = model.detect(frames[:1])
+        scale = movement_scale(kp_source, initial)
+        out = []
+        for index in range(frames.shape[0]):
+            kp_driving = model.detect(frames[index : index + 1])
+            moved = model.transfer(kp_source, kp_driving, initial, mode, scale)
+            out.append(model.generate(encoding, moved, kp_source).prediction)
+    return torch.cat(out).double()
+
+
+def _upsampling(model: nn.Module) -> None:
+    for module in model.modules():
+        if isinstance(module, blocks.UpBlock) and module.conv is not None:
+            module.upsampled_conv = NearestUpsampleConv(module.conv)
+            module.conv = None
+
+
+def _winograd(scheme: winograd.TileScheme, min_channels: int) -> Variant:
+    def rewrite(model: nn.Module) -> None:
+        def replace(child: nn.Module) -> nn.Module | None:
+            if winograd.winograd_eligible(child, min_channels):
+                assert isinstance(child, nn.Conv2d)
+                return winograd.WinogradConv3x3(child, scheme)
+            return None
+
+        _replace_children(model, replace, skip=blocks.keeps_float32)
+
+    return rewrite
+
+
+def _instance_norm(model: nn.Module) -> None:
+    def replace(child: nn.Module) -> nn.Module | None:
+        if type(child) is nn.InstanceNorm2d and child.affine:
+            return InstanceNormForInference(child)
+        return None
+
+    _replace_children(model, replace)
+
+
+def variants(min_channels: int = 128) -> dict[str, Variant]:
+    """The rewrites one by one, then the default path and its opt-in faster form."""
+
+    def default(model: nn.Module, fast: bool = False) -> None:
+        channels_last_in_place(model)
+        prepare_for_inference(model, winograd_min_channels=min_channels, fast=fast)
+
+    def previous(model: nn.Module) -> None:
+        channels_last_in_place(model)
+        fold_batch_norms(model)
+        _upsampling(model)
+        _winograd(winograd.LAVIN, min_channels)(model)
+        _instance_norm(model)
+
+    return {
+        "float32, no rewrite (the original)": lambda model: None,
+        "channels-last weights": channels_last_in_place,
+        "batch norm folded outside keypoints/motion (default)": lambda model: fold_batch_norms(
+            model, skip=blocks.keeps_float32
+        ),
+        "batch norm folded everywhere (opt-in; before)": fold_batch_norms,
+        "phase up-convolutions + small-map matmul": _upsampling,
+        "Winograd F(2x2,3x3) 0,±1 (default)": _winograd(winograd.EXACT, min_channels),
+        "Winograd F(4x4,3x3) 0,±1,½,−2 (opt-in)": _winograd(winograd.FAST, min_channels),
+        "Winograd F(4x4,3x3) 0,±1,±2 (before)": _winograd(winograd.LAVIN, min_channels),
+        "instance norm channels-last": _instance_norm,
+        "default CPU path (all, F(2x2))": default,
+        "opt-in fast path (F(4x4), all folded)": lambda model: default(model, fast=True),
+        "the path before (F(4x4) 0,±1,±2, all folded)": previous,
+    }
+
+
+@dataclass
+class Row:
+    variant: str
+    max_levels: float
+    mean_levels: float
+    seconds_per_frame: float
+
+
+def measure(
+    model: MotionModel,
+    source: torch.Tensor,
+    driving: torch.Tensor,
+    mode: MotionMode,
+    chosen: dict[str, Variant],
+    time_it: bool = True,
+) -> list[Row]:
+    """One row per variant: its error against the float64 run and its time per frame."""
+    truth_model = copy.deepcopy(model).double()
+    with float64_allowed():
+        truth = predict(truth_model, source, driving, mode)
+    del truth_model
+    rows = []
+    for name, variant in chosen.items():
+        candidate = copy.deepcopy(model).float()
+        variant(candidate)
+        if time_it:
+            predict(candidate, source, driving[:1], mode)  # warm-up (lazy kernels are made)
+        start = time.perf_counter()
+        result = predict(candidate, source, driving, mode)
+        seconds = (time.perf_counter() - start) / driving.shape[0]
+        error = (result - truth).abs() * 255
+        rows.append(Row(name, error.max().item(), error.mean().item(), seconds))
+    return rows
+
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@contextlib.contextmanager
+def winograd_everywhere() -> Iterator[None]:
+    """The reference fixtures' models are narrow and small: let every eligible
+    convolution take the transform (the parity tests' stress setting)."""
+    saved = winograd.WinogradConv3x3.MIN_PIXELS
+    winograd.WinogradConv3x3.MIN_PIXELS = 16
+    try:
+        yield
+    finally:
+        winograd.WinogradConv3x3.MIN_PIXELS = saved
+
+
+def golden_case(family: str) -> tuple[MotionModel, torch.Tensor, torch.Tensor]:
+    """The family's reference fixture (calibrated batch norms): model, source, driving."""
+    golden = torch.load(SHARED / f"{family}-reference" / "golden-tiny.pt", weights_only=True)
+    record = family_named(family)
+    if family == "fomm":
+        from animatecli.engine.fomm import FommModel, ModelConfig
+
+        config = ModelConfig.from_model_params(golden["config"], golden["frame_shape"][:2])
+        model: MotionModel = FommModel(config)
+    else:
+        from animatecli.engine.tpsmm import TpsmmConfig, TpsmmModel
+
+        config = TpsmmConfig.from_model_params(golden["config"], golden["frame_shape"][:2])
+        model = TpsmmModel(config, with_avd=True)
+    for part, state in golden["checkpoint"].items():
+        getattr(model, part).load_state_dict(state)
+    assert record.name == model.family
+    return model.eval(), golden["source"], golden["driving"]
+
+
+def exactness_rows(family: str) -> dict[str, list[Row]]:
+    """Per motion mode, each variant's error on the family's reference fixture (every
+    eligible convolution by Winograd) against its float64 run."""
+    model, source, driving = golden_case(family)
+    with winograd_everywhere():
+        return {
+            mode.value: measure(model, source, driving, mode, variants(1), time_it=False)
+            for mode in model.modes
+        }
+
+
+def speed_rows(family: str, frames: int) -> list[Row]:
+    """Each variant's time per frame on the family's vox-256 network (random weights),
+    relative mode, ``frames`` frames of 256×256."""
+    torch.manual_seed(0)
+    record = family_named(family)
+    config, _ = record.official_configs["vox-256"]
+    model = record.build(config, record.optional_parts).eval()
+    source = torch.rand(1, 3, 256, 256)
+    driving = (source + 0.05 * torch.randn(frames, 3, 256, 256)).clamp(0, 1)
+    chosen = {
+        k: v for k, v in variants().items() if "Winograd" in k or "path" in k or "original" in k
+    }
+    return measure(model, source, driving, MotionMode.RELATIVE, chosen)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=2)
+    parser.add_argument("--families", nargs="+", default=["fomm", "tpsmm"])
+    parser.add_argument("--skip-speed", action="store_true")
+    args = parser.parse_args()
+    for family in args.families:
+        for mode, rows in exactness_rows(family).items():
+            print(f"\n{family} reference fixture, mode {mode}: error vs float64 (levels)")
+            for row in rows:
+                print(f"  {row.variant:42s} max {row.max_levels:8.4f}  mean {row.mean_levels:9.6f}")
+        if not args.skip_speed:
+            rows = speed_rows(family, args.frames)
+            print(f"\n{family} vox-256 speed (x the original's float32, same script)")
+            for row in rows:
+                print(
+                    f"  {row.variant:42s} x{rows[0].seconds_per_frame / row.seconds_per_frame:5.2f}"
+                )
+
+
+if __name__ == "__main__":
+    main()
