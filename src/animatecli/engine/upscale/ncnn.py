@@ -252,7 +252,10 @@ def load_ncnn(param_path: str | os.PathLike[str], bin_path: str | os.PathLike[st
                 module.bias.copy_(take(module.out_channels, torch.float32, layer.name))
             else:
                 if layer.kind != "PReLU" or layer.int_value(0, 0) != module.num_parameters:
-                    raise _fail(str(param_path), f"{layer.name}: expected a PReLU of {module.num_parameters}")
+                    raise _fail(
+                        str(param_path),
+                        f"{layer.name}: expected a PReLU of {module.num_parameters}",
+                    )
                 module.weight.copy_(take(module.num_parameters, torch.float32, layer.name))
     if offset != len(data):
         raise CheckpointError(

@@ -96,7 +96,9 @@ def load_state(state: Mapping[str, torch.Tensor], path: Path) -> UpscaleNet:
             parts.append(f"{len(missing)} missing (first {missing[0]})")
         if unexpected:
             parts.append(f"{len(unexpected)} unexpected (first {unexpected[0]})")
-        raise CheckpointError(f"{path}: tensors do not fit the inferred network: {', '.join(parts)}")
+        raise CheckpointError(
+            f"{path}: tensors do not fit the inferred network: {', '.join(parts)}"
+        )
     for key, tensor in expected.items():
         if tuple(state[key].shape) != tuple(tensor.shape):
             raise CheckpointError(
