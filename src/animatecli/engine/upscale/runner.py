@@ -24,7 +24,10 @@ from ..winograd import WinogradConv3x3, winograd_eligible
 from .nets import RRDBNet, UpscaleNet
 
 REFLECT_PAD = 10  # the runtime's padding around every frame (input pixels)
-DEFAULT_OVERLAP = 16  # context around each tile (input pixels); see the seam measurement
+# Context around each tile (input pixels). Measured on a real picture with 24-pixel tiles
+# against one tile: the compact net is within 1 level from 16 on; RRDB (a much wider
+# receptive field) differs by up to 8 levels at 16, 3 at 24 and 1 at 32.
+DEFAULT_OVERLAP = {"compact": 16, "rrdb": 32}
 # Peak working memory per input pixel at batch 1, float32 (measured by the peak resident
 # growth of one large frame, rounded up): the compact net stays at the input's
 # resolution until its last layer; RRDB's last convolutions run 64 channels at 16× the
@@ -73,7 +76,7 @@ class Upscaler:
     ``half``: float16 weights and activations (default: on CUDA); the frames come back
     float32 either way. The network runs channels-last. ``tile``: the tile side in input
     pixels (default: the largest that keeps a batch within ``memory_budget`` bytes);
-    ``overlap``: context pixels around each tile.
+    ``overlap``: context pixels around each tile (default: per network, ``DEFAULT_OVERLAP``).
     """
 
     def __init__(
@@ -83,7 +86,7 @@ class Upscaler:
         device: str | torch.device = "cpu",
         half: bool | None = None,
         tile: int | None = None,
-        overlap: int = DEFAULT_OVERLAP,
+        overlap: int | None = None,
         memory_budget: int = DEFAULT_MEMORY_BUDGET,
         cpu_rewrites: bool = True,
     ):
@@ -93,6 +96,8 @@ class Upscaler:
             raise ValueError("float16 upscaling is for CUDA devices")
         if tile is not None and tile < 8:
             raise ValueError(f"tile side {tile} is too small (at least 8)")
+        if overlap is None:
+            overlap = DEFAULT_OVERLAP[net.config.kind]
         if overlap < 0:
             raise ValueError("overlap must be >= 0")
         self.config = net.config
