@@ -186,7 +186,7 @@ def upscale_file(
     scale = upscaler.scale
     if _is_image(source):
         reporter.start("upscale", 1)
-        result = upscaler.upscale_uint8(torch.from_numpy(pixels).unsqueeze(0))[0].numpy()
+        result = upscaler.upscale_uint8(torch.from_numpy(np.array(pixels))[None])[0].numpy()
         save_image(output, result, overwrite=overwrite)
         reporter.advance()
         reporter.finish()
