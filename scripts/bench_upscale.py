@@ -40,16 +40,19 @@ MODELS = (  # (stem, runtime model index, scale)
 
 @contextlib.contextmanager
 def quiet_stdout() -> Iterator[None]:
-    """Silence the runtime's own progress prints (written by C code to fd 1)."""
+    """Silence the runtime's own progress prints (written by C code to fd 1 and 2)."""
     sys.stdout.flush()
-    saved = os.dup(1)
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
     with open(os.devnull, "w") as null:
         os.dup2(null.fileno(), 1)
+        os.dup2(null.fileno(), 2)
         try:
             yield
         finally:
-            os.dup2(saved, 1)
-            os.close(saved)
+            for fd, copy_ in zip((1, 2), saved, strict=True):
+                os.dup2(copy_, fd)
+                os.close(copy_)
 
 
 def best_seconds(run: Callable[[], object], repeat: int) -> float:

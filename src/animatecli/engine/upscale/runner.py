@@ -120,13 +120,22 @@ class Upscaler:
         """``value`` rounded up to the unshuffle factor (tiles must split evenly)."""
         return -(-value // self.unshuffle) * self.unshuffle
 
+    def _bytes_per_pixel(self, batch: int) -> int:
+        return BYTES_PER_PIXEL[self.config.kind] * batch * (2 if self.half else 4) // 4
+
+    def fits_whole(self, height: int, width: int, batch: int) -> bool:
+        """Whether a batch of padded ``height``×``width`` frames runs in one piece."""
+        if self.tile is not None:
+            return height <= self.tile and width <= self.tile
+        return height * width * self._bytes_per_pixel(batch) <= self.memory_budget
+
     def tile_side(self, batch: int) -> int:
-        """The tile side (input pixels, padding included) used for a batch of ``batch``."""
+        """The core side of a tile (input pixels, padding included) for a batch of
+        ``batch`` when a frame must be cut: core plus overlap within the budget."""
         if self.tile is not None:
             return self._multiple(self.tile)
-        per_pixel = BYTES_PER_PIXEL[self.config.kind] * batch * (2 if self.half else 4) // 4
-        side = math.isqrt(max(1, self.memory_budget // per_pixel)) - 2 * self.overlap
-        return self._multiple(max(32, side))
+        side = math.isqrt(max(1, self.memory_budget // self._bytes_per_pixel(batch)))
+        return self._multiple(max(32, side - 2 * self.overlap))
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.device, self.net_dtype).contiguous(memory_format=torch.channels_last)
@@ -153,10 +162,10 @@ class Upscaler:
         if extra_h or extra_w:
             padded = F.pad(padded, (0, extra_w, 0, extra_h), mode="replicate")
         padded_h, padded_w = padded.shape[2:]
-        side = self.tile_side(batch)
-        if padded_h <= side and padded_w <= side:
+        if self.fits_whole(padded_h, padded_w, batch):
             out = self._run(padded)
         else:
+            side = self.tile_side(batch)
             out = torch.empty(
                 (batch, 3, padded_h * scale, padded_w * scale),
                 dtype=self.net_dtype,
