@@ -46,10 +46,13 @@ NCNN_STEMS: dict[str, dict[int, str]] = {
 }
 AUTO_PHOTO_SECONDS = 120.0
 LONG_JOB_SECONDS = 3600.0  # warn before a job estimated to take longer
-# Multiply-adds per second of our float32 CPU path (2 cores, AVX-512 Xeon of this
-# project's machines: scripts/bench_upscale.py) and a conservative figure for float16 on
-# a CUDA GPU. Estimates scale with the padded frame area.
-CPU_MACS_PER_SECOND = 6.0e10
+# Multiply-adds per second of our float32 CPU path on 2 cores, per network: the ncnn
+# runtime's quiet-machine rates (esrgan-spec.md: 0.57 s for the compact net at 256²,
+# 1.31 s for x4plus at 64², i.e. ~83 and ~96 GMAC/s) times our speed relative to it
+# measured side by side (scripts/bench_upscale.py: level on the compact net, 3.8× slower
+# on RRDB). CUDA: a conservative guess for float16, not measured (no GPU was available).
+# Estimates scale with the padded frame area.
+CPU_MACS_PER_SECOND = {"compact": 8.0e10, "rrdb": 2.5e10}
 CUDA_MACS_PER_SECOND = 1.0e13
 
 NetKind = Literal["compact", "rrdb"]
@@ -93,7 +96,7 @@ def estimate_seconds_per_frame(shape: NetShape, height: int, width: int, *, cuda
     """Rough seconds to upscale one ``height``×``width`` frame (the runtime's 10-pixel
     padding included); good to a factor of about 2, enough to warn before hours."""
     pixels = (height + 20) * (width + 20)
-    rate = CUDA_MACS_PER_SECOND if cuda else CPU_MACS_PER_SECOND
+    rate = CUDA_MACS_PER_SECOND if cuda else CPU_MACS_PER_SECOND[shape.kind]
     return macs_per_input_pixel(shape) * pixels / rate
 
 
