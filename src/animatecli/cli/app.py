@@ -45,7 +45,8 @@ class DefaultCommandGroup(TyperGroup):
             typer.echo(ctx.get_help())
             raise typer.Exit(ExitCode.USAGE)
         if args[0] == "--":
-            args = [DEFAULT_COMMAND, *args[1:]]
+            # Keep the "--": after it even "-dash.png" is a file name, not an option.
+            args = [DEFAULT_COMMAND, *args]
         elif args[0] not in self.commands and args[0] not in GROUP_OPTIONS:
             args = [DEFAULT_COMMAND, *args]
         return super().parse_args(ctx, args)

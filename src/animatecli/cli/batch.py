@@ -65,6 +65,7 @@ def batch_command(
     results: list[batch.PairResult] = []
     with user_errors():
         # Every input and the report's place are checked before the model stack loads.
+        batch.check_output_folder_usable(target)
         if pairs is not None:
             listed = batch.read_pairs_file(pairs, pairs.parent, target)
         else:
@@ -72,8 +73,10 @@ def batch_command(
         selected = [p for p in listed if batch.in_shard(p, batch.parse_shard(shard))]
         if report is not None:
             batch.check_report_path(report)
+        # All listed pairs, not only this shard's: another shard's output is an input too.
+        batch.check_writes_spare_inputs(listed, report, pairs)
         check_encoder(job.animate, job.model.device, [pair.output for pair in selected])
-        target.mkdir(parents=True, exist_ok=True)
+        batch.make_output_folder(target)
         from ..reporting import BatchDisplay
         from ..runtime.runtime import Runtime
 
