@@ -39,7 +39,8 @@ class RichReporter:
         self._task: int | None = None
 
     def notice(self, message: str) -> None:
-        self.console.print(f"[yellow]note:[/] {message}", highlight=False)
+        # One line, however long: wrapping would split it for whoever reads the log.
+        self.console.print(f"[yellow]note:[/] {message}", highlight=False, soft_wrap=True)
 
     def start(self, stage: str, total: int | None) -> None:
         self.finish()

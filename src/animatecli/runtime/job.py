@@ -19,7 +19,7 @@ from ..streaming import BackgroundWriter
 from .alignment import Alignment, DrivingCrop, align
 from .animate import Session, animate_frames
 from .compose import composer
-from .driving import fitted_frames
+from .driving import DecodeStats, fitted_frames
 from .preflight import CheckedOutput
 from .results import AnimateResult, CodecUsed
 from .runtime import Runtime
@@ -38,13 +38,13 @@ class AnimationJob:
         self.runtime = runtime
         self.options = options
         self.reporter = reporter or SilentReporter()
-        self._said: set[str] = set()
+        self._said: dict[str, None] = {}  # the notices said, in order
         self._detectors: dict[tuple[str, float | None], faces.FaceDetector] = {}
 
     def notice(self, message: str) -> None:
         """Tell the reporter ``message``, once per job."""
         if message not in self._said:
-            self._said.add(message)
+            self._said[message] = None
             self.reporter.notice(message)
 
     def detector(self, kind: str, min_face: float | None = None) -> faces.FaceDetector:
@@ -160,8 +160,14 @@ class AnimationJob:
             overwrite=options.overwrite,
             nvenc_gpu=encoder.gpu,
         )
+        decoding = DecodeStats()
         driving = fitted_frames(
-            info, runtime.decoder, runtime.frame_hw, options.fit, crop=crop.path if crop else None
+            info,
+            runtime.decoder,
+            runtime.frame_hw,
+            options.fit,
+            crop=crop.path if crop else None,
+            stats=decoding,
         )
         with sink:
             writer: BackgroundWriter[np.ndarray] = BackgroundWriter(sink.write)
@@ -175,6 +181,14 @@ class AnimationJob:
             writer.join()
             if frames == 0:
                 raise InputError(f"{driving_path} contains no video frames")
+            if decoding.errors:
+                # ffmpeg concealed damaged data and delivered every frame: worth knowing,
+                # not a failure.
+                errors = decoding.errors
+                self.notice(
+                    f"{driving_path.name} is damaged: ffmpeg reported {errors} decode "
+                    f"error{'s' if errors != 1 else ''}; some frames may show artefacts"
+                )
             lap("animate")
             sink.close()
             lap("finalize")
@@ -198,4 +212,6 @@ class AnimationJob:
             cuda_graph=session.reason if isinstance(session, GraphedSession) else cuda_graph,
             faces=list(zip(group_faces, alignments, strict=True)) if group_faces else None,
             stage_seconds=stages,
+            decode_errors=decoding.errors,
+            notices=list(self._said),
         )

@@ -1,0 +1,85 @@
+"""Issue 28, round 2, through the real ``animate`` command: a damaged driving video's
+notice (item 17), ``--`` before a file named like an option (item 19), and the words of
+the output (item 20)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import Samples, ffmpeg
+
+from .cli_testutil import finish, start, write_face
+
+FAST = (
+    "--crop-source",
+    "off",
+    "--crop-driving",
+    "off",
+    "--align",
+    "first",
+    "--preset",
+    "ultrafast",
+)
+
+
+@pytest.fixture
+def damaged(tmp_path: Path) -> Path:
+    """A 4 s clip with 3000 random bytes in its middle: ffmpeg conceals the damage."""
+    clean = tmp_path / "clean.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=4",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "250", str(clean),
+    )  # fmt: skip
+    data = bytearray(clean.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 3000] = np.random.default_rng(1).bytes(3000)
+    path = tmp_path / "damaged.mp4"
+    path.write_bytes(bytes(data))
+    clean.unlink()
+    return path
+
+
+def test_a_damaged_driving_video_gives_a_notice_with_the_error_count(
+    tmp_path: Path, damaged: Path, tiny_checkpoint: Path
+) -> None:
+    write_face(tmp_path / "face.png")
+    proc = finish(
+        start(("face.png", "damaged.mp4", "-o", "out.mp4", *FAST), tmp_path, tiny_checkpoint)
+    )
+    assert proc.returncode == 0, proc.stderr
+    notes = [line for line in proc.stderr.splitlines() if "damaged.mp4 is damaged" in line]
+    assert len(notes) == 1, proc.stderr
+    assert notes[0].startswith("note: damaged.mp4 is damaged: ffmpeg reported ")
+    assert "decode errors; some frames may show artefacts" in notes[0]
+
+    args = ("face.png", "damaged.mp4", "-o", "out2.mp4", "--json", *FAST)
+    result = json.loads(finish(start(args, tmp_path, tiny_checkpoint)).stdout)
+    assert result["decode_errors"] >= 10
+    assert any(f"reported {result['decode_errors']} decode errors" in n for n in result["notices"])
+
+
+def test_a_clean_driving_video_has_no_decode_notice(
+    tmp_path: Path, samples: Samples, tiny_checkpoint: Path
+) -> None:
+    write_face(tmp_path / "face.png")
+    shutil.copy(samples.v25, tmp_path / "talk.mp4")
+    args = ("face.png", "talk.mp4", "-o", "out.mp4", "--json", *FAST)
+    proc = finish(start(args, tmp_path, tiny_checkpoint))
+    result = json.loads(proc.stdout)
+    assert result["decode_errors"] == 0 and result["notices"] == []
+    assert "note:" not in proc.stderr
+
+
+def test_double_dash_keeps_a_source_named_like_an_option(
+    tmp_path: Path, samples: Samples, tiny_checkpoint: Path
+) -> None:
+    """Item 19: ``animate -- -dash.png d.mp4`` animates the file ``-dash.png``."""
+    write_face(tmp_path / "-dash.png")
+    shutil.copy(samples.v25, tmp_path / "d.mp4")
+    proc = finish(start(("--", "-dash.png", "d.mp4"), tmp_path, tiny_checkpoint))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "-dash__d.mp4").is_file()
