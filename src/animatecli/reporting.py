@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -19,6 +21,22 @@ from rich.text import Text
 from .progress import Reporter
 
 stderr_console = Console(stderr=True)
+# Progress displays running now: stopped before the final error line is printed, so no
+# bar is redrawn below it (the error is the last thing on stderr).
+_LIVE: weakref.WeakSet[Progress] = weakref.WeakSet()
+
+
+def start_live(progress: Progress) -> None:
+    """Start ``progress`` and remember it for `stop_live_displays`."""
+    progress.start()
+    _LIVE.add(progress)
+
+
+def stop_live_displays() -> None:
+    """Stop every progress display still running (a no-op for stopped ones)."""
+    for progress in list(_LIVE):
+        progress.stop()
+    _LIVE.clear()
 
 
 class RateColumn(ProgressColumn):
@@ -58,7 +76,7 @@ class RichReporter:
             console=self.console,
             transient=False,
         )
-        self._progress.start()
+        start_live(self._progress)
         self._task = self._progress.add_task(stage, total=total)
 
     def advance(self, count: int = 1) -> None:
@@ -106,7 +124,7 @@ class BatchDisplay(RichReporter):
                 TimeRemainingColumn(),
                 console=console,
             )
-            self._progress.start()
+            start_live(self._progress)
 
     def notice(self, message: str) -> None:
         if not self.quiet:
@@ -207,5 +225,5 @@ class DownloadReporter(RichReporter):
             console=self.console,
             transient=False,
         )
-        self._progress.start()
+        start_live(self._progress)
         self._task = self._progress.add_task(stage, total=total)

@@ -83,3 +83,59 @@ def test_double_dash_keeps_a_source_named_like_an_option(
     proc = finish(start(("--", "-dash.png", "d.mp4"), tmp_path, tiny_checkpoint))
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "-dash__d.mp4").is_file()
+
+
+def _run_on_a_terminal(args: tuple[str, ...], cwd: Path, checkpoint: Path) -> str:
+    """``animate ARGS`` with stdout and stderr on a pseudo-terminal (so the progress bars
+    show); everything it wrote."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from .cli_testutil import ENTRY, SRC
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "ANIMATE_CHECKPOINT": str(checkpoint)}
+    env.update(PYTHONPATH=str(SRC), COLUMNS="120", TERM="xterm")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ENTRY, *args],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=slave,
+    )
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    assert proc.wait(timeout=300) == 1
+    return out.decode("utf-8", errors="replace")
+
+
+def test_the_error_is_the_last_thing_on_the_terminal(
+    tmp_path: Path, samples: Samples, tiny_checkpoint: Path
+) -> None:
+    """Item 20: a job failing mid-video stops its progress bar before the error line; the
+    bar is never redrawn below it."""
+    write_face(tmp_path / "face.png")
+    ffmpeg("-i", str(samples.v25), "-c:v", "mpeg4", str(tmp_path / "whole.mkv"))
+    data = (tmp_path / "whole.mkv").read_bytes()
+    (tmp_path / "cut.mkv").write_bytes(data[: len(data) * 6 // 10])
+    out = _run_on_a_terminal(
+        ("face.png", "cut.mkv", "-o", "out.mp4", *FAST), tmp_path, tiny_checkpoint
+    )
+    assert "frames" in out.split("error:")[0]  # a bar was shown before the error
+    assert out.count("error:") == 1
+    tail = out.split("error:")[1]
+    assert "cut.mkv is truncated or damaged" in tail
+    assert tail.rstrip().endswith("(File ended prematurely)"), repr(tail)
+    assert not (tmp_path / "out.mp4").exists()
