@@ -19,6 +19,7 @@ from .errors import AnimateError, ExitCode, InputError, OutputError, OutputExist
 from .options import AnimateOptions
 from .paths import check_name_length, check_not_stdout, output_name
 from .progress import Reporter
+from .words import counted
 
 if TYPE_CHECKING:
     from .runtime.runtime import Runtime
@@ -77,8 +78,8 @@ def folder_pairs(folder: Path, outdir: Path) -> list[Pair]:
     drivings = [p for p in files if p.suffix.lower() in DRIVING_VIDEO_EXTENSIONS]
     if not sources or not drivings:
         raise InputError(
-            f"{folder} needs at least one image and one video (found {len(sources)} images, "
-            f"{len(drivings)} videos)"
+            f"{folder} needs at least one image and one video (found "
+            f"{counted(len(sources), 'image')}, {counted(len(drivings), 'video')})"
         )
     source_labels, driving_labels = _labels(sources), _labels(drivings)
     names = {

@@ -58,6 +58,7 @@ from .media import AUDIO_BITRATE, error_reason, ffmpeg_path, run_ffmpeg
 from .options import CropOptions
 from .paths import check_not_stdout, check_output_path
 from .progress import Reporter, SilentReporter
+from .words import counted
 
 __all__ = ["CropOptions", "CropResult", "FaceClip", "crop_video"]
 
@@ -326,7 +327,7 @@ def _no_clip_error(
     min_frames = max(1, math.ceil(options.min_seconds * info.fps - Fraction(1, 10**6)))
     if not scored and seen and (scan.frames < min_frames or scan.detected < MIN_DETECTIONS):
         # A face is there; the clip is too short to tell it from a false detection.
-        frames = f"{scan.frames} frame{'s' if scan.frames != 1 else ''}"
+        frames = counted(scan.frames, "frame")
         return InputError(
             f"{video} is too short for a face clip ({frames}, "
             f"{float(scan.frames / info.fps):.2f} s): a face is in view, but a clip needs "
@@ -334,7 +335,7 @@ def _no_clip_error(
         )
     if not scored:
         return NoFaceError(
-            f"no face found in {video} ({scan.frames} frames, {scan.detected} examined "
+            f"no face found in {video} ({counted(scan.frames, 'frame')}, {scan.detected} examined "
             f"with the {scan.detector} detector)"
         )
     longest = max(t.num_frames for t in scored) / info.fps

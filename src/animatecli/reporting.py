@@ -40,11 +40,13 @@ def stop_live_displays() -> None:
 
 
 class RateColumn(ProgressColumn):
-    """Frames per second of the running task."""
+    """Items per second of the running task: frames ("fps"), or the unit the task names
+    in its ``unit`` field (a batch's pairs: "pairs/s")."""
 
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text(f"{speed:.2f} fps" if speed else "-- fps", style="progress.data.speed")
+        unit = task.fields.get("unit", "fps")
+        return Text(f"{speed:.2f} {unit}" if speed else f"-- {unit}", style="progress.data.speed")
 
 
 class RichReporter:
@@ -135,7 +137,7 @@ class BatchDisplay(RichReporter):
         if self._progress is None:
             return
         if self._pairs is None:
-            self._pairs = self._progress.add_task("pairs", total=total)
+            self._pairs = self._progress.add_task("pairs", total=total, unit="pairs/s")
         name = getattr(getattr(pair, "output", None), "name", "")
         self._progress.update(self._pairs, description=f"pairs ({name[:14]})")
 

@@ -85,7 +85,7 @@ def test_double_dash_keeps_a_source_named_like_an_option(
     assert (tmp_path / "-dash__d.mp4").is_file()
 
 
-def _run_on_a_terminal(args: tuple[str, ...], cwd: Path, checkpoint: Path) -> str:
+def _run_on_a_terminal(args: tuple[str, ...], cwd: Path, checkpoint: Path, code: int = 1) -> str:
     """``animate ARGS`` with stdout and stderr on a pseudo-terminal (so the progress bars
     show); everything it wrote."""
     import os
@@ -117,7 +117,7 @@ def _run_on_a_terminal(args: tuple[str, ...], cwd: Path, checkpoint: Path) -> st
             break
         out += chunk
     os.close(master)
-    assert proc.wait(timeout=300) == 1
+    assert proc.wait(timeout=300) == code, out
     return out.decode("utf-8", errors="replace")
 
 
@@ -139,3 +139,27 @@ def test_the_error_is_the_last_thing_on_the_terminal(
     assert "cut.mkv is truncated or damaged" in tail
     assert tail.rstrip().endswith("(File ended prematurely)"), repr(tail)
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_batch_counts_pairs_per_second_and_one_frame_is_singular(
+    tmp_path: Path, tiny_checkpoint: Path
+) -> None:
+    """Item 20: the batch's pairs bar says pairs/s, not fps; a one-frame result says
+    "1 frame"."""
+    root = tmp_path / "in"
+    root.mkdir()
+    write_face(root / "face.png")
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=96x96:rate=25", "-frames:v", "1",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", str(root / "one.mp4"),
+    )  # fmt: skip
+    out = _run_on_a_terminal(("batch", "in", *FAST), tmp_path, tiny_checkpoint, code=0)
+    pair_lines = [line for line in out.replace("\r", "\n").splitlines() if "pairs" in line]
+    assert any("pairs/s" in line for line in pair_lines), out
+    assert not any(" fps" in line for line in pair_lines if "pairs (" in line), out
+    assert "batch: 1 of 1 pair in this shard" in out
+
+    args = ("in/face.png", "in/one.mp4", "-o", "out.mp4", *FAST)
+    proc = finish(start(args, tmp_path, tiny_checkpoint))
+    assert proc.returncode == 0, proc.stderr
+    assert "wrote out.mp4 (1 frame at 25.000 fps" in proc.stderr, proc.stderr

@@ -10,6 +10,7 @@ import typer
 
 from ..reporting import stderr_console
 from ..runtime.preflight import check_encoder
+from ..words import counted
 from .app import app, emit_json, user_errors
 from .declarations import JobOptions, with_job_options
 
@@ -126,7 +127,7 @@ def render_batch(results: list[Any], selected: int, listed: int, job: JobOptions
         return
     if job.quiet:
         return
-    table = Table(title=f"batch: {selected} of {listed} pairs in this shard")
+    table = Table(title=f"batch: {selected} of {counted(listed, 'pair')} in this shard")
     for column in ("source", "driving", "status", "seconds", "error"):
         table.add_column(column)
     for r in results:

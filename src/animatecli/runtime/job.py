@@ -16,6 +16,7 @@ from ..memory import release_freed_memory
 from ..options import AnimateOptions
 from ..progress import Reporter, SilentReporter
 from ..streaming import BackgroundWriter
+from ..words import counted
 from .alignment import Alignment, DrivingCrop, align
 from .animate import Session, animate_frames
 from .compose import composer
@@ -184,10 +185,10 @@ class AnimationJob:
             if decoding.errors:
                 # ffmpeg concealed damaged data and delivered every frame: worth knowing,
                 # not a failure.
-                errors = decoding.errors
+                errors = counted(decoding.errors, "decode error")
                 self.notice(
-                    f"{driving_path.name} is damaged: ffmpeg reported {errors} decode "
-                    f"error{'s' if errors != 1 else ''}; some frames may show artefacts"
+                    f"{driving_path.name} is damaged: ffmpeg reported {errors}; "
+                    "some frames may show artefacts"
                 )
             lap("animate")
             sink.close()

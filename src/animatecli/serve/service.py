@@ -21,6 +21,7 @@ from ..crop import crop_video
 from ..errors import CheckpointError, InputError
 from ..models import CHECKPOINT_DIR, resolve_checkpoint, resolve_device
 from ..options import AnimateOptions, ModelOptions
+from ..words import counted
 from .forms import animate_options, crop_options, form_schema, output_format
 from .jobs import Job, JobProgress, JobQueue, OutputFile, rewrite_paths
 from .settings import ServeSettings
@@ -197,7 +198,7 @@ class WebService:
         result = AnimationJob(runtime, options, progress).run(source.path, driving.path, output)
         width, height = result.size
         label = (
-            f"{result.frames} frames at {float(result.fps):.2f} fps, {width}×{height}, "
+            f"{counted(result.frames, 'frame')} at {float(result.fps):.2f} fps, {width}×{height}, "
             f"{'with' if result.audio_kept else 'without'} sound; aligned on frame "
             f"{result.alignment.index} ({result.alignment.method}); {checkpoint.name}"
         )
