@@ -492,14 +492,17 @@ def _check_output_dir(output_dir: Path) -> None:
         raise OutputError(f"output {output_dir} exists and is not a folder")
 
 
-def _check_targets(clips: Sequence[FaceClip], output_dir: Path, overwrite: bool) -> None:
+def _check_targets(
+    clips: Sequence[FaceClip], output_dir: Path, overwrite: bool, video: Path
+) -> None:
     """Each clip's target checked as every output is (`paths.check_output_path`: kind,
-    existence, name length, writable folder); its sidecar must not exist either. A folder
-    not made yet holds no target, and is checked when it is made."""
+    existence, name length, writable folder, never the input ``video`` even with
+    --overwrite); its sidecar must not exist either. A folder not made yet holds no
+    target, and is checked when it is made."""
     if not output_dir.is_dir():
         return
     for clip in clips:
-        check_output_path(clip.path, overwrite)
+        check_output_path(clip.path, overwrite, inputs=(video,))
         if clip.sidecar.exists() and not overwrite:
             raise OutputExistsError(f"output {clip.sidecar} exists; pass --overwrite to replace it")
 
@@ -550,7 +553,7 @@ def crop_video(
     clips = plan_clips(face_tubes, info, target_dir, options, min_score)
     if not clips:
         raise _no_clip_error(path, scan, face_tubes, info, options, min_score)
-    _check_targets(clips, target_dir, options.overwrite)
+    _check_targets(clips, target_dir, options.overwrite, path)
     created = not target_dir.exists()
     try:
         target_dir.mkdir(parents=True, exist_ok=True)

@@ -83,6 +83,11 @@ def test_double_dash_keeps_a_source_named_like_an_option(
     proc = finish(start(("--", "-dash.png", "d.mp4"), tmp_path, tiny_checkpoint))
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "-dash__d.mp4").is_file()
+    # Options may still follow the two files.
+    args = ("--", "-dash.png", "d.mp4", "-o", "-out.mp4", "-q", *FAST)
+    proc = finish(start(args, tmp_path, tiny_checkpoint))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "-out.mp4").is_file()
 
 
 def _run_on_a_terminal(args: tuple[str, ...], cwd: Path, checkpoint: Path, code: int = 1) -> str:

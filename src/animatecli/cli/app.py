@@ -46,8 +46,10 @@ class DefaultCommandGroup(TyperGroup):
             typer.echo(ctx.get_help())
             raise typer.Exit(ExitCode.USAGE)
         if args[0] == "--":
-            # Keep the "--": after it even "-dash.png" is a file name, not an option.
-            args = [DEFAULT_COMMAND, *args]
+            # The two names after "--" are SOURCE and DRIVING whatever they look like
+            # ("crop", "-dash.png"); options may follow them as usual.
+            files, rest = args[1:3], args[3:]
+            args = [DEFAULT_COMMAND, *rest, "--", *files]
         elif args[0] not in self.commands and args[0] not in GROUP_OPTIONS:
             args = [DEFAULT_COMMAND, *args]
         return super().parse_args(ctx, args)
