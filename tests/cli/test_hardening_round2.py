@@ -168,3 +168,24 @@ def test_batch_counts_pairs_per_second_and_one_frame_is_singular(
     proc = finish(start(args, tmp_path, tiny_checkpoint))
     assert proc.returncode == 0, proc.stderr
     assert "wrote out.mp4 (1 frame at 25.000 fps" in proc.stderr, proc.stderr
+
+
+def test_eval_memory_does_not_grow_with_the_frames(tiny_checkpoint: Path) -> None:
+    """Item 18: the held-out videos are scored as they are drawn, a batch at a time (Python
+    allocations traced: frames, poses and scores alike); ``eval --frames 1000000`` itself
+    is refused by the suite of bad inputs."""
+    import tracemalloc
+
+    from animatecli.models import load_model
+    from animatecli.options import ModelOptions
+    from animatecli.training.evaluate import evaluate_reconstruction
+
+    loaded, _, _ = load_model(ModelOptions(checkpoint=tiny_checkpoint, device="cpu"))
+    peaks = {}
+    for frames in (40, 400):
+        tracemalloc.start()
+        scores = evaluate_reconstruction(loaded.model, videos=1, frames=frames)
+        peaks[frames] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert scores.frames == frames
+    assert peaks[400] < 1.5 * peaks[40], peaks
