@@ -59,7 +59,7 @@ DEFAULT_PRESET: X264Preset = "medium"
 BATCH_SIZE_RANGE = (1, 64)
 # Compute threads a job may ask for (--threads); the default follows the machine's share.
 THREADS_RANGE = (1, 1024)
-DEVICE_RE = re.compile(r"auto|cpu|cuda(:\d+)?")
+DEVICE_RE = re.compile(r"auto|cpu|cuda(:[0-9]+)?")  # ASCII digits, as torch spells devices
 # --smooth S: a strength relative to auto (1); beyond 10 the motion lags by many frames.
 SMOOTH_STRENGTH_RANGE = (0.1, 10.0)
 # --faces N: faces animated in one photo (memory grows linearly with it).

@@ -345,6 +345,9 @@ CASES: dict[str, Case] = {
         ("face.png", "talk.mp4", "--faces", "9" * 40), USAGE, "--faces 9+: must be between 1"
     ),
     "batch faces superscript": Case(("batch", "in", "--faces", "³"), USAGE, "--faces '³'"),
+    "device with a non-ASCII digit": Case(
+        ("face.png", "talk.mp4", "--device", "cuda:٣"), USAGE, "--device 'cuda:٣'"
+    ),
     # Item 18: nan and inf where a number is wanted.
     "crop min-score nan": Case(("crop", "talk.mp4", "--min-score", "nan"), USAGE, "--min-score"),
     "crop min-score inf": Case(("crop", "talk.mp4", "--min-score", "inf"), USAGE, "--min-score"),
