@@ -122,12 +122,14 @@ def variants(min_channels: int = 128) -> dict[str, Variant]:
         ),
         "batch norm folded everywhere (opt-in; before)": fold_batch_norms,
         "phase up-convolutions + small-map matmul": _upsampling,
-        "Winograd F(2x2,3x3) 0,±1 (default)": _winograd(winograd.EXACT, min_channels),
-        "Winograd F(4x4,3x3) 0,±1,½,−2 (opt-in)": _winograd(winograd.FAST, min_channels),
+        "Winograd F(4x4,3x3) 0,±1,½,−2 (default)": _winograd(winograd.F4, min_channels),
+        "Winograd F(2x2,3x3) 0,±1": _winograd(winograd.F2, min_channels),
         "Winograd F(4x4,3x3) 0,±1,±2 (before)": _winograd(winograd.LAVIN, min_channels),
         "instance norm channels-last": _instance_norm,
-        "default CPU path (all, F(2x2))": default,
-        "opt-in fast path (F(4x4), all folded)": lambda model: default(model, fast=True),
+        "default CPU path (all, F(4x4) 0,±1,½,−2)": default,
+        "opt-in fast path (also folded in keypoints/motion)": lambda model: default(
+            model, fast=True
+        ),
         "the path before (F(4x4) 0,±1,±2, all folded)": previous,
     }
 

@@ -75,7 +75,7 @@ def test_omp_num_threads_wins_over_the_machine(
     assert (budget.compute, budget.source) == (1, "OMP_NUM_THREADS")
 
 
-@pytest.mark.parametrize("value", ["", "0", "-2", "many", " "])
+@pytest.mark.parametrize("value", ["", "0", "-2", "many", " ", "²"])  # ²: isdigit, not int
 def test_unusable_omp_values_are_ignored(
     two_cpus: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:

@@ -82,7 +82,11 @@ def temp_sibling(target: Path, suffix: str) -> Path:
 def _owner(tag: str) -> tuple[str, int] | None:
     """(host tag, pid) from a temporary's ``<host>-<pid>-<rand>.tmp<suffix>`` tail."""
     parts = tag.split(_TEMP_MARK, 1)[0].split("-")
-    if len(parts) != 3 or not parts[1].isdigit() or not _HOST_TAG_RE.fullmatch(parts[0]):
+    if (
+        len(parts) != 3
+        or not (parts[1].isascii() and parts[1].isdigit())
+        or not _HOST_TAG_RE.fullmatch(parts[0])
+    ):
         return None
     return parts[0], int(parts[1])
 

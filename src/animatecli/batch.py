@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .atomic import atomic_write_text, has_live_temporaries
-from .errors import AnimateError, ExitCode, InputError, OutputExistsError
+from .errors import AnimateError, ExitCode, InputError, OutputError, OutputExistsError
 from .options import AnimateOptions
-from .paths import check_name_length, output_name
+from .paths import check_name_length, check_not_stdout, output_name
 from .progress import Reporter
+from .words import counted
 
 if TYPE_CHECKING:
     from .runtime.runtime import Runtime
@@ -77,15 +78,84 @@ def folder_pairs(folder: Path, outdir: Path) -> list[Pair]:
     drivings = [p for p in files if p.suffix.lower() in DRIVING_VIDEO_EXTENSIONS]
     if not sources or not drivings:
         raise InputError(
-            f"{folder} needs at least one image and one video (found {len(sources)} images, "
-            f"{len(drivings)} videos)"
+            f"{folder} needs at least one image and one video (found "
+            f"{counted(len(sources), 'image')}, {counted(len(drivings), 'video')})"
         )
     source_labels, driving_labels = _labels(sources), _labels(drivings)
-    return [
-        Pair(s, d, outdir / f"{source_labels[s]}__{driving_labels[d]}.mp4")
-        for s in sources
-        for d in drivings
-    ]
+    names = {
+        (s, d): f"{source_labels[s]}__{driving_labels[d]}.mp4" for s in sources for d in drivings
+    }
+    # "x" × "y__z" and "x__y" × "z" both give x__y__z.mp4: such pairs take names with
+    # the files' full names instead (x.png__y__z.mp4.mp4), then a number if still taken.
+    counts = Counter(names.values())
+    taken = {name for name, n in counts.items() if n == 1}
+    for (s, d), name in names.items():
+        if counts[name] > 1:
+            unique, number = f"{s.name}__{d.name}.mp4", 2
+            while unique in taken:
+                unique, number = f"{s.name}__{d.name}-{number}.mp4", number + 1
+            taken.add(unique)
+            names[(s, d)] = unique
+    return [Pair(s, d, outdir / names[(s, d)]) for s in sources for d in drivings]
+
+
+def _resolved(path: Path) -> Path:
+    """``path`` made absolute with ``..`` and links resolved (it need not exist)."""
+    return Path(os.path.realpath(path))
+
+
+def check_output_folder_usable(outdir: Path) -> None:
+    """Fail before any work unless ``outdir`` is (or can be made as) a writable folder."""
+    check_not_stdout(outdir, "--output")
+    if outdir.exists() and not outdir.is_dir():
+        raise InputError(f"--output {outdir} is a file, not a folder")
+    existing = Path(os.path.abspath(outdir))
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"--output {outdir}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"--output {outdir}: folder {existing} is not writable")
+
+
+def make_output_folder(outdir: Path) -> None:
+    """Create ``outdir`` (checked by `check_output_folder_usable`; a race still ends in
+    one line)."""
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create --output {outdir}: {exc.strerror or exc}") from None
+
+
+def check_writes_spare_inputs(
+    pairs: list[Pair], report: Path | None = None, pairs_file: Path | None = None
+) -> None:
+    """Refuse, before any work, a batch that would write over one of its own inputs: a
+    pair's output naming any pair's source or driving video (or the pairs file), or a
+    ``--report`` naming an input or an output. Never allowed, ``--overwrite`` or not."""
+    inputs: dict[Path, str] = {}
+    for pair in pairs:
+        inputs.setdefault(_resolved(pair.source), f"source {pair.source}")
+        inputs.setdefault(_resolved(pair.driving), f"driving video {pair.driving}")
+    if pairs_file is not None:
+        inputs[_resolved(pairs_file)] = f"pairs file {pairs_file}"
+    for number, pair in enumerate(pairs, start=1):
+        hit = inputs.get(_resolved(pair.output))
+        if hit is not None:
+            raise InputError(
+                f"pair {number} would write {pair.output}, which is the {hit}; "
+                "choose another output name"
+            )
+    if report is not None:
+        target = _resolved(report)
+        hit = inputs.get(target)
+        if hit is not None:
+            raise InputError(f"--report {report} is the {hit}; give another file name")
+        for pair in pairs:
+            if _resolved(pair.output) == target:
+                raise InputError(
+                    f"--report {report} is the output of a pair; give another file name"
+                )
 
 
 def _read_text(path: Path) -> str:
@@ -137,17 +207,27 @@ def read_pairs_file(path: Path, base: Path, outdir: Path) -> list[Pair]:
             raise InputError(f"{path}: pair {number} needs a source and a driving path")
         source, driving = (base / row[0].strip()), (base / row[1].strip())
         output = row[2].strip() if len(row) > 2 and row[2] else output_name(source, driving)
+        check_not_stdout(output, f"{path}: pair {number}'s output")
+        if Path(output).is_absolute() or not _resolved(outdir / output).is_relative_to(
+            _resolved(outdir)
+        ):
+            raise InputError(
+                f"{path}: pair {number}'s output {output} is outside the output folder; "
+                "give a name inside it"
+            )
         pairs.append(Pair(source, driving, outdir / output))
     if not pairs:
         raise InputError(f"{path} lists no pairs")
     seen: dict[Path, int] = {}
     for number, pair in enumerate(pairs, start=1):
-        if pair.output in seen:
+        # Compared resolved: sub/../same.mp4 is same.mp4.
+        resolved = _resolved(pair.output)
+        if resolved in seen:
             raise InputError(
-                f"{path}: pairs {seen[pair.output]} and {number} both write {pair.output.name}; "
+                f"{path}: pairs {seen[resolved]} and {number} both write {pair.output.name}; "
                 "give one of them an output name"
             )
-        seen[pair.output] = number
+        seen[resolved] = number
     return pairs
 
 
@@ -244,7 +324,10 @@ def animate_pair(runtime: Runtime, reporter: Reporter, pair: Pair, options: Anim
     first; returns the frames written."""
     from .runtime.job import AnimationJob
 
-    pair.output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        pair.output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {pair.output.parent}: {exc.strerror or exc}") from None
     return (
         AnimationJob(runtime, options, reporter).run(pair.source, pair.driving, pair.output).frames
     )

@@ -45,11 +45,20 @@ from typing import Any
 
 from . import faces, media
 from .atomic import atomic_output
-from .errors import MediaError, NoFaceError, OutputError, OutputExistsError
-from .media import AUDIO_BITRATE, error_reason, run_ffmpeg
+from .errors import (
+    AnimateError,
+    InputError,
+    MediaError,
+    NoFaceError,
+    OutputError,
+    OutputExistsError,
+)
+from .faces.tracking import MIN_DETECTIONS
+from .media import AUDIO_BITRATE, error_reason, ffmpeg_path, run_ffmpeg
 from .options import CropOptions
-from .paths import check_output_path
+from .paths import check_not_stdout, check_output_path
 from .progress import Reporter, SilentReporter
+from .words import counted
 
 __all__ = ["CropOptions", "CropResult", "FaceClip", "crop_video"]
 
@@ -312,11 +321,21 @@ def _no_clip_error(
     info: media.VideoInfo,
     options: CropOptions,
     min_score: float,
-) -> NoFaceError:
+) -> AnimateError:
     scored = [t for t in face_tubes if t.union_box.score >= min_score]
+    seen = [t for t in scan.tubes if t.union_box.score >= min_score]
+    min_frames = max(1, math.ceil(options.min_seconds * info.fps - Fraction(1, 10**6)))
+    if not scored and seen and (scan.frames < min_frames or scan.detected < MIN_DETECTIONS):
+        # A face is there; the clip is too short to tell it from a false detection.
+        frames = counted(scan.frames, "frame")
+        return InputError(
+            f"{video} is too short for a face clip ({frames}, "
+            f"{float(scan.frames / info.fps):.2f} s): a face is in view, but a clip needs "
+            f"{MIN_DETECTIONS} detections and --min-seconds {options.min_seconds:g} s"
+        )
     if not scored:
         return NoFaceError(
-            f"no face found in {video} ({scan.frames} frames, {scan.detected} examined "
+            f"no face found in {video} ({counted(scan.frames, 'frame')}, {scan.detected} examined "
             f"with the {scan.detector} detector)"
         )
     longest = max(t.num_frames for t in scored) / info.fps
@@ -398,10 +417,11 @@ def clip_command(
         maps += ["-map", "[a]"]
         audio_args = ["-c:a", "aac", "-b:a", AUDIO_BITRATE]
     seek_args = ["-ss", seek_text] if seek > 0 else []
-    audio_input = ["-i", str(info.path)] if info.has_audio else []
+    # Plain-file names: "concat:a|b" or "file:x" would otherwise be read as protocols.
+    audio_input = ["-i", ffmpeg_path(info.path)] if info.has_audio else []
     return [
         "-v", "error",
-        *seek_args, "-i", str(info.path),
+        *seek_args, "-i", ffmpeg_path(info.path),
         *audio_input,
         "-filter_complex", ";".join(graph),
         *maps,
@@ -409,7 +429,7 @@ def clip_command(
         "-pix_fmt", "yuv420p",
         *audio_args,
         "-movflags", "+faststart",
-        "-y", str(out),
+        "-y", ffmpeg_path(out),
     ]  # fmt: skip
 
 
@@ -467,18 +487,22 @@ def write_clip(clip: FaceClip, info: media.VideoInfo, options: CropOptions, dete
 
 
 def _check_output_dir(output_dir: Path) -> None:
+    check_not_stdout(output_dir, "--output")
     if output_dir.exists() and not output_dir.is_dir():
         raise OutputError(f"output {output_dir} exists and is not a folder")
 
 
-def _check_targets(clips: Sequence[FaceClip], output_dir: Path, overwrite: bool) -> None:
+def _check_targets(
+    clips: Sequence[FaceClip], output_dir: Path, overwrite: bool, video: Path
+) -> None:
     """Each clip's target checked as every output is (`paths.check_output_path`: kind,
-    existence, name length, writable folder); its sidecar must not exist either. A folder
-    not made yet holds no target, and is checked when it is made."""
+    existence, name length, writable folder, never the input ``video`` even with
+    --overwrite); its sidecar must not exist either. A folder not made yet holds no
+    target, and is checked when it is made."""
     if not output_dir.is_dir():
         return
     for clip in clips:
-        check_output_path(clip.path, overwrite)
+        check_output_path(clip.path, overwrite, inputs=(video,))
         if clip.sidecar.exists() and not overwrite:
             raise OutputExistsError(f"output {clip.sidecar} exists; pass --overwrite to replace it")
 
@@ -529,7 +553,7 @@ def crop_video(
     clips = plan_clips(face_tubes, info, target_dir, options, min_score)
     if not clips:
         raise _no_clip_error(path, scan, face_tubes, info, options, min_score)
-    _check_targets(clips, target_dir, options.overwrite)
+    _check_targets(clips, target_dir, options.overwrite, path)
     created = not target_dir.exists()
     try:
         target_dir.mkdir(parents=True, exist_ok=True)

@@ -292,7 +292,7 @@ class _Download:
         """The file's full size as this response states it; switches to a fresh start
         when the server ignored the Range header."""
         length = response.headers.get("Content-Length")
-        length = int(length) if length and length.isdigit() else None
+        length = int(length) if length and length.isascii() and length.isdigit() else None
         if self.offset and response.status == 200:
             self.discard()  # no range support: the whole file comes again
         elif self.offset and response.status == 206:

@@ -66,6 +66,11 @@ def resolve_checkpoint(explicit: Path | None) -> tuple[Path, str]:
     if explicit is not None:
         return _catalogue_or_file(explicit, "--checkpoint")
     env = os.environ.get(CHECKPOINT_ENV)
+    if env is not None and env and not env.strip():
+        raise CheckpointError(
+            f"${CHECKPOINT_ENV} is blank; unset it to use the bundled model, or set it to a "
+            "checkpoint file or a model name"
+        )
     if env:
         return _catalogue_or_file(env, f"${CHECKPOINT_ENV}")
     for folder in (CHECKPOINT_DIR, PACKAGED_CHECKPOINT_DIR):

@@ -59,7 +59,7 @@ DEFAULT_PRESET: X264Preset = "medium"
 BATCH_SIZE_RANGE = (1, 64)
 # Compute threads a job may ask for (--threads); the default follows the machine's share.
 THREADS_RANGE = (1, 1024)
-DEVICE_RE = re.compile(r"auto|cpu|cuda(:\d+)?")
+DEVICE_RE = re.compile(r"auto|cpu|cuda(:[0-9]+)?")  # ASCII digits, as torch spells devices
 # --smooth S: a strength relative to auto (1); beyond 10 the motion lags by many frames.
 SMOOTH_STRENGTH_RANGE = (0.1, 10.0)
 # --faces N: faces animated in one photo (memory grows linearly with it).
@@ -70,6 +70,27 @@ FACE_MARGIN = 0.1
 # Side of ``animate crop``'s square clips, px: beyond 4096 x264 refuses or memory runs out.
 CLIP_SIZE_RANGE = (16, 4096)
 MIN_FACE_PX = 8.0  # --min-face: the smallest face any detector backend can report
+# --align N: a frame index; past this no video we could read has the frame, and a longer
+# string would not even be a number Python reads (its 4300-digit limit).
+ALIGN_INDEX_MAX = 10**9
+
+
+def is_count(text: str) -> bool:
+    """True for a plain ASCII number such as ``12``: ``str.isdigit`` also accepts ``²``
+    and other digits ``int`` cannot read."""
+    return text.isascii() and text.isdigit()
+
+
+def check_align(align: str, option: str = "--align") -> None:
+    """`InputError` unless ``align`` is best, first or a frame index within range."""
+    if align in ("best", "first"):
+        return
+    if not is_count(align):
+        raise InputError(f"{option} {align!r}: use best, first or a frame index")
+    if len(align.lstrip("0")) > len(str(ALIGN_INDEX_MAX)) or int(align) > ALIGN_INDEX_MAX:
+        raise InputError(
+            f"{option} {align[:30]}: frame index out of range (at most {ALIGN_INDEX_MAX})"
+        )
 
 
 def check_choice(value: str, allowed: tuple[str, ...], option: str) -> None:
@@ -152,8 +173,7 @@ class AnimateOptions:
 
     def __post_init__(self) -> None:
         check_choice(self.mode, MOTION_MODES, "--mode")
-        if self.align not in ("best", "first") and not self.align.isdigit():
-            raise InputError(f"--align {self.align!r}: use best, first or a frame index")
+        check_align(self.align)
         check_choice(self.fit, FIT_MODES, "--fit")
         if self.batch_size is not None:
             check_range(self.batch_size, BATCH_SIZE_RANGE, "--batch-size")
@@ -192,7 +212,9 @@ class AnimateOptions:
             return 1
         if self.faces == "all":
             return None
-        if not self.faces.isdigit():
+        if not is_count(self.faces) or len(self.faces) > 6:
+            if is_count(self.faces):  # too many digits to be a count of faces
+                raise InputError(f"--faces {self.faces[:30]}: must be between 1 and 32")
             raise InputError(f"--faces {self.faces!r}: use largest, all or a number of faces")
         count = int(self.faces)
         check_range(count, FACES_RANGE, "--faces")
@@ -232,6 +254,8 @@ class CropOptions:
             raise InputError(f"--every must be 1 or more, got {self.every}")
         check_at_least(self.min_seconds, 0, "--min-seconds")
         check_at_least(self.increase, 0, "--increase")
+        if self.min_score is not None and not math.isfinite(self.min_score):
+            raise InputError(f"--min-score must be a finite number, got {self.min_score}")
         if self.min_face is not None:
             check_at_least(self.min_face, MIN_FACE_PX, "--min-face", " px")
         check_choice(self.track, TRACK_MODES, "--track")

@@ -40,6 +40,14 @@ def check_input_file(path: str | os.PathLike[str], what: str) -> Path:
     return p
 
 
+def check_not_stdout(path: str | os.PathLike[str], option: str = "output") -> None:
+    """`InputError` for ``-``: outputs are files written atomically, never a stream."""
+    if os.fspath(path) == "-":
+        raise InputError(
+            f"{option} '-': writing to standard output is not supported; give a file name"
+        )
+
+
 def check_name_length(path: str | os.PathLike[str]) -> None:
     """`OutputError` if a component of ``path`` is longer than the file system allows."""
     for part in Path(path).parts:
@@ -68,6 +76,7 @@ def output_kind(path: str | os.PathLike[str]) -> OutputKind:
     raw = os.fspath(path)
     if not raw.strip():
         raise InputError("the output path is empty")
+    check_not_stdout(raw)
     p = Path(raw)
     suffix = p.suffix.lower()
     if raw.endswith(("/", os.sep)):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -19,14 +21,32 @@ from rich.text import Text
 from .progress import Reporter
 
 stderr_console = Console(stderr=True)
+# Progress displays running now: stopped before the final error line is printed, so no
+# bar is redrawn below it (the error is the last thing on stderr).
+_LIVE: weakref.WeakSet[Progress] = weakref.WeakSet()
+
+
+def start_live(progress: Progress) -> None:
+    """Start ``progress`` and remember it for `stop_live_displays`."""
+    progress.start()
+    _LIVE.add(progress)
+
+
+def stop_live_displays() -> None:
+    """Stop every progress display still running (a no-op for stopped ones)."""
+    for progress in list(_LIVE):
+        progress.stop()
+    _LIVE.clear()
 
 
 class RateColumn(ProgressColumn):
-    """Frames per second of the running task."""
+    """Items per second of the running task: frames ("fps"), or the unit the task names
+    in its ``unit`` field (a batch's pairs: "pairs/s")."""
 
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text(f"{speed:.2f} fps" if speed else "-- fps", style="progress.data.speed")
+        unit = task.fields.get("unit", "fps")
+        return Text(f"{speed:.2f} {unit}" if speed else f"-- {unit}", style="progress.data.speed")
 
 
 class RichReporter:
@@ -39,7 +59,8 @@ class RichReporter:
         self._task: int | None = None
 
     def notice(self, message: str) -> None:
-        self.console.print(f"[yellow]note:[/] {message}", highlight=False)
+        # One line, however long: wrapping would split it for whoever reads the log.
+        self.console.print(f"[yellow]note:[/] {message}", highlight=False, soft_wrap=True)
 
     def start(self, stage: str, total: int | None) -> None:
         self.finish()
@@ -57,7 +78,7 @@ class RichReporter:
             console=self.console,
             transient=False,
         )
-        self._progress.start()
+        start_live(self._progress)
         self._task = self._progress.add_task(stage, total=total)
 
     def advance(self, count: int = 1) -> None:
@@ -105,7 +126,7 @@ class BatchDisplay(RichReporter):
                 TimeRemainingColumn(),
                 console=console,
             )
-            self._progress.start()
+            start_live(self._progress)
 
     def notice(self, message: str) -> None:
         if not self.quiet:
@@ -116,7 +137,7 @@ class BatchDisplay(RichReporter):
         if self._progress is None:
             return
         if self._pairs is None:
-            self._pairs = self._progress.add_task("pairs", total=total)
+            self._pairs = self._progress.add_task("pairs", total=total, unit="pairs/s")
         name = getattr(getattr(pair, "output", None), "name", "")
         self._progress.update(self._pairs, description=f"pairs ({name[:14]})")
 
@@ -206,5 +227,5 @@ class DownloadReporter(RichReporter):
             console=self.console,
             transient=False,
         )
-        self._progress.start()
+        start_live(self._progress)
         self._task = self._progress.add_task(stage, total=total)

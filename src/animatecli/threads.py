@@ -88,7 +88,7 @@ def _quota(quota: str, period: str) -> float | None:
 def env_threads(name: str = "OMP_NUM_THREADS") -> int | None:
     """A positive thread count from the environment (OpenMP's list form: its first entry)."""
     value = os.environ.get(name, "").split(",")[0].strip()
-    return int(value) if value.isdigit() and int(value) > 0 else None
+    return int(value) if value.isascii() and value.isdigit() and int(value) > 0 else None
 
 
 def thread_budget(requested: int | None = None, *, cgroup_root: Path = CGROUP_ROOT) -> ThreadBudget:

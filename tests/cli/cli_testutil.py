@@ -38,15 +38,22 @@ def snapshot(root: Path) -> dict[str, str]:
 
 
 def start(
-    args: tuple[str, ...], cwd: Path, checkpoint: Path, *, torch: bool = True
+    args: tuple[str, ...],
+    cwd: Path,
+    checkpoint: Path,
+    *,
+    torch: bool = True,
+    env: tuple[tuple[str, str], ...] = (),
 ) -> subprocess.Popen[str]:
-    """Start ``animate ARGS`` in ``cwd``; ``torch=False`` makes torch unimportable."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "ANIMATE_CHECKPOINT": str(checkpoint)}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
+    """Start ``animate ARGS`` in ``cwd``; ``torch=False`` makes torch unimportable;
+    ``env`` sets (or overrides) environment variables."""
+    variables = {**os.environ, "OMP_NUM_THREADS": "1", "ANIMATE_CHECKPOINT": str(checkpoint)}
+    variables.update(env)
+    variables["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), variables.get("PYTHONPATH")]))
     return subprocess.Popen(
         [sys.executable, "-c", ENTRY if torch else NO_TORCH, *args],
         cwd=cwd,
-        env=env,
+        env=variables,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

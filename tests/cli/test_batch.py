@@ -20,6 +20,8 @@ from typer.testing import CliRunner
 from animatecli.cli import app
 from animatecli.media import probe_streams
 
+from .cli_testutil import finish, start
+
 runner = CliRunner()
 FAST = [
     "--crop-source", "off", "--crop-driving", "off", "--align", "first", "--preset", "ultrafast"
@@ -186,3 +188,57 @@ def test_jobs_report_a_model_that_cannot_load_once(folder: Path, tmp_path: Path)
     assert result.exit_code not in (0, 1)
     assert result.stderr.count("error:") == 1
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_one_pixel_photo_with_paste_back_fails_alone(
+    tmp_path: Path, samples: Samples, tiny_checkpoint: Path, jobs: str
+) -> None:
+    """Issue 28 item 10: that pair fails with one line, the other pair is made, the report
+    is complete, and no worker prints a traceback."""
+    root = tmp_path / "in"
+    root.mkdir()
+    rng = np.random.default_rng(5)
+    cv2.imwrite(str(root / "good.png"), rng.integers(0, 255, (80, 80, 3), dtype=np.uint8))
+    cv2.imwrite(str(root / "thin.png"), np.full((64, 1, 3), 128, np.uint8))
+    shutil.copy(samples.v25, root / "talk.mp4")
+    args = ("batch", "in", "--paste-back", "--report", "r.json", "--jobs", jobs, *FAST)
+    proc = finish(start(args, tmp_path, tiny_checkpoint))
+    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
+    assert proc.returncode == 4, proc.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    by_source = {Path(p["source"]).name: p for p in report["pairs"]}
+    assert by_source["good.png"]["status"] == "ok"
+    assert by_source["thin.png"]["status"] == "failed"
+    assert "1×64 px is too small" in by_source["thin.png"]["error"]
+    assert report["summary"] == {"ok": 1, "skipped": 0, "failed": 1}
+    assert sorted(p.name for p in (root / "animated").iterdir()) == ["good__talk.mp4"]
+
+
+def test_folder_names_that_would_collide_get_distinct_outputs(
+    tmp_path: Path, samples: Samples, tiny_checkpoint: Path
+) -> None:
+    """Issue 28 item 15: x.png × y__z.mp4 and x__y.png × z.mp4 would both be x__y__z.mp4;
+    each gets its own name and all four pairs are made."""
+    root = tmp_path / "in"
+    root.mkdir()
+    rng = np.random.default_rng(7)
+    for name in ("x.png", "x__y.png"):
+        cv2.imwrite(str(root / name), rng.integers(0, 255, (80, 80, 3), dtype=np.uint8))
+    for name in ("y__z.mp4", "z.mp4"):
+        shutil.copy(samples.v25, root / name)
+    code, result = batch(root, checkpoint=tiny_checkpoint)
+    assert code == 0
+    assert [p["status"] for p in result["pairs"]] == ["ok"] * 4
+    made = sorted(p.name for p in (root / "animated").iterdir())
+    assert made == [
+        "x.png__y__z.mp4.mp4",
+        "x__y.png__z.mp4.mp4",
+        "x__y__y__z.mp4",
+        "x__z.mp4",
+    ]
+    outputs = {
+        (Path(p["source"]).name, Path(p["driving"]).name): p["output"] for p in result["pairs"]
+    }
+    assert Path(outputs[("x.png", "y__z.mp4")]).name == "x.png__y__z.mp4.mp4"
+    assert Path(outputs[("x__y.png", "z.mp4")]).name == "x__y.png__z.mp4.mp4"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from faces.faces_testutil import make_canvas, place_astronaut
@@ -22,7 +23,7 @@ from typer.testing import CliRunner
 from animatecli import crop, faces
 from animatecli.cli import app
 from animatecli.faces import CropPath, FaceBox, LbpCascadeBackend
-from animatecli.media import VideoReader, probe_streams, probe_video
+from animatecli.media import VideoReader, count_frames, probe_streams, probe_video
 
 runner = CliRunner()
 FAST = ["--detector", "opencv", "--preset", "ultrafast"]
@@ -284,3 +285,43 @@ def test_a_failed_write_leaves_no_empty_folder(
     assert code == 1
     assert one_line_error(stderr) == "error: encoding failed: out of memory"
     assert list(tmp_path.iterdir()) == []  # the folder this run created is gone again
+
+
+def test_a_video_named_like_a_protocol_is_cut_from_that_file(
+    videos: Videos, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 28 item 8, crop half: ``file:pan.mp4`` is cut from that file, not from
+    ``pan.mp4`` (here a faceless 15-frame video), which ffmpeg's protocol would open."""
+    import shutil
+
+    shutil.copy(videos.pan, tmp_path / "file:pan.mp4")
+    shutil.copy(videos.empty, tmp_path / "pan.mp4")
+    monkeypatch.chdir(tmp_path)
+    code, stdout, stderr = invoke("file:pan.mp4", "-o", "faces", "--json", *FAST)
+    assert code == 0, stderr
+    clips = json.loads(stdout)["clips"]
+    assert clips
+    for clip in clips:
+        assert count_frames(clip["path"]) == clip["frames"] > 15
+        middle = (clip["start_frame"] + clip["end_frame"]) // 2
+        with VideoReader(clip["path"], start=middle - clip["start_frame"]) as reader:
+            cut = next(reader).astype(int)
+        x0, y0, x1, y1 = clip["box"]
+        size = cut.shape[1], cut.shape[0]
+        wanted = cv2.resize(frame_at(videos.pan, middle)[y0:y1, x0:x1], size).astype(int)
+        stand_in = cv2.resize(frame_at(videos.empty, 0)[y0:y1, x0:x1], size).astype(int)
+        assert np.abs(cut - wanted).mean() < np.abs(cut - stand_in).mean() / 3
+
+
+def test_a_one_frame_clip_with_a_face_is_too_short_not_faceless(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 28 item 19: the face is found; the clip is what is too short."""
+    write_video(tmp_path / "still.mp4", panning(2)[:1], Fraction(25), audio=False)
+    monkeypatch.chdir(tmp_path)
+    code, _, stderr = invoke("still.mp4", *FAST)
+    line = one_line_error(stderr)
+    assert code == 2, line
+    assert "still.mp4 is too short for a face clip (1 frame, 0.04 s)" in line
+    assert "no face" not in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["still.mp4"]

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from animatecli.engine.winograd import (
-    EXACT,
-    FAST,
+    F2,
+    F4,
     TileScheme,
     WinogradConv3x3,
     winograd_eligible,
@@ -31,7 +31,7 @@ def _reference(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
     [((1, 24, 64, 64), True), ((2, 16, 64, 68), True), ((3, 8, 128, 32), False)],
 )
 @pytest.mark.parametrize("channels_last", [False, True])
-@pytest.mark.parametrize("scheme", [EXACT, FAST], ids=lambda scheme: scheme.name)
+@pytest.mark.parametrize("scheme", [F2, F4], ids=lambda scheme: scheme.name)
 def test_transform_computes_the_convolution(
     shape: tuple[int, int, int, int], bias: bool, channels_last: bool, scheme: TileScheme
 ) -> None:
@@ -117,7 +117,7 @@ def test_a_layer_that_never_takes_the_transform_keeps_its_weights() -> None:
     assert winograd.weight is not None and winograd.weight.data_ptr() == conv.weight.data_ptr()
 
 
-@pytest.mark.parametrize("scheme", [EXACT, FAST], ids=lambda scheme: scheme.name)
+@pytest.mark.parametrize("scheme", [F2, F4], ids=lambda scheme: scheme.name)
 @pytest.mark.parametrize("batch", [1, 3])
 def test_chunks_cover_every_tile(
     batch: int, scheme: TileScheme, monkeypatch: pytest.MonkeyPatch

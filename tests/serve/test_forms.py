@@ -63,7 +63,13 @@ def test_every_field_reaches_the_options() -> None:
             {"mode": "sideways"},
             "mode: must be one of relative, absolute, standard, avd, got 'sideways'",
         ),
-        ({"align": "-1"}, "align: must be best, first or a frame index, got '-1'"),
+        ({"align": "-1"}, "align '-1': use best, first or a frame index"),
+        # Issue 28 item 11: isdigit() takes "²", int() does not; the CLI's own check.
+        ({"align": "²"}, "align '²': use best, first or a frame index"),
+        (
+            {"align": "9" * 30},
+            "align 999999999999999999999999999999: frame index out of range (at most 1000000000)",
+        ),
         ({"fit": "../x"}, "fit: must be one of crop, pad, stretch, got '../x'"),
         ({"adapt_scale": "yes"}, "adapt_scale: must be on or off, got 'yes'"),
         ({"layout": "both"}, "layout: must be one of result, compare, paste-back, got 'both'"),

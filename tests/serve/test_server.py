@@ -213,3 +213,15 @@ def test_without_the_web_extra_serve_says_how_to_install_it(tmp_path: Path) -> N
         "pip install 'animatecli[web]'"
     )
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("align", ["²", "٣", "9" * 30])
+def test_a_frame_index_int_cannot_read_is_a_form_error(server: ServerProcess, align: str) -> None:
+    """Issue 28 item 11: the page answers what the CLI says, not "unexpected ValueError"."""
+    status, answer = Client(server.url).submit(example_fields(align=align))
+    assert status == 400, answer
+    assert answer["error"].startswith("align ")
+    assert (
+        "use best, first or a frame index" in answer["error"] or "out of range" in answer["error"]
+    )
+    assert "unexpected" not in answer["error"]

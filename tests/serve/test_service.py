@@ -58,3 +58,47 @@ def test_jobs_share_the_runtime_and_each_says_its_own_notices(
         )
     finally:
         service.close()
+
+
+def test_a_damaged_driving_video_is_a_notice_on_the_page(
+    tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    """Issue 28 item 17: the page shows the job's notices; a damaged video is one of them,
+    with ffmpeg's count of decode errors."""
+    from conftest import ffmpeg
+
+    clean = tmp_path / "clean.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=4",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "250", str(clean),
+    )  # fmt: skip
+    data = bytearray(clean.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 3000] = np.random.default_rng(1).bytes(3000)
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    photo = tmp_path / "photo.png"
+    media.save_png(photo, np.random.default_rng(5).integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    service = WebService(ServeSettings(checkpoint=tiny_checkpoint, device="cpu"))
+    try:
+        form = ReceivedForm(
+            fields={
+                "kind": "animate",
+                "checkpoint": tiny_checkpoint.name,
+                "align": "first",
+                "crop_driving": "off",
+                "crop_source": "off",
+            },
+            files={
+                "source": UploadedFile(photo, "photo.png", photo.stat().st_size),
+                "driving": UploadedFile(damaged, "damaged.mp4", damaged.stat().st_size),
+            },
+        )
+        job = service.build_job("job", service.workspace.job_folder("job"), form)
+        progress = JobProgress()
+        job.work(progress)
+        damage = [n for n in progress.notices if "is damaged: ffmpeg reported" in n]
+        assert len(damage) == 1, progress.notices
+        assert damage[0].endswith("decode errors; some frames may show artefacts")
+    finally:
+        service.close()

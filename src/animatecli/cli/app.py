@@ -21,7 +21,7 @@ from typer.core import TyperGroup
 from .. import __version__
 from ..errors import AnimateError, ExitCode
 from ..interrupts import Terminated, recording_interrupts, terminate_like_interrupt
-from ..reporting import QuietReporter, RichReporter, stderr_console
+from ..reporting import QuietReporter, RichReporter, stderr_console, stop_live_displays
 
 DEFAULT_COMMAND = "run"
 # Options of the top-level group itself; any other leading option belongs to ``run``.
@@ -31,6 +31,7 @@ GROUP_OPTIONS = ("--version", "-h", "--help")
 def fail(message: str, code: int) -> typer.Exit:
     """Print the one-line error every failure becomes, and the exit to raise."""
     one_line = " ".join(message.split())
+    stop_live_displays()  # a live bar would redraw itself below the error otherwise
     # Escaped: a message is plain text, and "[web]" in one must not be read as markup.
     stderr_console.print(f"[bold red]error:[/] {escape(one_line)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
@@ -45,7 +46,10 @@ class DefaultCommandGroup(TyperGroup):
             typer.echo(ctx.get_help())
             raise typer.Exit(ExitCode.USAGE)
         if args[0] == "--":
-            args = [DEFAULT_COMMAND, *args[1:]]
+            # The two names after "--" are SOURCE and DRIVING whatever they look like
+            # ("crop", "-dash.png"); options may follow them as usual.
+            files, rest = args[1:3], args[3:]
+            args = [DEFAULT_COMMAND, *rest, "--", *files]
         elif args[0] not in self.commands and args[0] not in GROUP_OPTIONS:
             args = [DEFAULT_COMMAND, *args]
         return super().parse_args(ctx, args)

@@ -13,6 +13,7 @@ from .. import catalogue
 from ..options import ModelOptions
 from ..reporting import stderr_console
 from ..runtime.preflight import check_encoder
+from ..words import counted
 from .app import app, emit_json, user_errors
 from .declarations import JobOptions, with_job_options
 
@@ -68,6 +69,7 @@ def batch_command(
     results: list[batch.PairResult] = []
     with user_errors():
         # Every input and the report's place are checked before the model stack loads.
+        batch.check_output_folder_usable(target)
         if pairs is not None:
             listed = batch.read_pairs_file(pairs, pairs.parent, target)
         else:
@@ -75,8 +77,10 @@ def batch_command(
         selected = [p for p in listed if batch.in_shard(p, batch.parse_shard(shard))]
         if report is not None:
             batch.check_report_path(report)
+        # All listed pairs, not only this shard's: another shard's output is an input too.
+        batch.check_writes_spare_inputs(listed, report, pairs)
         check_encoder(job.animate, job.model.device, [pair.output for pair in selected])
-        target.mkdir(parents=True, exist_ok=True)
+        batch.make_output_folder(target)
         from ..reporting import BatchDisplay
         from ..runtime.runtime import Runtime
 
@@ -126,7 +130,7 @@ def render_batch(results: list[Any], selected: int, listed: int, job: JobOptions
         return
     if job.quiet:
         return
-    table = Table(title=f"batch: {selected} of {listed} pairs in this shard")
+    table = Table(title=f"batch: {selected} of {counted(listed, 'pair')} in this shard")
     for column in ("source", "driving", "status", "seconds", "error"):
         table.add_column(column)
     for r in results:

@@ -11,13 +11,20 @@ from ..options import ModelOptions
 from .app import app, emit_json, user_errors
 from .declarations import CheckpointOpt, ConfigOpt, JsonOpt
 
+# The scores are streamed (flat memory), but time grows with these: an hour of video
+# per held-out clip and a thousand clips are far past any useful score.
+EVAL_FRAMES_MAX = 90_000
+EVAL_VIDEOS_MAX = 1000
+
 
 @app.command("eval")
 def eval_command(
     checkpoint: CheckpointOpt = None,
     config: ConfigOpt = None,
-    videos: Annotated[int, typer.Option(min=1, help="Held-out videos.")] = 8,
-    frames: Annotated[int, typer.Option(min=2, help="Frames per video.")] = 100,
+    videos: Annotated[int, typer.Option(min=1, max=EVAL_VIDEOS_MAX, help="Held-out videos.")] = 8,
+    frames: Annotated[
+        int, typer.Option(min=2, max=EVAL_FRAMES_MAX, help="Frames per video.")
+    ] = 100,
     json_output: JsonOpt = False,
 ) -> None:
     """Reconstruction scores on held-out synthetic videos (FOMM's protocol), and the

@@ -10,6 +10,7 @@ import typer
 from ..paths import output_name
 from ..reporting import stderr_console
 from ..runtime.preflight import check_job_files
+from ..words import counted
 from .app import app, emit_json, make_reporter, user_errors
 from .declarations import JobOptions, with_job_options
 
@@ -77,7 +78,7 @@ def run_command(
         emit_json(result.to_dict())
     elif not job.quiet:
         stderr_console.print(
-            f"[green]wrote[/] {result.output} ({result.frames} frames at "
+            f"[green]wrote[/] {result.output} ({counted(result.frames, 'frame')} at "
             f"{float(result.fps):.3f} fps, {result.size[0]}x{result.size[1]}, "
             f"{'with' if result.audio_kept else 'without'} audio; aligned on frame "
             f"{result.alignment.index} ({result.alignment.method}); "

@@ -13,11 +13,9 @@ tolerances):
   That is 4 instead of 9 multiply-adds per output pixel, and no upsampled copy. On the
   smallest maps (the hourglasses' bottoms) the upsampled 3×3 convolution runs as one
   matrix product of its patches instead.
-* **On the CPU**, the wide 3×3 convolutions by Winograd's F(2×2, 3×3) (:mod:`.winograd`;
-  it rounds less than the direct convolution; F(4×4, 3×3), faster but rounding about
-  twice as much, is opt-in)
-  outside the precision-sensitive networks, and instance norm in a form that keeps the
-  channels-last layout.
+* **On the CPU**, the wide 3×3 convolutions by Winograd's F(4×4, 3×3) with the points
+  of TOMS 2020 (:mod:`.winograd`) outside the precision-sensitive networks, and instance
+  norm in a form that keeps the channels-last layout.
 
 Modules opt in to the folding by naming their (convolution, batch norm) pairs in
 ``CONV_NORM_PAIRS`` (the norm must apply to that convolution's output and to nothing
@@ -34,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .blocks import UpBlock, is_dense_3x3, keeps_float32
-from .winograd import EXACT, FAST, WinogradConv3x3, winograd_eligible
+from .winograd import F4, TileScheme, WinogradConv3x3, winograd_eligible
 
 
 def fold_batch_norm(conv: nn.Conv2d, norm: nn.BatchNorm2d) -> None:
@@ -269,20 +267,21 @@ def prepare_for_inference(
     *,
     winograd_min_channels: int = 128,
     cpu_rewrites: bool = True,
+    winograd_scheme: TileScheme = F4,
     fast: bool = False,
 ) -> nn.Module:
     """Apply the rewrites to an eval-mode ``model`` in place (its weights in their final
     device and memory format) and return it.
 
     On the CPU also: every 3×3 convolution at least ``winograd_min_channels`` wide on
-    both sides runs by Winograd's F(2×2, 3×3) (:mod:`.winograd`), except in the networks
+    both sides runs by Winograd (``winograd_scheme``, :mod:`.winograd`), except in the networks
     that end in a sharp softmax (keypoints, dense motion: `blocks.keeps_float32`), where
     its slightly larger rounding moves keypoints measurably; and instance norms keep the
     channels-last layout (``cpu_rewrites=False`` leaves both out).
 
-    ``fast`` (opt-in, less exact than the original's float32 run): Winograd F(4×4, 3×3)
-    instead of F(2×2, 3×3), and batch norms folded inside the precision-sensitive
-    networks too. See docs/engine-exactness.md for each rewrite's error and speed.
+    ``fast`` (opt-in, less exact than the original's float32 run): batch norms folded
+    inside the precision-sensitive networks too. See docs/engine-exactness.md for each
+    rewrite's error and speed.
 
     The model stays an inference model afterwards: its batch norms are gone from the
     state dict, and so are the up blocks' ``conv`` and the convolutions computed by
@@ -305,7 +304,7 @@ def prepare_for_inference(
             if not winograd_eligible(child, winograd_min_channels):
                 return None
             assert isinstance(child, nn.Conv2d)
-            return WinogradConv3x3(child, FAST if fast else EXACT)
+            return WinogradConv3x3(child, winograd_scheme)
 
         def instance_norm(child: nn.Module) -> nn.Module | None:
             if type(child) is nn.InstanceNorm2d and child.affine:

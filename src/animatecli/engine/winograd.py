@@ -10,13 +10,14 @@ exact rational arithmetic.
 Precision decides the points and the tile (measured on 256-channel layers at 64²,
 against float64, float32 direct channels-last convolution max 2.7e-6, mean 1.7e-7):
 
+* **F(4×4, 3×3)**, points 0, ±1, ½, −2, ∞ (2.25 multiply-adds per output; Barabasz,
+  Anderson, Soodhalter and Gregg, ACM TOMS 2020, on the choice of points): max 4.6e-6,
+  mean 3.8e-7, 2× the direct convolution's speed. The default: at the model's output its
+  rounding is lost among the other layers' (docs/engine.md: the default path ends nearer
+  the float64 truth than the original's float32 run). The common points 0, ±1, ±2, ∞
+  (Lavin & Gray) round three times worse at the same speed: 1.5e-5 max, 4.8e-7 mean.
 * **F(2×2, 3×3)**, points 0, ±1, ∞ (4 multiply-adds per output): max 7.8e-7, mean
-  1.0e-7, more exact than the direct convolution, 1.4× its speed. The default.
-* **F(4×4, 3×3)**, points 0, ±1, ½, −2, ∞ (2.25 per output; Barabasz, Anderson,
-  Soodhalter and Gregg, ACM TOMS 2020, on the choice of points): max 4.6e-6, mean
-  3.8e-7, 2× the direct convolution's speed. The common points 0, ±1, ±2, ∞ (Lavin &
-  Gray) round three times worse at the same speed: 1.5e-5 max, 4.8e-7 mean. Opt-in
-  (``--fast-winograd``), since it rounds worse than the direct convolution.
+  1.0e-7, more exact than the direct convolution, 1.4× its speed.
 
 The kernel transform is exact in float64 and then applied in float32 per call: applying
 it in float64 (the kernels rounded once) changed the error by 3%, not worth its time.
@@ -94,15 +95,16 @@ class TileScheme:
 
 
 HALF = Fraction(1, 2)
-# Exact enough to be the default: rounds less than the direct convolution.
-EXACT = TileScheme("F(2x2,3x3)", 2, (Fraction(0), Fraction(1), Fraction(-1)))
-# Faster, rounds about twice the direct convolution (the best points of TOMS 2020).
-FAST = TileScheme("F(4x4,3x3)", 4, (Fraction(0), Fraction(1), Fraction(-1), HALF, Fraction(-2)))
-# The common points, kept to measure against (3× FAST's rounding at the same speed).
+# The default: 2× the direct convolution's speed, rounding about twice its (the best
+# points of TOMS 2020).
+F4 = TileScheme("F(4x4,3x3)", 4, (Fraction(0), Fraction(1), Fraction(-1), HALF, Fraction(-2)))
+# Rounds less than the direct convolution, at 1.4× its speed.
+F2 = TileScheme("F(2x2,3x3)", 2, (Fraction(0), Fraction(1), Fraction(-1)))
+# The common points, kept to measure against (3× F4's rounding at the same speed).
 LAVIN = TileScheme(
     "F(4x4,3x3) 0,±1,±2", 4, (Fraction(0), Fraction(1), Fraction(-1), Fraction(2), Fraction(-2))
 )
-SCHEMES = {scheme.name: scheme for scheme in (EXACT, FAST, LAVIN)}
+SCHEMES = {scheme.name: scheme for scheme in (F4, F2, LAVIN)}
 
 
 # Scratch buffers per thread, grown to the largest convolution seen and reused: the
@@ -127,7 +129,7 @@ def _scratch_buffers(sizes: tuple[int, ...], like: torch.Tensor) -> list[torch.T
 
 class WinogradConv3x3(nn.Module):
     """A 3×3, padding-1, stride-1 dense convolution computed by Winograd's F(m×m, 3×3)
-    (``scheme``: :data:`EXACT` F(2×2), the default, or :data:`FAST` F(4×4)) on the CPU.
+    (``scheme``: :data:`F4` F(4×4), the default, or :data:`F2` F(2×2)) on the CPU.
 
     Inputs of at least ``MIN_PIXELS`` with sides multiples of m take the transform;
     smaller or odd-sized maps, CUDA or non-float32 inputs and inputs that need gradients
@@ -154,7 +156,7 @@ class WinogradConv3x3(nn.Module):
     taps: torch.Tensor | None
     bias: torch.Tensor | None
 
-    def __init__(self, conv: nn.Conv2d, scheme: TileScheme = EXACT):
+    def __init__(self, conv: nn.Conv2d, scheme: TileScheme = F4):
         super().__init__()
         self.scheme = scheme
         self.step, self.tile = scheme.outputs, scheme.tile

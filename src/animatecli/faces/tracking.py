@@ -229,11 +229,15 @@ def fomm_segments(tube: FaceTube, iou_with_initial: float = 0.25) -> list[FaceTu
     return tracker.finish()
 
 
+# Fewest detections that tell a face from a false positive (`tube_rejection`).
+MIN_DETECTIONS = 3
+
+
 def tube_rejection(
     tube: FaceTube,
     every: int,
     *,
-    min_detections: int = 3,
+    min_detections: int = MIN_DETECTIONS,
     min_hit_rate: float = 0.5,
     max_size_step: float = 0.2,
 ) -> str | None:

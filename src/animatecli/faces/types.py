@@ -12,14 +12,15 @@ from typing import Protocol, TypeAlias, runtime_checkable
 
 import numpy as np
 
-from animatecli.errors import AnimateError
+from animatecli.errors import InputError
 
 # A 68×2 float64 array of (x, y) pixels, iBUG 300-W point order.
 Landmarks: TypeAlias = np.ndarray
 
 
-class DetectorUnavailable(AnimateError):
-    """The requested face detector cannot be constructed (weights missing, package missing)."""
+class DetectorUnavailable(InputError):
+    """The requested face detector cannot be constructed (weights missing, package missing):
+    a usage error (exit 2), like an unusable --device."""
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ Everything goes through Pillow/OpenCV (stills) and the ffmpeg binary bundled wit
 imageio-ffmpeg (video, audio, GIF). Frames are always H×W×3 uint8 RGB numpy arrays.
 """
 
-from animatecli.media._ffmpeg import error_reason, run_ffmpeg, set_codec_threads
+from animatecli.media._ffmpeg import error_reason, ffmpeg_path, run_ffmpeg, set_codec_threads
 from animatecli.media.hardware import (
     CodecChoice,
     HardwareProbe,
@@ -75,6 +75,7 @@ __all__ = [
     "choose_encoder",
     "count_frames",
     "error_reason",
+    "ffmpeg_path",
     "fit_box",
     "fit_geometry",
     "fit_image",

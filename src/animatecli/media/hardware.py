@@ -91,7 +91,7 @@ def cuda_index(device: str) -> int | None:
     name = device.strip().lower()
     if name == "cuda":
         return 0
-    if name.startswith("cuda:") and name[5:].isdigit():
+    if name.startswith("cuda:") and name[5:].isascii() and name[5:].isdigit():
         return int(name[5:])
     return None
 

@@ -42,6 +42,7 @@ from animatecli.media._ffmpeg import (
     stop_process,
 )
 from animatecli.paths import check_input_file
+from animatecli.words import counted
 
 __all__ = [
     "StreamTiming",
@@ -343,7 +344,9 @@ class VideoReader:
         if self._decoded == 0:
             raise InputError(f"{self.path} contains no decodable video frames ({reason})")
         if returncode != 0:
-            raise MediaError(f"decoding {self.path} failed after {self._decoded} frames: {reason}")
+            raise MediaError(
+                f"decoding {self.path} failed after {counted(self._decoded, 'frame')}: {reason}"
+            )
         if error_lines(stderr):
             # ffmpeg exits 0 on a truncated file, logging errors. Damaged-but-complete
             # files also log errors, so only a shortfall against the container's own

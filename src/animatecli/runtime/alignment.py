@@ -15,6 +15,7 @@ from .. import faces, media
 from ..engine import Keypoints, MotionMode, frames_to_tensor
 from ..errors import InputError
 from ..streaming import Prefetcher
+from ..words import counted
 from .driving import crop_to_model, decoded_frames, fitted_frames, in_batches
 from .source import PreparedImage
 
@@ -116,7 +117,9 @@ def _keypoints_of_frame(
     for frame in frames:
         last, count = frame, count + 1
     if last is None or count <= index:
-        raise InputError(f"--align {index}: {Path(driving.path).name} has only {count} frames")
+        raise InputError(
+            f"--align {index}: {Path(driving.path).name} has only {counted(count, 'frame')}"
+        )
     return Alignment(index, "given", job.runtime.animator.keypoints(frames_to_tensor(last)))
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .. import faces, media
+from ..errors import InputError
 from ..options import AnimateOptions
 from .source import PreparedImage
 
@@ -24,6 +25,16 @@ def composer(
     """The function making each output frame, and the output (width, height); with
     ``--faces all|N`` the prediction holds one crop per face of ``group_faces``."""
     h, w = frame_hw
+    if options.paste_back or options.faces != "largest":
+        # The output is the photo's own size rounded down to even sides (yuv420p).
+        full_h, full_w = source.full.shape[:2]
+        if full_h < 2 or full_w < 2:
+            option = "--paste-back" if options.paste_back else f"--faces {options.faces}"
+            raise InputError(
+                f"{option} writes the photo's own size, and {full_w}×{full_h} px is too "
+                "small for a video (at least 2×2); drop the option to animate it at the "
+                "model's size"
+            )
     if options.faces != "largest":
         group = faces.GroupPasteBack(source.full, [face.box for face in group_faces])
         out_h, out_w = group.output_size

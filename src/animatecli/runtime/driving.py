@@ -4,6 +4,7 @@ frame fitted (or face-cropped) to the model's frame shape, streamed in batches."
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -47,6 +48,14 @@ def crop_to_model(
     return media.fit_image(frame[y0:y1, x0:x1], frame_hw, "stretch")
 
 
+@dataclass
+class DecodeStats:
+    """What the decoder reported once the stream was read: the errors ffmpeg logged while
+    concealing damaged data (`media.VideoReader.decode_errors`)."""
+
+    errors: int = 0
+
+
 def fitted_frames(
     info: media.VideoInfo,
     decoder: media.CodecChoice,
@@ -54,12 +63,19 @@ def fitted_frames(
     fit: media.FitMode,
     stop: int | None = None,
     crop: CropPath | None = None,
+    stats: DecodeStats | None = None,
 ) -> Iterator[np.ndarray]:
     """Driving frames as the model sees them (h×w×3 uint8 at ``frame_hw``): the face crop
-    ``crop`` of each frame, or the whole frame fitted by ``fit``."""
-    with open_reader(info, decoder, stop) as reader:
-        for index, frame in enumerate(reader):
-            if crop is None:
-                yield media.fit_image(frame, frame_hw, fit)
-            else:
-                yield crop_to_model(frame, crop.box_at(index), frame_hw)
+    ``crop`` of each frame, or the whole frame fitted by ``fit``; ``stats`` receives the
+    decoder's error count when the reader closes."""
+    reader = open_reader(info, decoder, stop)
+    try:
+        with reader:
+            for index, frame in enumerate(reader):
+                if crop is None:
+                    yield media.fit_image(frame, frame_hw, fit)
+                else:
+                    yield crop_to_model(frame, crop.box_at(index), frame_hw)
+    finally:
+        if stats is not None:
+            stats.errors = reader.decode_errors

@@ -16,10 +16,11 @@ from ..memory import release_freed_memory
 from ..options import AnimateOptions
 from ..progress import Reporter, SilentReporter
 from ..streaming import BackgroundWriter
+from ..words import counted
 from .alignment import Alignment, DrivingCrop, align
 from .animate import Session, animate_frames
 from .compose import composer
-from .driving import fitted_frames
+from .driving import DecodeStats, fitted_frames
 from .preflight import CheckedOutput
 from .real_face import say_if_bundled_model_on_real_face
 from .results import AnimateResult, CodecUsed
@@ -166,8 +167,14 @@ class AnimationJob:
             overwrite=options.overwrite,
             nvenc_gpu=encoder.gpu,
         )
+        decoding = DecodeStats()
         driving = fitted_frames(
-            info, runtime.decoder, runtime.frame_hw, options.fit, crop=crop.path if crop else None
+            info,
+            runtime.decoder,
+            runtime.frame_hw,
+            options.fit,
+            crop=crop.path if crop else None,
+            stats=decoding,
         )
         with sink:
             writer: BackgroundWriter[np.ndarray] = BackgroundWriter(sink.write)
@@ -181,6 +188,14 @@ class AnimationJob:
             writer.join()
             if frames == 0:
                 raise InputError(f"{driving_path} contains no video frames")
+            if decoding.errors:
+                # ffmpeg concealed damaged data and delivered every frame: worth knowing,
+                # not a failure.
+                errors = counted(decoding.errors, "decode error")
+                self.notice(
+                    f"{driving_path.name} is damaged: ffmpeg reported {errors}; "
+                    "some frames may show artefacts"
+                )
             lap("animate")
             sink.close()
             lap("finalize")
@@ -204,4 +219,5 @@ class AnimationJob:
             cuda_graph=session.reason if isinstance(session, GraphedSession) else cuda_graph,
             faces=list(zip(group_faces, alignments, strict=True)) if group_faces else None,
             stage_seconds=stages,
+            decode_errors=decoding.errors,
         )

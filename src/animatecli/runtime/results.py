@@ -48,6 +48,8 @@ class AnimateResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     # The compute threads the job ended with, and why (`threads.ThreadShare.to_dict`).
     threads: dict[str, Any] | None = None
+    # Errors ffmpeg reported (and concealed) decoding the driving video.
+    decode_errors: int = 0
     # Every notice the job said (what the reporter showed), in order.
     notices: list[str] = field(default_factory=list)
 
@@ -83,5 +85,6 @@ class AnimateResult:
             ],
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "threads": self.threads,
+            "decode_errors": self.decode_errors,
             "notices": list(self.notices),
         }

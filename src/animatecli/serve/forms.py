@@ -19,6 +19,7 @@ from ..options import (
     DetectorKind,
     FitMode,
     MotionModeName,
+    check_align,
 )
 
 # The output picture: the animated square alone, or --compare, or --paste-back (the CLI
@@ -86,8 +87,7 @@ def animate_options(fields: dict[str, str]) -> AnimateOptions:
     """`AnimateOptions` from the animate form (missing fields keep the CLI's defaults)."""
     defaults = AnimateOptions()
     align = fields.get("align", defaults.align)
-    if align not in ALIGN_CHOICES and not align.isdigit():
-        raise InputError(f"align: must be best, first or a frame index, got {align!r}")
+    check_align(align, "align")  # the CLI's own check, so the page says the same
     layout = _choice(fields, "layout", "result")
     return AnimateOptions(
         mode=_choice(fields, "mode", defaults.mode),  # type: ignore[arg-type]

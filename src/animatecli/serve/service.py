@@ -21,6 +21,7 @@ from ..crop import crop_video
 from ..errors import CheckpointError, InputError
 from ..models import CHECKPOINT_DIR, catalogue_entry_of, resolve_checkpoint, resolve_device
 from ..options import AnimateOptions, ModelOptions
+from ..words import counted
 from .forms import animate_options, crop_options, form_schema, output_format
 from .jobs import Job, JobProgress, JobQueue, OutputFile, rewrite_paths
 from .settings import ServeSettings
@@ -226,7 +227,7 @@ class WebService:
         entry = runtime.catalogue_entry
         model = entry.name if entry is not None else checkpoint.name
         label = (
-            f"{result.frames} frames at {float(result.fps):.2f} fps, {width}×{height}, "
+            f"{counted(result.frames, 'frame')} at {float(result.fps):.2f} fps, {width}×{height}, "
             f"{'with' if result.audio_kept else 'without'} sound; aligned on frame "
             f"{result.alignment.index} ({result.alignment.method}); {model}"
         )

@@ -217,7 +217,7 @@ async def receive_form(
     grace), and `InputError` for a malformed form. Whatever happens, no file is left open.
     """
     declared = headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise UploadTooLarge(_limit_message(limit))
     content_type, options = parse_options_header(headers.get("content-type", ""))
     if content_type != b"multipart/form-data":

@@ -9,7 +9,7 @@ measured with the model's own keypoint detector (the only detector available off
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -49,34 +49,52 @@ def evaluate_reconstruction(
     the driving keypoints smoothed over time by ``smoothing`` (None: raw)."""
     animator = Animator(model.eval())
     size = model.config.frame_shape[0]
-    l1: list[float] = []
-    copy: list[float] = []
-    akd: list[float] = []
+    # Streamed: batch_size frames at a time, and running sums rather than per-frame lists,
+    # so memory stays flat however many frames are asked for.
+    count = 0
+    l1 = copy = akd = 0.0
     for index, (_, stream) in enumerate(heldout_videos(videos, frames, size=size)):
-        clip = frames_to_tensor(np.stack(list(stream)))
-        source = clip[0]
-        session = animator.session(
-            source,
-            mode=MotionMode.ABSOLUTE,
-            adapt_scale=False,
-            smoothing=smoothing,
-            fps=DEFAULT_FPS,
-        )
-        for batch in clip.split(batch_size):
+        source: torch.Tensor | None = None
+        session = None
+        for chunk in _chunks(stream, batch_size):
+            batch = frames_to_tensor(np.stack(chunk))
+            if source is None:
+                source = batch[0]
+                session = animator.session(
+                    source,
+                    mode=MotionMode.ABSOLUTE,
+                    adapt_scale=False,
+                    smoothing=smoothing,
+                    fps=DEFAULT_FPS,
+                )
+            assert session is not None
             prediction = session.animate_batch(batch)
-            l1.extend((prediction - batch).abs().mean(dim=(1, 2, 3)).tolist())
-            copy.extend((source - batch).abs().mean(dim=(1, 2, 3)).tolist())
+            l1 += (prediction - batch).abs().mean(dim=(1, 2, 3)).double().sum().item()
+            copy += (source - batch).abs().mean(dim=(1, 2, 3)).double().sum().item()
             kp_real = animator.keypoints(batch).value
             kp_fake = animator.keypoints(prediction).value
             # Normalised units span 2 across the frame: half the size per unit.
             dist = torch.linalg.vector_norm(kp_real - kp_fake, dim=-1) * (size / 2)
-            akd.extend(dist.mean(dim=1).tolist())
+            akd += dist.mean(dim=1).double().sum().item()
+            count += len(chunk)
         if on_video is not None:
             on_video(index)
     return ReconstructionScores(
         videos=videos,
-        frames=len(l1),
-        l1=float(np.mean(l1)),
-        copy_source_l1=float(np.mean(copy)),
-        akd_pixels=float(np.mean(akd)),
+        frames=count,
+        l1=l1 / count,
+        copy_source_l1=copy / count,
+        akd_pixels=akd / count,
     )
+
+
+def _chunks(frames: Iterator[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
+    """Consecutive lists of ``size`` frames (the last one shorter)."""
+    chunk: list[np.ndarray] = []
+    for frame in frames:
+        chunk.append(frame)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -37,9 +37,13 @@ class SyntheticVideo:
         return poses_at(self.motion, np.arange(self.num_frames) / self.fps)
 
     def frames(self) -> Iterator[np.ndarray]:
-        """Stream the frames (RGB uint8, ``size x size x 3``)."""
-        for pose in self.poses():
-            yield render_frame(self.style, pose, self.size)
+        """Stream the frames (RGB uint8, ``size x size x 3``); poses are computed a
+        second's worth at a time, so memory does not grow with the length."""
+        step = max(1, round(self.fps))
+        for start in range(0, self.num_frames, step):
+            times = np.arange(start, min(start + step, self.num_frames)) / self.fps
+            for pose in poses_at(self.motion, times):
+                yield render_frame(self.style, pose, self.size)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return self.frames()
