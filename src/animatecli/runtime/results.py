@@ -50,6 +50,8 @@ class AnimateResult:
     threads: dict[str, Any] | None = None
     # Every notice the job said (what the reporter showed), in order.
     notices: list[str] = field(default_factory=list)
+    # --upscale: {"upscaler": the model used, "scale": the factor}; None when off.
+    upscale: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,4 +86,5 @@ class AnimateResult:
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "threads": self.threads,
             "notices": list(self.notices),
+            "upscale": self.upscale,
         }
