@@ -22,7 +22,7 @@ RESULT_KEYS = {
     "output", "frames", "fps", "fps_fraction", "seconds", "processing_fps", "device",
     "checkpoint", "alignment_frame", "alignment_method", "audio_kept", "width", "height",
     "driving_crop", "smoothing", "encoder", "decoder", "cuda_graph", "faces", "stage_seconds",
-    "threads", "notices",
+    "threads", "notices", "upscale",
 }  # fmt: skip
 
 
