@@ -203,6 +203,7 @@ class AnimationJob:
             alignment=alignment,
             audio_kept=sink.audio_kept,
             size=(width, height),
+            upscale=upscaled,
             driving_crop=crop,
             smoothing=smoothing,
             encoder=CodecUsed(sink.encoder, encoder.reason),
@@ -210,7 +211,6 @@ class AnimationJob:
             cuda_graph=session.reason if isinstance(session, GraphedSession) else cuda_graph,
             faces=list(zip(group_faces, alignments, strict=True)) if group_faces else None,
             stage_seconds=stages,
-            upscale=upscaled,
         )
 
     def _upscaler(
