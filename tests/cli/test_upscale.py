@@ -247,3 +247,33 @@ def test_help_lists_the_upscale_command_and_options() -> None:
     assert "animate upscale" in runner.invoke(app, ["--help"]).stdout
     run_help = runner.invoke(app, ["run", "--help"]).stdout
     assert "--upscale" in run_help and "--upscaler" in run_help
+
+
+def test_upscale_command_honours_the_rotation_tag(samples: Samples, tmp_path: Path) -> None:
+    out = tmp_path / "upright"
+    result = runner.invoke(
+        app, ["upscale", str(samples.rotated), "-o", f"{out}/", "--scale", "2",
+              "--upscaler", "animevideo", "-q"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    first = cv2.imread(str(out / "frame_000000.png"))
+    assert first.shape == (192, 128, 3)  # 96×64 stored, shown 64×96 upright, ×2
+    assert len(list(out.iterdir())) == 25
+
+
+def test_batch_takes_upscale_for_every_pair(
+    photo: Path, short_clip: Path, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    inputs, outputs = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    (inputs / "astronaut.png").write_bytes(photo.read_bytes())
+    (inputs / "short.mp4").write_bytes(short_clip.read_bytes())
+    result = runner.invoke(
+        app, ["batch", str(inputs), "-o", str(outputs), *FAST, *ANIMEVIDEO_X2, "--json",
+              "--checkpoint", str(tiny_checkpoint)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    written = list(outputs.glob("*.mp4"))
+    assert len(written) == 1
+    info = probe_video(written[0])
+    assert (info.width, info.height) == (128, 128)
