@@ -14,6 +14,12 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from .errors import InputError
+from .upscale_options import UPSCALER_NAMES, UpscaleOptions, parse_upscale
+
+# --upscale: off or a factor; --upscaler: a named model or a file (upscale_options.py
+# holds the models, what auto picks and the cost estimate; the options live here).
+UPSCALE_CHOICES: tuple[str, ...] = ("off", "2", "3", "4")
+UPSCALER_CHOICES: tuple[str, ...] = UPSCALER_NAMES
 
 # Each choice is declared once, as a Literal type: the CLI shows and checks its values
 # from the type, and the tuples below serve the validation here.
@@ -170,6 +176,10 @@ class AnimateOptions:
     # largest | all | N: the faces of the photo to animate; more than one are each cropped,
     # animated and pasted back into the full photo.
     faces: str = "largest"
+    # off | 2 | 3 | 4: upscale the animated frames (Real-ESRGAN) before compositing.
+    upscale: str = "off"
+    # auto | animevideo | photo | anime | a .pth/.param file (docs/upscaling.md).
+    upscaler: str = "auto"
 
     def __post_init__(self) -> None:
         check_choice(self.mode, MOTION_MODES, "--mode")
@@ -184,6 +194,7 @@ class AnimateOptions:
         check_choice(self.detector, DETECTORS, "--detector")
         self.smoothing_strength()  # validates
         self.face_limit()  # validates
+        self.upscale_options()  # validates
         if self.paste_back and self.compare:
             raise InputError("--paste-back cannot be combined with --compare")
         if self.faces != "largest" and self.compare:
@@ -219,6 +230,13 @@ class AnimateOptions:
         count = int(self.faces)
         check_range(count, FACES_RANGE, "--faces")
         return count
+
+    def upscale_options(self) -> UpscaleOptions | None:
+        """The ``--upscale``/``--upscaler`` request: None when ``--upscale off``. The
+        upscaler is checked even when off, so a typo never waits for a later run."""
+        scale = parse_upscale(self.upscale)
+        upscaler = UpscaleOptions(upscaler=self.upscaler)
+        return None if scale is None else UpscaleOptions(scale=scale, upscaler=upscaler.upscaler)
 
     def alignment_index(self) -> int | None:
         """The fixed frame index of ``--align N`` (None for best/first handled apart)."""

@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,7 +26,7 @@ from animatecli.engine.upscale import UpscaleNet, Upscaler, load_ncnn, load_pth
 from animatecli.engine.upscale.nets import UpscalerConfig
 from animatecli.errors import InputError, OutputError, OutputExistsError
 from animatecli.media import VideoReader, load_image, open_sink, probe_video
-from animatecli.paths import check_name_length
+from animatecli.paths import check_name_length, check_output_path
 from animatecli.progress import Reporter, SilentReporter
 from animatecli.upscale_options import (
     NetShape,
@@ -152,6 +153,7 @@ def upscale_file(
     batch: int = DEFAULT_BATCH,
     tile: int | None = None,
     crf: int | None = None,
+    preset: str | None = None,
 ) -> UpscaleResult:
     """Upscale the image or video ``source`` into ``output``.
 
@@ -164,6 +166,8 @@ def upscale_file(
     """
     options = options or UpscaleOptions()
     reporter = reporter or SilentReporter()
+    # The output as typed: a trailing "/" asks for a folder of PNG frames.
+    target = os.fspath(output)
     source, output = Path(source), Path(output)
     cuda = torch.device(device).type == "cuda"
     if _is_image(source):
@@ -173,6 +177,7 @@ def upscale_file(
         frame_count = 1
     else:
         info = probe_video(source)
+        check_output_path(target, overwrite, inputs=(source,))  # before the model loads
         height, width = info.height, info.width
         frame_count = info.frame_count_hint or 1
     resolved = resolve_upscaler(options, cuda=cuda, frames=frame_count, height=height, width=width)
@@ -193,30 +198,35 @@ def upscale_file(
         return UpscaleResult(
             output, resolved.name, scale, 1, width * scale, height * scale, audio_kept=False
         )
-    return _upscale_video(source, output, upscaler, resolved.name, overwrite, reporter, batch, crf)
+    encoding = {
+        name: value for name, value in (("crf", crf), ("preset", preset)) if value is not None
+    }
+    return _upscale_video(
+        source, target, upscaler, resolved.name, overwrite, reporter, batch, encoding
+    )
 
 
 def _upscale_video(
     source: Path,
-    output: Path,
+    target: str,
     upscaler: Upscaler,
     name: str,
     overwrite: bool,
     reporter: Reporter,
     batch: int,
-    crf: int | None,
+    encoding: dict[str, Any],
 ) -> UpscaleResult:
     info = probe_video(source)
+    output = Path(target)
     scale = upscaler.scale
     width, height = info.width * scale, info.height * scale
     remove_stale_temporaries(Path(os.path.abspath(output)))
     if output.exists() and os.path.samefile(source, output):
         raise OutputError(f"output {output} is the input file; choose another output name")
-    extra = {} if crf is None else {"crf": crf}
     frames = 0
     with VideoReader(source, info=info) as reader:
         sink = open_sink(
-            output, width, height, info.fps, audio_from=source, overwrite=overwrite, **extra
+            target, width, height, info.fps, audio_from=source, overwrite=overwrite, **encoding
         )
         with sink:
             reporter.start("upscale", info.frame_count_hint)

@@ -20,7 +20,7 @@ SOURCE = ROOT / "examples" / "source.png"
 # The CLI's --json object: its keys are a documented interface.
 RESULT_KEYS = {
     "output", "frames", "fps", "fps_fraction", "seconds", "processing_fps", "device",
-    "checkpoint", "alignment_frame", "alignment_method", "audio_kept", "width", "height",
+    "upscale", "checkpoint", "alignment_frame", "alignment_method", "audio_kept", "width", "height",
     "driving_crop", "smoothing", "encoder", "decoder", "cuda_graph", "faces", "stage_seconds",
     "threads", "decode_errors", "notices",
 }  # fmt: skip

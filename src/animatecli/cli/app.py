@@ -90,6 +90,8 @@ HELP = """Animate a still image with the motion of a driving video (FOMM or TPSM
 
   animate batch FOLDER [-o DIR]               animate every image x video pair in a folder
 
+  animate upscale INPUT -o OUT [--scale 4]     sharpen any image or video (Real-ESRGAN)
+
   animate doctor                              check torch, CUDA, ffmpeg, the model, face backends
 
   animate models list | fetch NAME | add FILE  real FOMM/TPSMM models (e.g. fomm-vox)

@@ -72,6 +72,17 @@ CrfOpt = Annotated[
     typer.Option("--crf", min=CRF_RANGE[0], max=CRF_RANGE[1], help="Quality (lower = better)."),
 ]
 PresetOpt = Annotated[X264Preset, typer.Option("--preset", help="x264 speed preset.")]
+UpscalerOpt = Annotated[
+    str,
+    typer.Option(
+        "--upscaler",
+        metavar="auto|animevideo|photo|anime|PATH",
+        help="Upscaling model: auto (photo where the whole job takes under two minutes, "
+        "else animevideo; it says which), animevideo (fast compact net), photo "
+        "(x4plus, natural faces, slow on the CPU), anime, or an official Real-ESRGAN "
+        ".pth / ncnn .param file.",
+    ),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notices.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
@@ -188,6 +199,17 @@ def job_options(
         bool, typer.Option("--compare", help="Output source | driving | result side by side.")
     ] = _ANIMATE.compare,
     detector: DetectorOpt = _ANIMATE.detector,
+    upscale: Annotated[
+        str,
+        typer.Option(
+            "--upscale",
+            metavar="off|2|3|4",
+            help="Sharpen the animated frames with Real-ESRGAN by this factor before "
+            "compositing (with --paste-back the face matches the photo's sharpness). "
+            "See docs/upscaling.md.",
+        ),
+    ] = _ANIMATE.upscale,
+    upscaler: UpscalerOpt = _ANIMATE.upscaler,
     smooth: Annotated[
         str,
         typer.Option(
@@ -242,6 +264,8 @@ def job_options(
             detector=detector,
             smooth=smooth,
             faces=faces,
+            upscale=upscale,
+            upscaler=upscaler,
         ),
         model=ModelOptions(
             checkpoint=checkpoint,
