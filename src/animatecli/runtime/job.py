@@ -20,6 +20,7 @@ from .alignment import Alignment, DrivingCrop, align
 from .animate import Session, animate_frames
 from .compose import composer
 from .driving import fitted_frames
+from .marks import OutputMarks
 from .preflight import CheckedOutput
 from .results import AnimateResult, CodecUsed
 from .runtime import Runtime
@@ -148,6 +149,10 @@ class AnimationJob:
                 session = GraphedSession(session, batch_size)
             else:
                 cuda_graph = "eager: no CUDA graph for --faces all|N"
+        # Decided before the first frame: a key that cannot be read fails the job now.
+        marks = OutputMarks.plan(
+            options.provenance, output, runtime.describe_checkpoint(), source_path, driving_path
+        )
         self.reporter.start("animating", info.frame_count_estimate)
         sink = media.open_sink(
             output,
@@ -159,12 +164,18 @@ class AnimationJob:
             audio_from=driving_path,
             overwrite=options.overwrite,
             nvenc_gpu=encoder.gpu,
+            label=marks.label,
+            seal=marks.seal,
         )
         driving = fitted_frames(
             info, runtime.decoder, runtime.frame_hw, options.fit, crop=crop.path if crop else None
         )
         with sink:
-            writer: BackgroundWriter[np.ndarray] = BackgroundWriter(sink.write)
+            # The watermark goes onto the final composed frame, in the writer's thread
+            # (overlapping the model's next batch).
+            writer: BackgroundWriter[np.ndarray] = BackgroundWriter(
+                sink.write if marks.embedder is None else lambda f: sink.write(marks.mark(f))
+            )
             try:
                 frames = animate_frames(
                     runtime, session, driving, batch_size, compose, writer, self.reporter
@@ -198,4 +209,5 @@ class AnimationJob:
             cuda_graph=session.reason if isinstance(session, GraphedSession) else cuda_graph,
             faces=list(zip(group_faces, alignments, strict=True)) if group_faces else None,
             stage_seconds=stages,
+            provenance=marks.to_dict(),
         )

@@ -48,6 +48,8 @@ class AnimateResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     # The compute threads the job ended with, and why (`threads.ThreadShare.to_dict`).
     threads: dict[str, Any] | None = None
+    # The output's marks: watermark output id, credentials, label (`marks.OutputMarks`).
+    provenance: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,4 +83,5 @@ class AnimateResult:
             ],
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "threads": self.threads,
+            "provenance": self.provenance,
         }
