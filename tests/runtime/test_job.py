@@ -22,7 +22,7 @@ RESULT_KEYS = {
     "output", "frames", "fps", "fps_fraction", "seconds", "processing_fps", "device",
     "checkpoint", "alignment_frame", "alignment_method", "audio_kept", "width", "height",
     "driving_crop", "smoothing", "encoder", "decoder", "cuda_graph", "faces", "stage_seconds",
-    "threads",
+    "threads", "provenance",
 }  # fmt: skip
 
 
@@ -48,6 +48,10 @@ def test_a_job_reports_its_stages_and_writes_every_frame(
     payload = result.to_dict()
     assert set(payload) == RESULT_KEYS
     assert list(payload["stage_seconds"]) == ["source", "align", "animate", "finalize"]
+    # On by default: the watermark's output id, signed credentials, the label.
+    marks = payload["provenance"]
+    assert marks["watermark"]["embedded"] and len(marks["watermark"]["output_id"]) == 4
+    assert marks["credentials"]["signed"] and "AI-generated" in marks["label"]
 
 
 def test_a_job_refuses_an_existing_output_before_any_work(
