@@ -72,3 +72,25 @@ def test_provenance_options_on_run_and_batch_never_on_crop() -> None:
         assert (marks <= options) == (command != "crop"), command
     assert command_defaults("run")["credentials"] == ProvenanceOptions().credentials == "on"
     assert command_defaults("run")["watermark"] == "on"
+
+
+def test_provenance_options_can_be_given_to_another_command() -> None:
+    """What an ``upscale`` command takes: the same four options, validated once."""
+    import typer
+    from typer.testing import CliRunner
+
+    from animatecli.cli.declarations import with_provenance_options
+
+    seen: list[ProvenanceOptions] = []
+    other = typer.Typer()
+
+    @other.command()
+    @with_provenance_options
+    def upscale(video: str, *, provenance: ProvenanceOptions) -> None:
+        seen.append(provenance)
+
+    result = CliRunner().invoke(other, ["clip.mp4", "--watermark", "off"])
+    assert result.exit_code == 0, result.output
+    assert seen == [ProvenanceOptions(watermark="off")]
+    result = CliRunner().invoke(other, ["clip.mp4", "--sign-key", "key.pem"])
+    assert result.exit_code == 2 and "go together" in result.output
