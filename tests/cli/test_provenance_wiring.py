@@ -18,7 +18,7 @@ from conftest import Samples, ffmpeg
 from typer.testing import CliRunner
 
 from animatecli.cli import app
-from animatecli.provenance.credentials import _make_chain
+from animatecli.provenance.credentials import self_made_identity
 from animatecli.provenance.label import read_label
 from animatecli.provenance.watermark import Embedder
 
@@ -198,8 +198,9 @@ def test_signing_failure_is_one_line_and_leaves_no_output(
 ) -> None:
     # A certificate and a key that do not belong together: found out only when signing,
     # after every frame was computed.
-    chain, _ = _make_chain()
-    _, other_key = _make_chain()
+    keys = tmp_path.parent / f"{tmp_path.name}-keys"
+    chain = self_made_identity(keys / "one").chain_pem
+    other_key = self_made_identity(keys / "two").key_pem
     (tmp_path / "chain.pem").write_bytes(chain)
     (tmp_path / "key.pem").write_bytes(other_key)
     out = tmp_path / "out.mp4"
