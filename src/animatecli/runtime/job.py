@@ -87,6 +87,14 @@ class AnimationJob:
                 output, overwrite=self.options.overwrite, inputs=(source_path, driving_path)
             )
         encoder = media.choose_encoder(self.options.encoder, str(runtime.device), output)
+        # Decided before any work: a key that cannot be read fails the job now.
+        marks = OutputMarks.plan(
+            self.options.provenance,
+            output,
+            runtime.describe_checkpoint(),
+            source_path,
+            driving_path,
+        )
         stages: dict[str, float] = {}
         clock = time.perf_counter()
 
@@ -149,10 +157,6 @@ class AnimationJob:
                 session = GraphedSession(session, batch_size)
             else:
                 cuda_graph = "eager: no CUDA graph for --faces all|N"
-        # Decided before the first frame: a key that cannot be read fails the job now.
-        marks = OutputMarks.plan(
-            options.provenance, output, runtime.describe_checkpoint(), source_path, driving_path
-        )
         self.reporter.start("animating", info.frame_count_estimate)
         sink = media.open_sink(
             output,
