@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -48,6 +48,8 @@ TrackMode = Literal["auto", "static", "follow"]
 # The H.264 encoder: auto picks NVENC when the job runs on CUDA and NVENC works there
 # (media.choose_encoder), else libx264.
 EncoderName = Literal["auto", "x264", "nvenc"]
+# --credentials / --watermark: the provenance marks are on unless turned off on purpose.
+Switch = Literal["on", "off"]
 MOTION_MODES: tuple[str, ...] = get_args(MotionModeName)
 FIT_MODES: tuple[str, ...] = get_args(FitMode)
 DETECTORS: tuple[str, ...] = get_args(DetectorKind)
@@ -56,6 +58,7 @@ CROP_DRIVING_MODES: tuple[str, ...] = get_args(CropDrivingMode)
 X264_PRESETS: tuple[str, ...] = get_args(X264Preset)
 ENCODERS: tuple[str, ...] = get_args(EncoderName)
 TRACK_MODES: tuple[str, ...] = get_args(TrackMode)
+SWITCHES: tuple[str, ...] = get_args(Switch)
 CRF_RANGE = (0, 51)  # x264's scale; VP9 (WebM) takes the same numbers
 # Encoding defaults of every command that writes video (run, batch, crop) and of the sinks.
 DEFAULT_CRF = 18
@@ -151,6 +154,43 @@ class ModelOptions:
 
 
 @dataclass(frozen=True)
+class ProvenanceOptions:
+    """Which marks an output of ``run``, ``batch`` (and ``upscale``) carries
+    (docs/provenance.md). ``crop`` writes the user's own footage and takes none of them.
+
+    ``credentials``: C2PA Content Credentials in MP4 outputs and the "AI-generated" label in
+    every container's metadata (both are metadata; off drops both). ``watermark``: the
+    invisible mark in every frame's pixels. ``sign_cert``/``sign_key``: the user's PEM
+    certificate chain and key; None for both: the self-made key in the config folder.
+    """
+
+    credentials: Switch = "on"
+    watermark: Switch = "on"
+    sign_cert: Path | None = None
+    sign_key: Path | None = None
+
+    def __post_init__(self) -> None:
+        check_choice(self.credentials, SWITCHES, "--credentials")
+        check_choice(self.watermark, SWITCHES, "--watermark")
+        if (self.sign_cert is None) != (self.sign_key is None):
+            raise InputError("--sign-cert and --sign-key go together: give both or neither")
+        if self.credentials == "on":
+            for option, path in (("--sign-cert", self.sign_cert), ("--sign-key", self.sign_key)):
+                if path is not None and not Path(path).is_file():
+                    raise InputError(f"{option} {path}: no such file")
+
+    @property
+    def signs(self) -> bool:
+        """Whether metadata marks (credentials, label) are written."""
+        return self.credentials == "on"
+
+    @property
+    def marks_pixels(self) -> bool:
+        """Whether every frame gets the invisible watermark."""
+        return self.watermark == "on"
+
+
+@dataclass(frozen=True)
 class AnimateOptions:
     """How one source is animated by one driving video and written out."""
 
@@ -180,6 +220,8 @@ class AnimateOptions:
     upscale: str = "off"
     # auto | animevideo | photo | anime | a .pth/.param file (docs/upscaling.md).
     upscaler: str = "auto"
+    # The provenance marks of the output (credentials, label, watermark).
+    provenance: ProvenanceOptions = field(default_factory=ProvenanceOptions)
 
     def __post_init__(self) -> None:
         check_choice(self.mode, MOTION_MODES, "--mode")

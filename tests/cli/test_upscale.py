@@ -277,3 +277,26 @@ def test_batch_takes_upscale_for_every_pair(
     assert len(written) == 1
     info = probe_video(written[0])
     assert (info.width, info.height) == (128, 128)
+
+
+def test_upscale_command_marks_its_output_unless_told_not_to(
+    samples: Samples, tmp_path: Path
+) -> None:
+    """An upscaled video is still a made one: watermark, label and credentials by default
+    (`animate verify` says marked), none with both marks off (verify: not marked, 5)."""
+    common = ["--scale", "2", "--upscaler", "animevideo", "--preset", "ultrafast"]
+    marked, plain = tmp_path / "marked.mp4", tmp_path / "plain.mp4"
+    result = runner.invoke(
+        app, ["upscale", str(samples.v30_audio), "-o", str(marked), *common, "--json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    provenance = json.loads(result.stdout)["provenance"]
+    assert provenance["watermark"]["embedded"] and provenance["credentials"]["signed"]
+    assert provenance["credentials"]["ingredients"][0]["role"] == "input"
+    off = ["--credentials", "off", "--watermark", "off"]
+    result = runner.invoke(
+        app, ["upscale", str(samples.v30_audio), "-o", str(plain), *common, *off]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert runner.invoke(app, ["verify", str(marked)]).exit_code == 0
+    assert runner.invoke(app, ["verify", str(plain)]).exit_code == 5

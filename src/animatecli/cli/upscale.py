@@ -7,11 +7,25 @@ from typing import Annotated
 
 import typer
 
-from ..options import DEFAULT_CRF, DEFAULT_PRESET, check_device, check_encoding
+from ..options import (
+    DEFAULT_CRF,
+    DEFAULT_PRESET,
+    ProvenanceOptions,
+    check_device,
+    check_encoding,
+)
 from ..reporting import stderr_console
 from ..upscale_options import DEFAULT_SCALE, UpscaleOptions, parse_scale
 from .app import app, emit_json, make_reporter, user_errors
-from .declarations import CrfOpt, DeviceOpt, JsonOpt, PresetOpt, QuietOpt, UpscalerOpt
+from .declarations import (
+    CrfOpt,
+    DeviceOpt,
+    JsonOpt,
+    PresetOpt,
+    QuietOpt,
+    UpscalerOpt,
+    with_provenance_options,
+)
 
 UPSCALE_EXAMPLES = """[bold]Examples:[/]
 
@@ -24,6 +38,7 @@ UPSCALE_EXAMPLES = """[bold]Examples:[/]
 
 
 @app.command("upscale", epilog=UPSCALE_EXAMPLES)
+@with_provenance_options
 def upscale_command(
     source: Annotated[Path, typer.Argument(metavar="INPUT", help="Image or video to upscale.")],
     output: Annotated[
@@ -49,6 +64,8 @@ def upscale_command(
     quiet: QuietOpt = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print details.")] = False,
     json_output: JsonOpt = False,
+    *,
+    provenance: ProvenanceOptions,
 ) -> None:
     """Upscale INPUT (any image or video) with Real-ESRGAN: sound, frame rate and
     rotation kept. See docs/upscaling.md."""
@@ -76,6 +93,7 @@ def upscale_command(
             reporter=make_reporter(quiet, json_output),
             crf=crf,
             preset=preset,
+            provenance=provenance,
         )
     if json_output:
         emit_json(
@@ -87,6 +105,7 @@ def upscale_command(
                 "width": result.width,
                 "height": result.height,
                 "audio_kept": result.audio_kept,
+                "provenance": result.provenance,
             }
         )
     elif not quiet:

@@ -23,6 +23,7 @@ from .alignment import Alignment, DrivingCrop, align
 from .animate import Session, Upscale, animate_frames
 from .compose import composer
 from .driving import DecodeStats, fitted_frames
+from .marks import OutputMarks
 from .preflight import CheckedOutput
 from .real_face import say_if_bundled_model_on_real_face
 from .results import AnimateResult, CodecUsed
@@ -94,6 +95,13 @@ class AnimationJob:
                 output, overwrite=self.options.overwrite, inputs=(source_path, driving_path)
             )
         encoder = media.choose_encoder(self.options.encoder, str(runtime.device), output)
+        # Decided before any work: a key that cannot be read fails the job now.
+        marks = OutputMarks.plan(
+            self.options.provenance,
+            output,
+            runtime.describe_checkpoint(),
+            (("source photo", source_path), ("driving video", driving_path)),
+        )
         stages: dict[str, float] = {}
         clock = time.perf_counter()
 
@@ -172,6 +180,8 @@ class AnimationJob:
             audio_from=driving_path,
             overwrite=options.overwrite,
             nvenc_gpu=encoder.gpu,
+            label=marks.label,
+            seal=marks.seal,
         )
         decoding = DecodeStats()
         driving = fitted_frames(
@@ -183,7 +193,11 @@ class AnimationJob:
             stats=decoding,
         )
         with sink:
-            writer: BackgroundWriter[np.ndarray] = BackgroundWriter(sink.write)
+            # The watermark goes onto the final composed frame, in the writer's thread
+            # (overlapping the model's next batch).
+            writer: BackgroundWriter[np.ndarray] = BackgroundWriter(
+                sink.write if marks.embedder is None else lambda f: sink.write(marks.mark(f))
+            )
             try:
                 frames = animate_frames(
                     runtime, session, driving, batch_size, compose, writer, self.reporter, upscale
@@ -227,6 +241,7 @@ class AnimationJob:
             faces=list(zip(group_faces, alignments, strict=True)) if group_faces else None,
             stage_seconds=stages,
             decode_errors=decoding.errors,
+            provenance=marks.to_dict(),
         )
 
     def _upscaler(

@@ -54,6 +54,8 @@ class AnimateResult:
     notices: list[str] = field(default_factory=list)
     # --upscale: {"upscaler": the model used, "scale": the factor}; None when off.
     upscale: dict[str, Any] | None = None
+    # The output's marks: watermark output id, credentials, label (`marks.OutputMarks`).
+    provenance: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,4 +92,5 @@ class AnimateResult:
             "decode_errors": self.decode_errors,
             "notices": list(self.notices),
             "upscale": self.upscale,
+            "provenance": self.provenance,
         }
