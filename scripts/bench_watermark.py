@@ -243,7 +243,7 @@ def job_seconds_per_frame(workdir: Path) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calibration-windows", type=int, default=4000)
+    parser.add_argument("--calibration-windows", type=int, default=1000)
     parser.add_argument("--skip-job", action="store_true", help="no cost row")
     args = parser.parse_args()
     print(f"threshold: z-score (sync + tool mark) >= {wm.Z_THRESHOLD}; scales tried: {wm.SCALES}")
