@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import Samples, ffmpeg
+from testutil import Samples, ffmpeg
 from typer.testing import CliRunner
 
 from animatecli.cli import app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .conftest import EXAMPLES, Client, JobStream, ServerProcess, example_fields
+from .serve_testutil import EXAMPLES, Client, JobStream, ServerProcess, example_fields
 
 
 def _run(
