@@ -36,9 +36,16 @@ lint: setup
 	$(BIN)/ruff check src tests scripts
 	$(BIN)/ruff format --check src tests scripts
 
+# Speed, memory, exactness and robustness tables (not tests; run alone on the machine).
+# The upscaler rows time the ncnn runtime beside ours: it needs libvulkan1 and libomp5
+# (apt-get install -y libvulkan1 libomp5), else its column says why it is missing.
 bench: setup
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/bench_serve.py
+	$(BIN)/python scripts/bench_upscale.py --models realesr-animevideov3-x2,realesr-animevideov3-x3,realesr-animevideov3-x4
+	$(BIN)/python scripts/bench_upscale.py --size 64 --models realesrgan-x4plus,realesrgan-x4plus-anime
+	$(BIN)/python scripts/bench_watermark.py
+	$(BIN)/python scripts/bench_marks_cost.py
 
 # The CUDA path, where a GPU is: its tests (skipped without one), then one prepared run of
 # the GPU checks (pixels against the CPU, model and whole-job speed, NVENC/NVDEC; a few

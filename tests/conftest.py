@@ -4,11 +4,26 @@ tiny checkpoints. Plain helpers (the `Samples` type, `tiny_model_config`, the
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from testutil import Samples, ffmpeg, tiny_model_config
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_config_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every signed output makes (once) a signing key in the config folder: keep the tests'
+    in a temporary one, never the user's (subprocesses inherit it)."""
+    previous = os.environ.get("ANIMATE_CONFIG_HOME")
+    os.environ["ANIMATE_CONFIG_HOME"] = str(tmp_path_factory.mktemp("animate_config"))
+    yield
+    if previous is None:
+        os.environ.pop("ANIMATE_CONFIG_HOME", None)
+    else:
+        os.environ["ANIMATE_CONFIG_HOME"] = previous
 
 
 def _lavfi_video(size: str, rate: str, seconds: float) -> list[str]:

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
 
 from .errors import InputError
+from .upscale_options import UPSCALER_NAMES, UpscaleOptions, parse_upscale
+
+# --upscale: off or a factor; --upscaler: a named model or a file (upscale_options.py
+# holds the models, what auto picks and the cost estimate; the options live here).
+UPSCALE_CHOICES: tuple[str, ...] = ("off", "2", "3", "4")
+UPSCALER_CHOICES: tuple[str, ...] = UPSCALER_NAMES
 
 # Each choice is declared once, as a Literal type: the CLI shows and checks its values
 # from the type, and the tuples below serve the validation here.
@@ -42,6 +48,8 @@ TrackMode = Literal["auto", "static", "follow"]
 # The H.264 encoder: auto picks NVENC when the job runs on CUDA and NVENC works there
 # (media.choose_encoder), else libx264.
 EncoderName = Literal["auto", "x264", "nvenc"]
+# --credentials / --watermark: the provenance marks are on unless turned off on purpose.
+Switch = Literal["on", "off"]
 MOTION_MODES: tuple[str, ...] = get_args(MotionModeName)
 FIT_MODES: tuple[str, ...] = get_args(FitMode)
 DETECTORS: tuple[str, ...] = get_args(DetectorKind)
@@ -50,6 +58,7 @@ CROP_DRIVING_MODES: tuple[str, ...] = get_args(CropDrivingMode)
 X264_PRESETS: tuple[str, ...] = get_args(X264Preset)
 ENCODERS: tuple[str, ...] = get_args(EncoderName)
 TRACK_MODES: tuple[str, ...] = get_args(TrackMode)
+SWITCHES: tuple[str, ...] = get_args(Switch)
 CRF_RANGE = (0, 51)  # x264's scale; VP9 (WebM) takes the same numbers
 # Encoding defaults of every command that writes video (run, batch, crop) and of the sinks.
 DEFAULT_CRF = 18
@@ -145,6 +154,43 @@ class ModelOptions:
 
 
 @dataclass(frozen=True)
+class ProvenanceOptions:
+    """Which marks an output of ``run``, ``batch`` (and ``upscale``) carries
+    (docs/provenance.md). ``crop`` writes the user's own footage and takes none of them.
+
+    ``credentials``: C2PA Content Credentials in MP4 outputs and the "AI-generated" label in
+    every container's metadata (both are metadata; off drops both). ``watermark``: the
+    invisible mark in every frame's pixels. ``sign_cert``/``sign_key``: the user's PEM
+    certificate chain and key; None for both: the self-made key in the config folder.
+    """
+
+    credentials: Switch = "on"
+    watermark: Switch = "on"
+    sign_cert: Path | None = None
+    sign_key: Path | None = None
+
+    def __post_init__(self) -> None:
+        check_choice(self.credentials, SWITCHES, "--credentials")
+        check_choice(self.watermark, SWITCHES, "--watermark")
+        if (self.sign_cert is None) != (self.sign_key is None):
+            raise InputError("--sign-cert and --sign-key go together: give both or neither")
+        if self.credentials == "on":
+            for option, path in (("--sign-cert", self.sign_cert), ("--sign-key", self.sign_key)):
+                if path is not None and not Path(path).is_file():
+                    raise InputError(f"{option} {path}: no such file")
+
+    @property
+    def signs(self) -> bool:
+        """Whether metadata marks (credentials, label) are written."""
+        return self.credentials == "on"
+
+    @property
+    def marks_pixels(self) -> bool:
+        """Whether every frame gets the invisible watermark."""
+        return self.watermark == "on"
+
+
+@dataclass(frozen=True)
 class AnimateOptions:
     """How one source is animated by one driving video and written out."""
 
@@ -170,6 +216,12 @@ class AnimateOptions:
     # largest | all | N: the faces of the photo to animate; more than one are each cropped,
     # animated and pasted back into the full photo.
     faces: str = "largest"
+    # off | 2 | 3 | 4: upscale the animated frames (Real-ESRGAN) before compositing.
+    upscale: str = "off"
+    # auto | animevideo | photo | anime | a .pth/.param file (docs/upscaling.md).
+    upscaler: str = "auto"
+    # The provenance marks of the output (credentials, label, watermark).
+    provenance: ProvenanceOptions = field(default_factory=ProvenanceOptions)
 
     def __post_init__(self) -> None:
         check_choice(self.mode, MOTION_MODES, "--mode")
@@ -184,6 +236,7 @@ class AnimateOptions:
         check_choice(self.detector, DETECTORS, "--detector")
         self.smoothing_strength()  # validates
         self.face_limit()  # validates
+        self.upscale_options()  # validates
         if self.paste_back and self.compare:
             raise InputError("--paste-back cannot be combined with --compare")
         if self.faces != "largest" and self.compare:
@@ -219,6 +272,13 @@ class AnimateOptions:
         count = int(self.faces)
         check_range(count, FACES_RANGE, "--faces")
         return count
+
+    def upscale_options(self) -> UpscaleOptions | None:
+        """The ``--upscale``/``--upscaler`` request: None when ``--upscale off``. The
+        upscaler is checked even when off, so a typo never waits for a later run."""
+        scale = parse_upscale(self.upscale)
+        upscaler = UpscaleOptions(upscaler=self.upscaler)
+        return None if scale is None else UpscaleOptions(scale=scale, upscaler=upscaler.upscaler)
 
     def alignment_index(self) -> int | None:
         """The fixed frame index of ``--align N`` (None for best/first handled apart)."""

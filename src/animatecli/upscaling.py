@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,8 +26,10 @@ from animatecli.engine.upscale import UpscaleNet, Upscaler, load_ncnn, load_pth
 from animatecli.engine.upscale.nets import UpscalerConfig
 from animatecli.errors import InputError, OutputError, OutputExistsError
 from animatecli.media import VideoReader, load_image, open_sink, probe_video
-from animatecli.paths import check_name_length
+from animatecli.options import ProvenanceOptions
+from animatecli.paths import check_name_length, check_output_path
 from animatecli.progress import Reporter, SilentReporter
+from animatecli.runtime.marks import OutputMarks
 from animatecli.upscale_options import (
     NetShape,
     ResolvedUpscaler,
@@ -92,6 +95,7 @@ class UpscaleResult:
     width: int
     height: int
     audio_kept: bool
+    provenance: dict[str, Any] | None = None  # the marks (`runtime.marks.OutputMarks`)
 
 
 def _is_image(path: Path) -> bool:
@@ -116,9 +120,16 @@ def _check_image_output(output: Path, source: Path, overwrite: bool) -> None:
         raise OutputError(f"cannot write {output}: folder {parent} does not exist")
 
 
-def save_image(output: Path, pixels: np.ndarray, *, overwrite: bool) -> None:
-    """Write H×W×3 uint8 RGB to ``output`` through a hidden temporary (atomic)."""
+def save_image(
+    output: Path, pixels: np.ndarray, *, overwrite: bool, label: str | None = None
+) -> None:
+    """Write H×W×3 uint8 RGB to ``output`` through a hidden temporary (atomic); a PNG
+    carries the AI-generated ``label`` (the model it names) when one is given."""
     kind, settings = _IMAGE_SAVE[output.suffix.lower()]
+    if label is not None and kind == "PNG":
+        from animatecli.provenance.label import png_text
+
+        settings = {**settings, "pnginfo": png_text(label or None)}
     temp = temp_sibling(output, output.suffix.lower())
     try:
         Image.fromarray(np.ascontiguousarray(pixels)).save(temp, format=kind, **settings)
@@ -152,6 +163,8 @@ def upscale_file(
     batch: int = DEFAULT_BATCH,
     tile: int | None = None,
     crf: int | None = None,
+    preset: str | None = None,
+    provenance: ProvenanceOptions | None = None,
 ) -> UpscaleResult:
     """Upscale the image or video ``source`` into ``output``.
 
@@ -160,10 +173,14 @@ def upscale_file(
     source's frame rate and, for video files, its sound. A job estimated to run over an
     hour is announced through ``reporter.notice`` before it starts, and so is the model
     ``auto`` picked. Errors are one-line :class:`~animatecli.errors.AnimateError`s; a
-    failed or interrupted run leaves no output behind.
+    failed or interrupted run leaves no output behind. ``provenance`` marks the output as
+    a job's are (the watermark on every frame, the label, credentials on MP4s; none when
+    None): an upscaled video is still a made one.
     """
     options = options or UpscaleOptions()
     reporter = reporter or SilentReporter()
+    # The output as typed: a trailing "/" asks for a folder of PNG frames.
+    target = os.fspath(output)
     source, output = Path(source), Path(output)
     cuda = torch.device(device).type == "cuda"
     if _is_image(source):
@@ -173,6 +190,7 @@ def upscale_file(
         frame_count = 1
     else:
         info = probe_video(source)
+        check_output_path(target, overwrite, inputs=(source,))  # before the model loads
         height, width = info.height, info.width
         frame_count = info.frame_count_hint or 1
     resolved = resolve_upscaler(options, cuda=cuda, frames=frame_count, height=height, width=width)
@@ -184,48 +202,77 @@ def upscale_file(
     if warning:
         reporter.notice(warning)
     scale = upscaler.scale
+    marks = OutputMarks.plan(
+        provenance or ProvenanceOptions(credentials="off", watermark="off"),
+        output,
+        {"family": "real-esrgan", "path": resolved.name},
+        (("input", source),),
+    )
     if _is_image(source):
         reporter.start("upscale", 1)
         result = upscaler.upscale_uint8(torch.from_numpy(np.array(pixels))[None])[0].numpy()
-        save_image(output, result, overwrite=overwrite)
+        save_image(output, marks.mark(result), overwrite=overwrite, label=marks.label)
         reporter.advance()
         reporter.finish()
         return UpscaleResult(
-            output, resolved.name, scale, 1, width * scale, height * scale, audio_kept=False
+            output,
+            resolved.name,
+            scale,
+            1,
+            width * scale,
+            height * scale,
+            audio_kept=False,
+            provenance=marks.to_dict(),
         )
-    return _upscale_video(source, output, upscaler, resolved.name, overwrite, reporter, batch, crf)
+    encoding = {
+        name: value for name, value in (("crf", crf), ("preset", preset)) if value is not None
+    }
+    return _upscale_video(
+        source, target, upscaler, resolved.name, overwrite, reporter, batch, encoding, marks
+    )
 
 
 def _upscale_video(
     source: Path,
-    output: Path,
+    target: str,
     upscaler: Upscaler,
     name: str,
     overwrite: bool,
     reporter: Reporter,
     batch: int,
-    crf: int | None,
+    encoding: dict[str, Any],
+    marks: OutputMarks,
 ) -> UpscaleResult:
     info = probe_video(source)
+    output = Path(target)
     scale = upscaler.scale
     width, height = info.width * scale, info.height * scale
     remove_stale_temporaries(Path(os.path.abspath(output)))
     if output.exists() and os.path.samefile(source, output):
         raise OutputError(f"output {output} is the input file; choose another output name")
-    extra = {} if crf is None else {"crf": crf}
     frames = 0
     with VideoReader(source, info=info) as reader:
         sink = open_sink(
-            output, width, height, info.fps, audio_from=source, overwrite=overwrite, **extra
+            target,
+            width,
+            height,
+            info.fps,
+            audio_from=source,
+            overwrite=overwrite,
+            label=marks.label,
+            seal=marks.seal,
+            **encoding,
         )
         with sink:
             reporter.start("upscale", info.frame_count_hint)
             for group in _batches(iter(reader), batch):
                 stacked = torch.from_numpy(np.stack(group))
                 for frame in upscaler.upscale_uint8(stacked).numpy():
-                    sink.write(frame)
+                    sink.write(marks.mark(frame))
                 frames += len(group)
                 reporter.advance(len(group))
         reporter.finish()
     audio_kept = bool(getattr(sink, "audio_kept", False))
-    return UpscaleResult(output, name, scale, frames, width, height, audio_kept)
+    return UpscaleResult(
+        output, name, scale, frames, width, height, audio_kept, provenance=marks.to_dict()
+    )

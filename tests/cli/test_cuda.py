@@ -54,7 +54,8 @@ def test_fp16_run_keeps_frames_rate_and_audio(tmp_path: Path) -> None:
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
 def test_gpu_frames_match_cpu_frames(tmp_path: Path, precision: str) -> None:
     """Same job on both devices, lossless PNG output."""
-    common = ["--align", "best", "--overwrite"]
+    # Unmarked: two outputs carry different watermark ids.
+    common = ["--align", "best", "--overwrite", "--watermark", "off"]
     cpu, gpu = tmp_path / "cpu", tmp_path / "gpu"
     cpu_report = run_json(SOURCE, DRIVING, "-o", f"{cpu}/", "--device", "cpu", *common)
     extra = ["--fp16"] if precision == "fp16" else []
@@ -70,7 +71,9 @@ def test_gpu_frames_match_cpu_frames(tmp_path: Path, precision: str) -> None:
 
 
 def test_cuda_graphs_keep_the_eager_frames(tmp_path: Path) -> None:
-    common = ["--device", "cuda", "--fp16", "--align", "best", "--overwrite"]
+    common = [
+        "--device", "cuda", "--fp16", "--align", "best", "--overwrite", "--watermark", "off"
+    ]  # fmt: skip
     eager, graphed = tmp_path / "eager", tmp_path / "graphed"
     eager_report = run_json(SOURCE, DRIVING, "-o", f"{eager}/", *common)
     report = run_json(SOURCE, DRIVING, "-o", f"{graphed}/", *common, "--cuda-graphs")

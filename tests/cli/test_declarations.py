@@ -9,7 +9,7 @@ import typer.main
 
 from animatecli.cli import app
 from animatecli.cli.declarations import JobOptions, job_options
-from animatecli.options import AnimateOptions, CropOptions, ModelOptions
+from animatecli.options import AnimateOptions, CropOptions, ModelOptions, ProvenanceOptions
 
 
 def command_defaults(name: str) -> dict[str, object]:
@@ -29,6 +29,9 @@ def test_run_and_batch_take_every_job_option_with_its_default() -> None:
     animate, model = AnimateOptions(), ModelOptions()
     declared = {**{f.name: getattr(animate, f.name) for f in fields(animate)}}
     declared.update({f.name: getattr(model, f.name) for f in fields(model)})
+    # The provenance group (its own dataclass, reused by upscale) is flat on the command line.
+    provenance = declared.pop("provenance")
+    declared.update({f.name: getattr(provenance, f.name) for f in fields(provenance)})
     for command in ("run", "batch"):
         shown = command_defaults(command)
         for name, value in declared.items():
@@ -59,3 +62,35 @@ def test_every_command_that_loads_a_model_names_it_the_same_way() -> None:
         group = typer.main.get_command(app)
         options = {opt for p in group.commands[command].params for opt in p.opts}  # type: ignore[attr-defined]
         assert "--config" in options, command
+
+
+def test_provenance_options_on_run_and_batch_never_on_crop() -> None:
+    group = typer.main.get_command(app)
+    marks = {"--credentials", "--watermark", "--sign-cert", "--sign-key"}
+    for command in ("run", "batch", "crop"):
+        options = {opt for p in group.commands[command].params for opt in p.opts}  # type: ignore[attr-defined]
+        assert (marks <= options) == (command != "crop"), command
+    assert command_defaults("run")["credentials"] == ProvenanceOptions().credentials == "on"
+    assert command_defaults("run")["watermark"] == "on"
+
+
+def test_provenance_options_can_be_given_to_another_command() -> None:
+    """What an ``upscale`` command takes: the same four options, validated once."""
+    import typer
+    from typer.testing import CliRunner
+
+    from animatecli.cli.declarations import with_provenance_options
+
+    seen: list[ProvenanceOptions] = []
+    other = typer.Typer()
+
+    @other.command()
+    @with_provenance_options
+    def upscale(video: str, *, provenance: ProvenanceOptions) -> None:
+        seen.append(provenance)
+
+    result = CliRunner().invoke(other, ["clip.mp4", "--watermark", "off"])
+    assert result.exit_code == 0, result.output
+    assert seen == [ProvenanceOptions(watermark="off")]
+    result = CliRunner().invoke(other, ["clip.mp4", "--sign-key", "key.pem"])
+    assert result.exit_code == 2 and "go together" in result.output

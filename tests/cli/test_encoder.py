@@ -112,7 +112,7 @@ def test_cpu_frames_are_those_of_the_plain_animator(work: Path, tiny_checkpoint:
     the Animator's fed by `frames_to_tensor` and read back by `tensor_to_frames`, batch by
     batch (3 frames per batch, the last one short: 25 frames)."""
     out = work / "frames"
-    animate_json(work / "face.png", work / "talk.mp4", "-o", f"{out}/", *FAST,
+    animate_json(work / "face.png", work / "talk.mp4", "-o", f"{out}/", *FAST, "--watermark", "off",
                  "--batch-size", "3", checkpoint=tiny_checkpoint)  # fmt: skip
     written = np.stack(
         [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in sorted(out.glob("*.png"))]

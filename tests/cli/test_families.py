@@ -68,7 +68,8 @@ def test_animate_with_a_tpsmm_file(
     samples: Samples, face_png: Path, tpsmm_file: Path, tmp_path: Path, mode: str
 ) -> None:
     outdir = tmp_path / "frames"
-    args = [face_png, samples.v25, "-o", f"{outdir}/", "--json", "--align", "first", *FAST]
+    args = [face_png, samples.v25, "-o", f"{outdir}/", "--json", "--align", "first", *FAST,
+            "--watermark", "off"]  # fmt: skip
     result = runner.invoke(app, [*map(str, args), "--mode", mode, "--checkpoint", str(tpsmm_file)])
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import Samples, ffmpeg
+from testutil import Samples, ffmpeg
 
 from .cli_testutil import finish, start, write_face
 

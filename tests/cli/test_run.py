@@ -83,7 +83,14 @@ def test_png_directory_equals_engine_output(
 ) -> None:
     outdir = tmp_path / "frames"
     code, _, stderr = animate(
-        source_png, samples.v25, "-o", f"{outdir}/", *FAST, checkpoint=tiny_checkpoint
+        source_png,
+        samples.v25,
+        "-o",
+        f"{outdir}/",
+        *FAST,
+        "--watermark",
+        "off",
+        checkpoint=tiny_checkpoint,
     )
     assert code == 0, stderr
     written = sorted(outdir.glob("*.png"))

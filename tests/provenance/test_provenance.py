@@ -237,17 +237,21 @@ def test_payload_bits_layout() -> None:
         wm.payload_bits(1 << 16)
 
 
-@pytest.mark.parametrize(
-    "attack",
-    ["crf28", "half", "crop10"],
-)
-def test_watermark_survives(tmp_path: Path, marked_frames: list[np.ndarray], attack: str) -> None:
-    h, w = marked_frames[0].shape[:2]
-    vf = {
+def _attack_filter(attack: str, w: int, h: int) -> str | None:
+    cx, cy = w // 10, h // 10
+    crop = f"crop={w - 2 * cx}:{h - 2 * cy}:{cx}:{cy}"
+    return {
         "crf28": None,
         "half": f"scale={w // 2}:{h // 2}",
-        "crop10": f"crop={w - 2 * (w // 10)}:{h - 2 * (h // 10)}:{w // 10}:{h // 10}",
+        "crop10": crop,
+        "crop10_resized_back": f"{crop},scale={w}:{h}",
     }[attack]
+
+
+@pytest.mark.parametrize("attack", ["crf28", "half", "crop10", "crop10_resized_back"])
+def test_watermark_survives(tmp_path: Path, marked_frames: list[np.ndarray], attack: str) -> None:
+    h, w = marked_frames[0].shape[:2]
+    vf = _attack_filter(attack, w, h)
     attacked = _read(_encode(marked_frames, tmp_path / "a.mp4", crf=28, vf=vf))
     report = wm.detect_frames(attacked, 25)
     assert report.windows == 5
@@ -259,6 +263,40 @@ def test_watermark_survives(tmp_path: Path, marked_frames: list[np.ndarray], att
     assert report.payload_ok == (report.output_id is not None)
     if attack == "crf28":
         assert report.output_id == OUTPUT_ID
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "crf28",
+        # Measured: 3/5 windows with this output id (z 8.0, 8.1, 5.9, 4.9, 4.6: the last two
+        # seconds move more and CRF 28 at 64×64 drops the mark there), 5/5 with two others.
+        pytest.param(
+            "half", marks=pytest.mark.xfail(strict=True, reason="target not met: 3/5 windows")
+        ),
+        "crop10",
+    ],
+)
+def test_watermark_survives_at_bundled_output_size(
+    tmp_path: Path, driving_frames: list[np.ndarray], attack: str
+) -> None:
+    # 128×128 is what the bundled model writes (`make demo`): after half size the frame is
+    # 64×64, after the crop 102×102. Every 1-second window must still be detected.
+    small = [cv2.resize(f, (128, 128), interpolation=cv2.INTER_AREA) for f in driving_frames]
+    embedder = wm.Embedder(OUTPUT_ID)
+    marked = [embedder.mark(f) for f in small]
+    assert min(wm.psnr(a, b) for a, b in zip(small, marked, strict=True)) >= 40.0
+    attacked = _read(
+        _encode(marked, tmp_path / "a.mp4", crf=28, vf=_attack_filter(attack, 128, 128))
+    )
+    report = wm.detect_frames(attacked, 25)
+    assert (report.windows, report.windows_detected) == (5, 5)
+    assert report.output_id in (None, OUTPUT_ID)
+    unmarked = _read(
+        _encode(small, tmp_path / "u.mp4", crf=28, vf=_attack_filter(attack, 128, 128))
+    )
+    clean = wm.detect_frames(unmarked, 25)
+    assert clean.windows_detected == 0 and not clean.detected
 
 
 def test_unmarked_and_noise_not_detected(driving_frames: list[np.ndarray]) -> None:

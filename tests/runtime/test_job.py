@@ -20,9 +20,9 @@ SOURCE = ROOT / "examples" / "source.png"
 # The CLI's --json object: its keys are a documented interface.
 RESULT_KEYS = {
     "output", "frames", "fps", "fps_fraction", "seconds", "processing_fps", "device",
-    "checkpoint", "alignment_frame", "alignment_method", "audio_kept", "width", "height",
+    "upscale", "checkpoint", "alignment_frame", "alignment_method", "audio_kept", "width", "height",
     "driving_crop", "smoothing", "encoder", "decoder", "cuda_graph", "faces", "stage_seconds",
-    "threads", "decode_errors", "notices",
+    "threads", "decode_errors", "notices", "provenance",
 }  # fmt: skip
 
 
@@ -49,6 +49,10 @@ def test_a_job_reports_its_stages_and_writes_every_frame(
     assert set(payload) == RESULT_KEYS
     assert payload["notices"] == reporter.notices  # every notice the job said, in --json too
     assert list(payload["stage_seconds"]) == ["source", "align", "animate", "finalize"]
+    # On by default: the watermark's output id, signed credentials, the label.
+    marks = payload["provenance"]
+    assert marks["watermark"]["embedded"] and len(marks["watermark"]["output_id"]) == 4
+    assert marks["credentials"]["signed"] and "AI-generated" in marks["label"]
 
 
 def test_a_job_refuses_an_existing_output_before_any_work(

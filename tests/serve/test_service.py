@@ -65,7 +65,7 @@ def test_a_damaged_driving_video_is_a_notice_on_the_page(
 ) -> None:
     """Issue 28 item 17: the page shows the job's notices; a damaged video is one of them,
     with ffmpeg's count of decode errors."""
-    from conftest import ffmpeg
+    from testutil import ffmpeg
 
     clean = tmp_path / "clean.mp4"
     ffmpeg(

@@ -91,3 +91,6 @@ def test_an_hours_long_job_is_announced() -> None:
     assert warning is not None and " h " in warning and "animevideo" in warning
     fast = estimate_seconds_per_frame(NAMED_SHAPES["animevideo"], 256, 256, cuda=False)
     assert long_job_warning(fast, 100, "animevideo") is None
+    # The fast model itself over an hour: no advice to switch to it.
+    slow = long_job_warning(fast, 100_000, "animevideo")
+    assert slow is not None and "--upscaler animevideo" not in slow

@@ -7,7 +7,7 @@ Importing this package registers every command on `app`.
 """
 
 # In the order `animate --help` lists them.
-from . import run, crop, batch, doctor, models, eval, serve  # noqa: F401, I001
+from . import run, crop, batch, upscale, verify, doctor, models, eval, serve  # noqa: F401, I001
 from .app import app, main
 
 __all__ = ["app", "main"]

@@ -90,6 +90,10 @@ HELP = """Animate a still image with the motion of a driving video (FOMM or TPSM
 
   animate batch FOLDER [-o DIR]               animate every image x video pair in a folder
 
+  animate upscale INPUT -o OUT [--scale 4]     sharpen any image or video (Real-ESRGAN)
+
+  animate verify FILE...                      is it marked AI-generated? (credentials, watermark)
+
   animate doctor                              check torch, CUDA, ffmpeg, the model, face backends
 
   animate models list | fetch NAME | add FILE  real FOMM/TPSMM models (e.g. fomm-vox)
@@ -99,7 +103,8 @@ HELP = """Animate a still image with the motion of a driving video (FOMM or TPSM
   animate serve [--port 7860]                 a local web page (pip install 'animatecli\\[web]')
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage or bad input, 3 no face found,
-4 some batch pairs failed, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+4 some batch pairs failed, 5 verify: not marked, 6 verify: tampered,
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
 app = typer.Typer(

@@ -30,6 +30,8 @@ from ..options import (
     FitMode,
     ModelOptions,
     MotionModeName,
+    ProvenanceOptions,
+    Switch,
     X264Preset,
 )
 from .app import user_errors
@@ -72,8 +74,75 @@ CrfOpt = Annotated[
     typer.Option("--crf", min=CRF_RANGE[0], max=CRF_RANGE[1], help="Quality (lower = better)."),
 ]
 PresetOpt = Annotated[X264Preset, typer.Option("--preset", help="x264 speed preset.")]
+UpscalerOpt = Annotated[
+    str,
+    typer.Option(
+        "--upscaler",
+        metavar="auto|animevideo|photo|anime|PATH",
+        help="Upscaling model: auto (photo where the whole job takes under two minutes, "
+        "else animevideo; it says which), animevideo (fast compact net), photo "
+        "(x4plus, natural faces, slow on the CPU), anime, or an official Real-ESRGAN "
+        ".pth / ncnn .param file.",
+    ),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notices.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+# The provenance marks of every command that makes synthetic video (run, batch, upscale):
+# declared once here; `provenance_options` builds and validates them.
+
+_PROVENANCE = ProvenanceOptions()
+CredentialsOpt = Annotated[
+    Switch,
+    typer.Option(
+        "--credentials",
+        help="Content Credentials (C2PA, signed) in MP4 outputs and an AI-generated label in "
+        "every output's metadata; off writes neither (docs/provenance.md).",
+    ),
+]
+WatermarkOpt = Annotated[
+    Switch,
+    typer.Option(
+        "--watermark",
+        help="An invisible watermark in every frame (survives re-encoding; "
+        "check with animate verify).",
+    ),
+]
+SignCertOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--sign-cert",
+        metavar="FILE",
+        envvar="ANIMATE_SIGN_CERT",
+        help="Your PEM certificate chain (leaf first) to sign the credentials with "
+        "\\[default: a key animate makes once in your config folder: proves integrity, not "
+        "identity].",
+        show_default=False,
+    ),
+]
+SignKeyOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--sign-key",
+        metavar="FILE",
+        envvar="ANIMATE_SIGN_KEY",
+        help="The PEM private key (ES256) of --sign-cert.",
+        show_default=False,
+    ),
+]
+
+
+def provenance_options(
+    credentials: CredentialsOpt = _PROVENANCE.credentials,
+    watermark: WatermarkOpt = _PROVENANCE.watermark,
+    sign_cert: SignCertOpt = _PROVENANCE.sign_cert,
+    sign_key: SignKeyOpt = _PROVENANCE.sign_key,
+) -> ProvenanceOptions:
+    """Declares (in its signature) and builds the provenance options; a command that makes
+    synthetic video takes them with `with_provenance_options` (or through `job_options`)."""
+    return ProvenanceOptions(
+        credentials=credentials, watermark=watermark, sign_cert=sign_cert, sign_key=sign_key
+    )
 
 
 # The options of one animation job, shared by run and batch ------------------------------
@@ -188,6 +257,17 @@ def job_options(
         bool, typer.Option("--compare", help="Output source | driving | result side by side.")
     ] = _ANIMATE.compare,
     detector: DetectorOpt = _ANIMATE.detector,
+    upscale: Annotated[
+        str,
+        typer.Option(
+            "--upscale",
+            metavar="off|2|3|4",
+            help="Sharpen the animated frames with Real-ESRGAN by this factor before "
+            "compositing (with --paste-back the face matches the photo's sharpness). "
+            "See docs/upscaling.md.",
+        ),
+    ] = _ANIMATE.upscale,
+    upscaler: UpscalerOpt = _ANIMATE.upscaler,
     smooth: Annotated[
         str,
         typer.Option(
@@ -215,6 +295,10 @@ def job_options(
             show_default=False,
         ),
     ] = _MODEL.align_corners,
+    credentials: CredentialsOpt = _PROVENANCE.credentials,
+    watermark: WatermarkOpt = _PROVENANCE.watermark,
+    sign_cert: SignCertOpt = _PROVENANCE.sign_cert,
+    sign_key: SignKeyOpt = _PROVENANCE.sign_key,
     quiet: QuietOpt = False,
     json_output: JsonOpt = False,
 ) -> JobOptions:
@@ -224,7 +308,7 @@ def job_options(
     adds its parameters to both commands. A new option is one parameter here and one field
     in `AnimateOptions` or `ModelOptions`, which validate it.
     """
-    return JobOptions(
+    job = JobOptions(
         animate=AnimateOptions(
             mode=mode,
             adapt_scale=adapt_scale,
@@ -242,6 +326,9 @@ def job_options(
             detector=detector,
             smooth=smooth,
             faces=faces,
+            upscale=upscale,
+            upscaler=upscaler,
+            provenance=provenance_options(credentials, watermark, sign_cert, sign_key),
         ),
         model=ModelOptions(
             checkpoint=checkpoint,
@@ -255,6 +342,9 @@ def job_options(
         quiet=quiet,
         json_output=json_output,
     )
+    # A catalogue model that is not fetched fails now, before any work.
+    catalogue.require_cached(job.model.checkpoint)
+    return job
 
 
 Command = TypeVar("Command", bound=Callable[..., None])
@@ -266,28 +356,36 @@ def with_job_options(command: Command) -> Command:
     The options are validated before the command body runs (one line and exit code 2 for
     a bad value), so no command loads a model for a job that cannot run.
     """
+    return _with_group(command, job_options, "job")
+
+
+def with_provenance_options(command: Command) -> Command:
+    """Give ``command`` the parameters of `provenance_options`; it receives them as
+    ``provenance: ProvenanceOptions`` (for commands outside `job_options`, e.g. upscale)."""
+    return _with_group(command, provenance_options, "provenance")
+
+
+def _with_group(command: Command, group: Callable[..., Any], name: str) -> Command:
     own = inspect.signature(command)
-    shared = inspect.signature(job_options)
+    shared = inspect.signature(group)
     hints = {
         **get_type_hints(command, include_extras=True),
-        **get_type_hints(job_options, include_extras=True),
+        **get_type_hints(group, include_extras=True),
     }
     # Typer reads the Annotated declarations from the signature: give it evaluated ones.
     params = [
         p.replace(annotation=hints[p.name])
         for p in (*own.parameters.values(), *shared.parameters.values())
-        if p.name != "job"
+        if p.name != name
     ]
-    hints.pop("job", None)
+    hints.pop(name, None)
 
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> None:
-        shared_values = {name: kwargs.pop(name) for name in shared.parameters}
+        shared_values = {key: kwargs.pop(key) for key in shared.parameters}
         with user_errors():
-            job = job_options(**shared_values)
-            # A catalogue model that is not fetched fails now, before any work.
-            catalogue.require_cached(job.model.checkpoint)
-        command(**kwargs, job=job)
+            built = group(**shared_values)
+        command(**kwargs, **{name: built})
 
     del wrapper.__wrapped__  # Typer must read the signature below, not the command's
     wrapper.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]

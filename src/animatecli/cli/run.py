@@ -83,6 +83,11 @@ def run_command(
             f"{'with' if result.audio_kept else 'without'} audio; aligned on frame "
             f"{result.alignment.index} ({result.alignment.method}); "
             f"{'driving video cropped to its face; ' if result.driving_crop else ''}"
-            f"{result.frames / result.seconds:.2f} frames/s)",
+            + (
+                f"upscaled ×{result.upscale['scale']} with {result.upscale['upscaler']}; "
+                if result.upscale
+                else ""
+            )
+            + f"{result.frames / result.seconds:.2f} frames/s)",
             highlight=False,
         )

@@ -23,7 +23,8 @@ from .motion import MotionMode, movement_scale
 from .protocol import Generated, MotionModel
 from .smoothing import KeypointSmoother, OneEuroSettings
 
-_AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+# The half-precision autocast types a session may run the generator in (graphs reuse it).
+AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 def frames_to_tensor(frames: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -156,7 +157,7 @@ class Animator:
         fast_rewrites: bool = False,
     ):
         self.device = torch.device(device)
-        if precision not in ("fp32", *_AUTOCAST_DTYPES):
+        if precision not in ("fp32", *AUTOCAST_DTYPES):
             raise ValueError(f"unknown precision {precision!r}")
         if precision != "fp32" and self.device.type != "cuda":
             raise ValueError(f"{precision} inference needs a CUDA device")
@@ -188,7 +189,7 @@ class Animator:
             if self.precision == "fp32":
                 yield
             else:
-                with torch.autocast(self.device.type, dtype=_AUTOCAST_DTYPES[self.precision]):
+                with torch.autocast(self.device.type, dtype=AUTOCAST_DTYPES[self.precision]):
                     yield
         finally:
             cudnn.allow_tf32, matmul.allow_tf32 = saved

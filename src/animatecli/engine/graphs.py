@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from .animator import _AUTOCAST_DTYPES, AnimationSession
+from .animator import AUTOCAST_DTYPES, AnimationSession
 from .keypoints import Keypoints
 
 _WARM_UP_RUNS = 3  # eager runs on a side stream before capture (lazy cuBLAS/cuDNN set-up)
@@ -46,7 +46,7 @@ class GraphedSession:
         autocast weight cache off: cached casts made during capture would be freed
         behind the graph's back."""
         animator = self.session.animator
-        half = _AUTOCAST_DTYPES.get(animator.precision)
+        half = AUTOCAST_DTYPES.get(animator.precision)
         with (
             animator._precision(),
             torch.autocast("cuda", dtype=half, enabled=half is not None, cache_enabled=False),

@@ -6,6 +6,11 @@ target in `close()`. `abort()` - also what leaving a `with` block by an exceptio
 KeyboardInterrupt included - kills ffmpeg and deletes the temporaries, so an interrupted
 run leaves neither a half-written output nor litter behind.
 
+Provenance (docs/provenance.md): a sink given a ``label`` writes the "AI-generated" label
+into the container's own metadata (ffmpeg ``-metadata``, a GIF comment, PNG text chunks);
+a ``seal`` hook (the C2PA signing of MP4s) runs on the finished temporary before the
+rename, so an output that fails to be sealed is never seen.
+
 Pre-flight: `check_output_path` validates a target (kind, existence, parent folder)
 before any expensive work starts; `open_sink` runs it and picks the sink.
 """
@@ -15,7 +20,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import struct
 import subprocess
+import zlib
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -155,6 +163,31 @@ def _check_frame(frame: np.ndarray, height: int, width: int, target: Path) -> np
 _SinkT = TypeVar("_SinkT", bound="_AtomicSink")
 
 
+# A hook run on a finished temporary file before it is renamed onto the target (e.g. C2PA
+# signing); it may rewrite the file in place and raises to abort the output.
+Seal = Callable[[Path], None]
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_label_chunks(model: str | None) -> bytes:
+    """The label's PNG text chunks (`provenance.label.png_text`), ready to splice after
+    the IHDR chunk of an encoded PNG."""
+    from animatecli.provenance.label import png_text
+
+    return b"".join(_png_chunk(kind, data) for kind, data, *_ in png_text(model).chunks)
+
+
+def _label_args(ext: str, label: str | None) -> list[str]:
+    if label is None:
+        return []
+    from animatecli.provenance.label import ffmpeg_metadata_args
+
+    return ffmpeg_metadata_args(ext, label or None)
+
+
 def _as_fps(fps: Fraction | int | float) -> Fraction:
     """Exact rate; a float such as 29.97 is snapped to the ratio it stands for."""
     rate = snap_fps(fps) if isinstance(fps, float) else Fraction(fps)
@@ -166,9 +199,18 @@ def _as_fps(fps: Fraction | int | float) -> Fraction:
 class _AtomicSink:
     """Shared state machine: open -> (closed | aborted); context-manager semantics."""
 
-    def __init__(self, path: str | os.PathLike[str], overwrite: bool) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        overwrite: bool,
+        label: str | None = None,
+        seal: Seal | None = None,
+    ) -> None:
         self.path = Path(path)
         self.overwrite = overwrite
+        # label: None for no label, else the model it names ("" for none); see `open_sink`.
+        self.label = label
+        self._seal = seal
         self.frames_written = 0
         self.audio_kept = False
         self._finished = False
@@ -198,8 +240,11 @@ class _AtomicSink:
             raise ValueError(f"sink for {self.path} is already closed")
 
     def _commit(self, temp: Path) -> None:
-        """Move the finished temp file onto the target (the only visible step)."""
+        """Seal the finished temp file, then move it onto the target (the only visible step)."""
         raise_if_interrupted()
+        if self._seal is not None:
+            self._seal(temp)
+            raise_if_interrupted()
         commit(temp, self.path, overwrite=self.overwrite)
 
     def close(self) -> None:
@@ -318,8 +363,10 @@ class VideoFileSink(_AtomicSink):
         *,
         overwrite: bool = False,
         nvenc_gpu: int | None = None,
+        label: str | None = None,
+        seal: Seal | None = None,
     ) -> None:
-        super().__init__(path, overwrite)
+        super().__init__(path, overwrite, label, seal)
         self._finished = True  # until fully constructed: nothing to clean up yet
         self.ext = self.path.suffix.lower()
         if self.ext not in OUTPUT_VIDEO_EXTENSIONS:
@@ -359,6 +406,7 @@ class VideoFileSink(_AtomicSink):
                     *self._video_codec_args(),
                     # faststart rewrites the file once; do it in the final pass only.
                     *([] if self._audio_codec else self._container_args()),
+                    *_label_args(self.ext, self.label),
                     "-y", ffmpeg_path(self._video_temp),
                 ],
             )  # fmt: skip
@@ -452,6 +500,7 @@ class VideoFileSink(_AtomicSink):
                         "-c:v", "copy", *audio_args,
                         "-t", duration,
                         *self._container_args(),
+                        *_label_args(self.ext, self.label),
                         "-y", ffmpeg_path(out),
                     ],
                     f"adding the audio of {self.audio_from} to {self.path}",
@@ -491,9 +540,15 @@ class GifSink(_AtomicSink):
     encoder = "gif"
 
     def __init__(
-        self, path: str | os.PathLike[str], fps: Fraction | int | float, *, overwrite: bool = False
+        self,
+        path: str | os.PathLike[str],
+        fps: Fraction | int | float,
+        *,
+        overwrite: bool = False,
+        label: str | None = None,
+        seal: Seal | None = None,
     ) -> None:
-        super().__init__(path, overwrite)
+        super().__init__(path, overwrite, label, seal)
         self._finished = True
         if self.path.suffix.lower() != ".gif":
             raise InputError(f"output {self.path}: not a .gif file")
@@ -561,6 +616,10 @@ class GifSink(_AtomicSink):
                 ],
                 f"encoding {self.path}",
             )  # fmt: skip
+            if self.label is not None:
+                from animatecli.provenance.label import label_gif
+
+                label_gif(gif, self.label or None)
             self._commit(gif)
         except BaseException:
             self.abort()
@@ -590,8 +649,11 @@ class PngDirSink(_AtomicSink):
 
     encoder = "png"
 
-    def __init__(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
-        super().__init__(path, overwrite)
+    def __init__(
+        self, path: str | os.PathLike[str], *, overwrite: bool = False, label: str | None = None
+    ) -> None:
+        super().__init__(path, overwrite, label)
+        self._label_chunks = b"" if label is None else png_label_chunks(label or None)
         self._finished = True
         check_output_path(os.path.join(os.fspath(path), ""), overwrite)
         self._temp = temp_sibling(self.path.absolute(), "")
@@ -617,10 +679,12 @@ class PngDirSink(_AtomicSink):
         if not ok:
             self.abort()
             raise MediaError(f"could not encode frame {self.frames_written} for {self.path}")
+        data_bytes = encoded.tobytes()
+        if self._label_chunks:
+            # Text chunks go right after the 8-byte signature and the 25-byte IHDR chunk.
+            data_bytes = data_bytes[:33] + self._label_chunks + data_bytes[33:]
         try:
-            (self._temp / FRAME_NAME_FORMAT.format(self.frames_written)).write_bytes(
-                encoded.tobytes()
-            )
+            (self._temp / FRAME_NAME_FORMAT.format(self.frames_written)).write_bytes(data_bytes)
         except OSError as exc:
             self.abort()
             raise MediaError(f"cannot write frames to {self.path}: {exc.strerror or exc}") from exc
@@ -664,19 +728,23 @@ def open_sink(
     audio_from: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
     nvenc_gpu: int | None = None,
+    label: str | None = None,
+    seal: Seal | None = None,
 ) -> FrameSink:
     """Open the sink a target asks for (see `output_kind`), after `check_output_path`.
 
     `width`/`height` are the frame size to be written; only video files need them up front.
     `audio_from` and `nvenc_gpu` apply to video files only (GIFs and PNGs carry no sound).
+    `label`: write the AI-generated label naming this model ("" for no model name; None:
+    no label). `seal`: run on a video file's or GIF's finished temporary before the rename.
     """
     kind = check_output_path(path, overwrite)
     # Leftovers of killed runs into the same target; live runs' files are kept.
     remove_stale_temporaries(Path(os.path.abspath(path)))
     if kind is OutputKind.PNG_DIR:
-        return PngDirSink(path, overwrite=overwrite)
+        return PngDirSink(path, overwrite=overwrite, label=label)
     if kind is OutputKind.GIF:
-        return GifSink(path, fps, overwrite=overwrite)
+        return GifSink(path, fps, overwrite=overwrite, label=label, seal=seal)
     return VideoFileSink(
         path,
         width,
@@ -687,4 +755,6 @@ def open_sink(
         audio_from=audio_from,
         overwrite=overwrite,
         nvenc_gpu=nvenc_gpu,
+        label=label,
+        seal=seal,
     )

@@ -290,24 +290,33 @@ def build_manifest(claim: Claim, title: str) -> dict[str, Any]:
     }
 
 
-def sign_mp4(path: str | os.PathLike[str], claim: Claim, identity: SigningIdentity) -> None:
+def sign_mp4(
+    path: str | os.PathLike[str],
+    claim: Claim,
+    identity: SigningIdentity,
+    *,
+    final: str | os.PathLike[str] | None = None,
+) -> None:
     """Embed signed credentials into the MP4 at ``path`` (replaced atomically).
 
     The signed copy is written to a hidden temporary beside it and renamed over it, so an
     interrupted or failed signing leaves the unsigned file as it was and nothing else.
-    Raises `CredentialsError` (one line) on any failure.
+    ``final``: where ``path`` (a sink's temporary) will be renamed to once signed; it names
+    the manifest's title and the temporary (so a killed run's leftover is found as one of
+    ``final``'s). Raises `CredentialsError` (one line) on any failure.
     """
     import c2pa
 
     target = Path(path)
-    temp = temp_sibling(target, target.suffix)
+    named = Path(final) if final is not None else target
+    temp = temp_sibling(target.parent / named.name, target.suffix)
     try:
         signer = c2pa.Signer.from_info(
             c2pa.C2paSignerInfo(
                 c2pa.C2paSigningAlg.ES256, identity.chain_pem, identity.key_pem, None
             )
         )
-        builder = c2pa.Builder(build_manifest(claim, target.name))
+        builder = c2pa.Builder(build_manifest(claim, named.name))
         with open(target, "rb") as src, open(temp, "wb") as dst:
             builder.sign(signer, "video/mp4", src, dst)
         # Keep the unsigned file's permissions (the temporary got the umask's).

@@ -15,6 +15,7 @@ in the order 1 > 5 > 6 > 0; 2 comes from the CLI before any file is read):
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -75,7 +76,20 @@ class VerifyReport:
         }
 
 
-def _watermark_of(path: Path, scales: tuple[float, ...]) -> WatermarkReport:
+# Called once per frame read by the watermark detector (for a progress display).
+FrameSeen = Callable[[], None]
+
+
+def _counted(frames: Iterable[Any], seen: FrameSeen | None) -> Iterator[Any]:
+    for frame in frames:
+        if seen is not None:
+            seen()
+        yield frame
+
+
+def _watermark_of(
+    path: Path, scales: tuple[float, ...], seen: FrameSeen | None = None
+) -> WatermarkReport:
     if path.suffix.lower() in _IMAGE_SUFFIXES:
         from animatecli.media.image import load_image
 
@@ -85,13 +99,19 @@ def _watermark_of(path: Path, scales: tuple[float, ...]) -> WatermarkReport:
     # Streamed: frames are folded as they arrive, never held.
     with VideoReader(path) as reader:
         fps: Fraction = reader.fps
-        return detect_frames(reader, fps, scales)
+        return detect_frames(_counted(reader, seen), fps, scales)
 
 
-def verify(path: str | os.PathLike[str], *, scales: tuple[float, ...] = SCALES) -> VerifyReport:
+def verify(
+    path: str | os.PathLike[str],
+    *,
+    scales: tuple[float, ...] = SCALES,
+    frame_seen: FrameSeen | None = None,
+) -> VerifyReport:
     """Check ``path`` for Content Credentials, the metadata label and the watermark.
 
     Never raises for a bad file: an unreadable one gives the verdict ``error``.
+    ``frame_seen`` is called for each video frame the watermark detector reads.
     """
     p = Path(path)
     credentials = read_credentials(p)
@@ -100,7 +120,7 @@ def verify(path: str | os.PathLike[str], *, scales: tuple[float, ...] = SCALES) 
     except OSError as exc:
         return VerifyReport(str(p), credentials, LabelReport(False), None, exc.strerror)
     try:
-        watermark = _watermark_of(p, scales)
+        watermark = _watermark_of(p, scales, frame_seen)
     except (AnimateError, OSError) as exc:
         return VerifyReport(str(p), credentials, label, None, str(exc).splitlines()[0])
     return VerifyReport(str(p), credentials, label, watermark)

@@ -4,7 +4,7 @@ the writer, as a stream (one batch in flight on the device where downloads overl
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +19,8 @@ from .driving import in_batches
 from .runtime import Runtime
 
 Session = AnimationSession | GroupSession | GraphedSession
+# N×h×w×3 uint8 → N×(s·h)×(s·w)×3 uint8 (--upscale), applied batch by batch.
+Upscale = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,11 @@ def animate_frames(
     compose: Composer,
     writer: BackgroundWriter[np.ndarray],
     reporter: Reporter,
+    upscale: Upscale | None = None,
 ) -> int:
     """Animate every fitted driving frame (h×w×3 uint8) and submit each composed output
-    frame to ``writer``; returns the frames animated."""
+    frame to ``writer``; returns the frames animated. ``upscale`` sharpens each batch of
+    predictions before it is composed (memory stays one batch deep)."""
     # Where downloads overlap compute (CUDA), one batch stays in flight: the next is
     # queued on the device before the last one's frames are waited for.
     depth = 1 if runtime.transfer.overlaps else 0
@@ -54,9 +58,9 @@ def animate_frames(
                 # way is not needed again.
                 release_freed_memory()
             while len(in_flight) > depth:
-                frames += _emit(in_flight.popleft(), compose, writer, reporter)
+                frames += _emit(in_flight.popleft(), compose, writer, reporter, upscale)
         while in_flight:
-            frames += _emit(in_flight.popleft(), compose, writer, reporter)
+            frames += _emit(in_flight.popleft(), compose, writer, reporter, upscale)
     return frames
 
 
@@ -77,9 +81,14 @@ def _emit(
     compose: Composer,
     writer: BackgroundWriter[np.ndarray],
     reporter: Reporter,
+    upscale: Upscale | None = None,
 ) -> int:
     """Hand a batch's output frames to the writer once its download is done."""
     predictions = batch.predictions.result().reshape(batch.shape)
+    if upscale is not None:
+        h, w = batch.shape[-3:-1]
+        upscaled = upscale(predictions.reshape(-1, h, w, 3))
+        predictions = upscaled.reshape(*batch.shape[:-3], *upscaled.shape[-3:])
     for driving_frame, prediction in zip(batch.driving, predictions, strict=True):
         writer.submit(compose(driving_frame, prediction))
     reporter.advance(len(batch.driving))

@@ -21,9 +21,14 @@ def composer(
     options: AnimateOptions,
     frame_hw: tuple[int, int],
     group_faces: Sequence[PreparedImage] = (),
+    scale: int = 1,
 ) -> tuple[Composer, tuple[int, int]]:
     """The function making each output frame, and the output (width, height); with
-    ``--faces all|N`` the prediction holds one crop per face of ``group_faces``."""
+    ``--faces all|N`` the prediction holds one crop per face of ``group_faces``.
+
+    ``scale``: the predictions arrive upscaled by this factor (``--upscale``): pasted back
+    they are resized to the crop box's native size; otherwise the output is ``scale``
+    times the model's size, and ``--compare``'s other panels are resized to match."""
     h, w = frame_hw
     if options.paste_back or options.faces != "largest":
         # The output is the photo's own size rounded down to even sides (yuv420p).
@@ -46,10 +51,26 @@ def composer(
         if options.fit == "pad" and source.box == (0, 0, full_w, full_h):
             # The model saw the whole photo letterboxed: paste back only the part of
             # the prediction that shows the photo, not the bars.
-            dx0, dy0, dx1, dy1 = media.fit_geometry((full_h, full_w), (h, w), "pad").dst_box
+            dx0, dy0, dx1, dy1 = (
+                v * scale for v in media.fit_geometry((full_h, full_w), (h, w), "pad").dst_box
+            )
             return (lambda _drv, pred: paste.paste(pred[dy0:dy1, dx0:dx1])), (out_w, out_h)
         return (lambda _drv, pred: paste.paste(pred)), (out_w, out_h)
     if options.compare:
-        src = source.model_input
-        return (lambda drv, pred: np.concatenate([src, drv, pred], axis=1)), (3 * w, h)
-    return (lambda _drv, pred: pred), (w, h)
+        src = _enlarged(source.model_input, scale)
+        return (lambda drv, pred: np.concatenate([src, _enlarged(drv, scale), pred], axis=1)), (
+            3 * w * scale,
+            h * scale,
+        )
+    return (lambda _drv, pred: pred), (w * scale, h * scale)
+
+
+def _enlarged(frame: np.ndarray, scale: int) -> np.ndarray:
+    """``frame`` (h×w×3 uint8) resized bicubically to ``scale`` times its size, so the
+    panels of ``--compare --upscale`` keep one height."""
+    if scale == 1:
+        return frame
+    import cv2
+
+    h, w = frame.shape[:2]
+    return cv2.resize(frame, (w * scale, h * scale), interpolation=cv2.INTER_CUBIC)

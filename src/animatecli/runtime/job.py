@@ -6,8 +6,10 @@ import os
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import torch
 
 from .. import faces, media
 from ..engine import AnimationSession, GraphedSession, MotionMode, OneEuroSettings, frames_to_tensor
@@ -18,9 +20,10 @@ from ..progress import Reporter, SilentReporter
 from ..streaming import BackgroundWriter
 from ..words import counted
 from .alignment import Alignment, DrivingCrop, align
-from .animate import Session, animate_frames
+from .animate import Session, Upscale, animate_frames
 from .compose import composer
 from .driving import DecodeStats, fitted_frames
+from .marks import OutputMarks
 from .preflight import CheckedOutput
 from .real_face import say_if_bundled_model_on_real_face
 from .results import AnimateResult, CodecUsed
@@ -92,6 +95,13 @@ class AnimationJob:
                 output, overwrite=self.options.overwrite, inputs=(source_path, driving_path)
             )
         encoder = media.choose_encoder(self.options.encoder, str(runtime.device), output)
+        # Decided before any work: a key that cannot be read fails the job now.
+        marks = OutputMarks.plan(
+            self.options.provenance,
+            output,
+            runtime.describe_checkpoint(),
+            (("source photo", source_path), ("driving video", driving_path)),
+        )
         stages: dict[str, float] = {}
         clock = time.perf_counter()
 
@@ -112,6 +122,8 @@ class AnimationJob:
             source = prepare_source(self, source_path)
         options = self.options
         say_if_bundled_model_on_real_face(self, source.full, info)
+        # --upscale: the model is chosen, announced and loaded before the long passes.
+        upscale, upscaled = self._upscaler(info, max(1, len(group_faces)))
         lap("source")
         crop: DrivingCrop | None = None
         # Every face gets its own best-frame alignment (one pass over the video each).
@@ -147,7 +159,9 @@ class AnimationJob:
                 smoothing=smoothing,
                 fps=float(info.fps),
             )
-        compose, (width, height) = composer(source, options, runtime.frame_hw, group_faces)
+        compose, (width, height) = composer(
+            source, options, runtime.frame_hw, group_faces, upscaled["scale"] if upscaled else 1
+        )
         batch_size = runtime.batch_size(options)
         cuda_graph: str | None = None
         if runtime.model_options.cuda_graphs:
@@ -166,6 +180,8 @@ class AnimationJob:
             audio_from=driving_path,
             overwrite=options.overwrite,
             nvenc_gpu=encoder.gpu,
+            label=marks.label,
+            seal=marks.seal,
         )
         decoding = DecodeStats()
         driving = fitted_frames(
@@ -177,10 +193,14 @@ class AnimationJob:
             stats=decoding,
         )
         with sink:
-            writer: BackgroundWriter[np.ndarray] = BackgroundWriter(sink.write)
+            # The watermark goes onto the final composed frame, in the writer's thread
+            # (overlapping the model's next batch).
+            writer: BackgroundWriter[np.ndarray] = BackgroundWriter(
+                sink.write if marks.embedder is None else lambda f: sink.write(marks.mark(f))
+            )
             try:
                 frames = animate_frames(
-                    runtime, session, driving, batch_size, compose, writer, self.reporter
+                    runtime, session, driving, batch_size, compose, writer, self.reporter, upscale
                 )
             except BaseException:
                 writer.cancel()  # the sink is aborted next; queued frames are moot
@@ -212,6 +232,7 @@ class AnimationJob:
             alignment=alignment,
             audio_kept=sink.audio_kept,
             size=(width, height),
+            upscale=upscaled,
             driving_crop=crop,
             smoothing=smoothing,
             encoder=CodecUsed(sink.encoder, encoder.reason),
@@ -220,4 +241,35 @@ class AnimationJob:
             faces=list(zip(group_faces, alignments, strict=True)) if group_faces else None,
             stage_seconds=stages,
             decode_errors=decoding.errors,
+            provenance=marks.to_dict(),
         )
+
+    def _upscaler(
+        self, info: media.VideoInfo, faces_per_frame: int
+    ) -> tuple[Upscale | None, dict[str, Any] | None]:
+        """The ``--upscale`` step for this job (None when off) and what it uses (for the
+        result): ``auto``'s choice and a job estimated to take hours are said as notices."""
+        request = self.options.upscale_options()
+        if request is None:
+            return None, None
+        from ..upscale_options import estimate_seconds_per_frame, long_job_warning, resolve_upscaler
+        from ..upscaling import net_shape
+
+        runtime = self.runtime
+        height, width = runtime.frame_hw
+        cuda = runtime.device.type == "cuda"
+        # Every face of every frame is upscaled; an unknown length counts as 10 s at 25 fps.
+        frames = (info.frame_count_hint or 250) * faces_per_frame
+        resolved = resolve_upscaler(request, cuda=cuda, frames=frames, height=height, width=width)
+        if resolved.reason:
+            self.notice(resolved.reason)
+        upscaler = runtime.upscaler(resolved)
+        seconds = estimate_seconds_per_frame(net_shape(upscaler.config), height, width, cuda=cuda)
+        warning = long_job_warning(seconds, frames, resolved.name)
+        if warning:
+            self.notice(warning)
+
+        def upscale(frames: np.ndarray) -> np.ndarray:
+            return upscaler.upscale_uint8(torch.from_numpy(np.ascontiguousarray(frames))).numpy()
+
+        return upscale, {"upscaler": resolved.name, "scale": upscaler.scale}

@@ -52,6 +52,10 @@ class AnimateResult:
     decode_errors: int = 0
     # Every notice the job said (what the reporter showed), in order.
     notices: list[str] = field(default_factory=list)
+    # --upscale: {"upscaler": the model used, "scale": the factor}; None when off.
+    upscale: dict[str, Any] | None = None
+    # The output's marks: watermark output id, credentials, label (`marks.OutputMarks`).
+    provenance: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,4 +91,6 @@ class AnimateResult:
             "threads": self.threads,
             "decode_errors": self.decode_errors,
             "notices": list(self.notices),
+            "upscale": self.upscale,
+            "provenance": self.provenance,
         }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -11,6 +11,10 @@ from ..engine import Animator, FrameTransfer, MotionMode, family_named
 from ..models import catalogue_entry_of, is_bundled, load_model
 from ..options import AnimateOptions, ModelOptions
 from ..threads import ThreadShare, thread_budget
+from ..upscale_options import ResolvedUpscaler
+
+if TYPE_CHECKING:
+    from ..engine.upscale import Upscaler
 
 
 class Runtime:
@@ -41,6 +45,18 @@ class Runtime:
             # float32 rounding.
             channels_last=True,
         )
+        # Real-ESRGAN upscalers by (files, scale): loaded on the first job asking for one
+        # and reused by every later job of this runtime (a server, a batch).
+        self._upscalers: dict[tuple[tuple[str, ...], int], Upscaler] = {}
+
+    def upscaler(self, resolved: ResolvedUpscaler) -> Upscaler:
+        """The loaded upscaler of ``resolved`` on this runtime's device (float16 on CUDA)."""
+        key = (tuple(str(path) for path in resolved.files), resolved.scale)
+        if key not in self._upscalers:
+            from ..upscaling import load_upscaler
+
+            self._upscalers[key] = load_upscaler(resolved, device=str(self.device))
+        return self._upscalers[key]
 
     @property
     def decoder_name(self) -> str:

@@ -12,6 +12,8 @@ from typing import Any, get_args
 
 from ..errors import InputError
 from ..options import (
+    UPSCALE_CHOICES,
+    UPSCALER_CHOICES,
     AnimateOptions,
     CropDrivingMode,
     CropOptions,
@@ -38,6 +40,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "smooth": ("auto", "off", "2"),
     "faces": ("largest", "all"),
     "detector": get_args(DetectorKind),
+    # --upscale and the named --upscaler models (a file path is for the CLI).
+    "upscale": UPSCALE_CHOICES,
+    "upscaler": UPSCALER_CHOICES,
     "layout": LAYOUTS,
     "format": FORMATS,
 }
@@ -59,6 +64,8 @@ def form_schema() -> dict[str, Any]:
             "smooth": animate.smooth,
             "faces": animate.faces,
             "detector": animate.detector,
+            "upscale": animate.upscale,
+            "upscaler": animate.upscaler,
             "adapt_scale": animate.adapt_scale,
             "layout": "result",
             "format": FORMATS[0],
@@ -99,6 +106,8 @@ def animate_options(fields: dict[str, str]) -> AnimateOptions:
         smooth=_choice(fields, "smooth", defaults.smooth),
         faces=_choice(fields, "faces", defaults.faces),
         detector=_choice(fields, "detector", defaults.detector),  # type: ignore[arg-type]
+        upscale=_choice(fields, "upscale", defaults.upscale),
+        upscaler=_choice(fields, "upscaler", defaults.upscaler),
         compare=layout == "compare",
         paste_back=layout == "paste-back",
     )

@@ -50,6 +50,8 @@ class OutputFile:
     download_name: str  # what the browser saves it as
     label: str  # shown on the page
     media_type: str = "video/mp4"
+    # The output's provenance marks (`AnimateResult.provenance`), shown beside it.
+    marks: dict[str, Any] | None = None
 
 
 class JobProgress:
@@ -125,7 +127,7 @@ class Job:
     """One request from a page: its private folder, its work and what came of it."""
 
     id: str
-    kind: str  # "animate" or "crop"
+    kind: str  # "animate", "crop" or "verify"
     folder: Path  # private to this job; removed when the job is discarded
     work: Callable[[JobProgress], list[OutputFile]]
     inputs: list[Path]  # uploaded files, removed as soon as the job ends
@@ -137,6 +139,8 @@ class Job:
     outputs: list[OutputFile] = field(default_factory=list)
     seconds: float | None = None  # run time, once finished
     watchers: int = 0  # pages following the job; none for a while means it is abandoned
+    # A verify job's findings (`VerifyReport.to_dict`, the file called by its own name).
+    verification: dict[str, Any] | None = None
 
     def user_message(self, exc: AnimateError) -> str:
         """The CLI's one-line message, with uploaded files called by their own names."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -34,7 +36,13 @@ if TYPE_CHECKING:
 EXAMPLES_DIR = CHECKPOINT_DIR.parent / "examples"
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".tar")
 # The forms' file inputs: a photo and a driving video to animate, a video to crop.
-FILE_FIELDS = frozenset({"source", "driving", "video"})
+FILE_FIELDS = frozenset({"source", "driving", "video", "file"})
+# What a file to verify may be called on disk: the reader picks formats by extension.
+VERIFY_SUFFIXES = frozenset(
+    {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".gif", ".avi"}
+    | {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
+)
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
 
 
 def known_checkpoints(explicit: Path | None) -> dict[str, Path]:
@@ -185,6 +193,8 @@ class WebService:
                 return self._animate_job(job_id, folder, form, names)
             if kind == "crop":
                 return self._crop_job(job_id, folder, form, names)
+            if kind == "verify":
+                return self._verify_job(job_id, folder, form, names)
             raise InputError(f"unknown job kind {kind!r}")
         except InputError as exc:
             raise InputError(rewrite_paths(str(exc), names, folder)) from None
@@ -232,7 +242,37 @@ class WebService:
             f"{result.alignment.index} ({result.alignment.method}); {model}"
         )
         media_type = "video/webm" if output.suffix == ".webm" else "video/mp4"
-        return OutputFile(output.name, output, download, label, media_type)
+        return OutputFile(output.name, output, download, label, media_type, result.provenance)
+
+    def _verify_job(
+        self, job_id: str, folder: Path, form: ReceivedForm, names: dict[Path, str]
+    ) -> Job:
+        uploaded = form.files.get("file")
+        if uploaded is None:
+            raise InputError("choose a file to verify")
+        # Named by the server, with the client's extension when it is a known one.
+        suffix = Path(uploaded.name).suffix.lower()
+        path = uploaded.path
+        if suffix in VERIFY_SUFFIXES:
+            path = uploaded.path.with_name(uploaded.path.name + suffix)
+            os.replace(uploaded.path, path)
+        names[path] = uploaded.name
+        if suffix not in IMAGE_SUFFIXES:
+            self._check_length(JobInput(path, uploaded.name))
+
+        def work(progress: JobProgress) -> list[OutputFile]:
+            from ..provenance.verify import verify
+
+            progress.start("verifying", None)
+            found = verify(path, frame_seen=progress.advance).to_dict()
+            progress.finish()
+            found["path"] = uploaded.name
+            # Messages name the upload by the user's name, never the server's path.
+            job.verification = json.loads(rewrite_paths(json.dumps(found), names, folder))
+            return []
+
+        job = Job(job_id, "verify", folder, work, [path], names)
+        return job
 
     def _crop_job(
         self, job_id: str, folder: Path, form: ReceivedForm, names: dict[Path, str]
@@ -277,9 +317,11 @@ class WebService:
                     "download": o.download_name,
                     "label": o.label,
                     "type": o.media_type,
+                    "marks": o.marks,
                 }
                 for o in job.outputs
             ],
+            "verification": job.verification,
         }
 
     def watch_for_abandonment(self, job: Job) -> None:

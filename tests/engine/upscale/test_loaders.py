@@ -19,7 +19,7 @@ from animatecli.engine.upscale import (
 )
 from animatecli.errors import CheckpointError
 
-from .conftest import model_files, ncnn_net
+from .upscale_testutil import model_files, ncnn_net
 
 
 @pytest.mark.parametrize(

