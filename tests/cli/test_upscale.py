@@ -22,8 +22,10 @@ from .cli_testutil import assert_one_line_error, finish, start
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 runner = CliRunner()
+# Pixel comparisons between runs: no watermark (it marks every pixel of a frame).
 FAST = [
-    "--crop-source", "off", "--crop-driving", "off", "--align", "first", "--preset", "ultrafast"
+    "--crop-source", "off", "--crop-driving", "off", "--align", "first", "--preset", "ultrafast",
+    "--watermark", "off",
 ]  # fmt: skip
 ANIMEVIDEO_X2 = ["--upscale", "2", "--upscaler", "animevideo"]
 

@@ -106,7 +106,7 @@ def test_paste_back_output_is_the_full_photo_with_only_the_face_box_changed(
     result = CliRunner().invoke(
         app,
         [str(photo), str(driving), "-o", f"{outdir}/", "--paste-back", "--detector", "opencv",
-         "--align", "first", "--checkpoint", str(tiny_checkpoint), "-q"],
+         "--align", "first", "--checkpoint", str(tiny_checkpoint), "-q", "--watermark", "off"],
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     written = sorted(outdir.glob("*.png"))

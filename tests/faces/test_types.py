@@ -61,4 +61,5 @@ def test_scaled_copy_keeps_the_image_at_one_and_resizes_otherwise() -> None:
 
 def test_an_unavailable_detector_is_a_user_facing_error() -> None:
     assert issubclass(DetectorUnavailable, AnimateError)
-    assert DetectorUnavailable("no weights").exit_code == 1
+    # A usage error, like an unusable --device: the user asked for what is not here.
+    assert DetectorUnavailable("no weights").exit_code == 2
