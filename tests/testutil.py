@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import imageio_ffmpeg
+import numpy as np
 import pytest
 
 if TYPE_CHECKING:
@@ -36,6 +37,23 @@ def ffmpeg(*args: str) -> None:
     """Run the bundled ffmpeg quietly; fail the test session loudly if it fails."""
     cmd = [FFMPEG, "-hide_banner", "-nostdin", "-v", "error", "-y", *args]
     subprocess.run(cmd, check=True, capture_output=True)
+
+
+def damaged_clip(folder: Path) -> Path:
+    """``folder/damaged.mp4``: a 4 s 160×120 clip with 3000 random bytes in its middle
+    (ffmpeg conceals the damage and reports decode errors)."""
+    clean = folder / "clean.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=4",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "250", str(clean),
+    )  # fmt: skip
+    data = bytearray(clean.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 3000] = np.random.default_rng(1).bytes(3000)
+    path = folder / "damaged.mp4"
+    path.write_bytes(bytes(data))
+    clean.unlink()
+    return path
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,8 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
-from testutil import Samples, ffmpeg
+from testutil import Samples, damaged_clip, ffmpeg
 
 from .cli_testutil import finish, start, write_face
 
@@ -29,18 +28,7 @@ FAST = (
 @pytest.fixture
 def damaged(tmp_path: Path) -> Path:
     """A 4 s clip with 3000 random bytes in its middle: ffmpeg conceals the damage."""
-    clean = tmp_path / "clean.mp4"
-    ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=4",
-        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "250", str(clean),
-    )  # fmt: skip
-    data = bytearray(clean.read_bytes())
-    middle = len(data) // 2
-    data[middle : middle + 3000] = np.random.default_rng(1).bytes(3000)
-    path = tmp_path / "damaged.mp4"
-    path.write_bytes(bytes(data))
-    clean.unlink()
-    return path
+    return damaged_clip(tmp_path)
 
 
 def test_a_damaged_driving_video_gives_a_notice_with_the_error_count(

@@ -65,18 +65,9 @@ def test_a_damaged_driving_video_is_a_notice_on_the_page(
 ) -> None:
     """Issue 28 item 17: the page shows the job's notices; a damaged video is one of them,
     with ffmpeg's count of decode errors."""
-    from testutil import ffmpeg
+    from testutil import damaged_clip
 
-    clean = tmp_path / "clean.mp4"
-    ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=4",
-        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "250", str(clean),
-    )  # fmt: skip
-    data = bytearray(clean.read_bytes())
-    middle = len(data) // 2
-    data[middle : middle + 3000] = np.random.default_rng(1).bytes(3000)
-    damaged = tmp_path / "damaged.mp4"
-    damaged.write_bytes(bytes(data))
+    damaged = damaged_clip(tmp_path)
     photo = tmp_path / "photo.png"
     media.save_png(photo, np.random.default_rng(5).integers(0, 256, (64, 64, 3), dtype=np.uint8))
     service = WebService(ServeSettings(checkpoint=tiny_checkpoint, device="cpu"))
