@@ -25,12 +25,15 @@ URL_LINE = re.compile(r"open (http://\S+) in a browser")
 class ServerProcess:
     """``python -m animatecli serve --port 0 ARGS`` with its private folder under ``tmpdir``."""
 
-    def __init__(self, tmpdir: Path, *args: str):
+    def __init__(self, tmpdir: Path, *args: str, python_args: tuple[str, ...] = ()):
+        """``python_args``: another way to start the server (e.g. ``-c`` code calling
+        ``serve.server.run`` with settings the command line does not offer)."""
         self.tmpdir = tmpdir
         tmpdir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "TMPDIR": str(tmpdir), "OMP_NUM_THREADS": "1"}
+        command = python_args or ("-m", "animatecli", "serve", "--port", "0", *args)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "animatecli", "serve", "--port", "0", *args],
+            [sys.executable, *command],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

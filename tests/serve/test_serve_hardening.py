@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,29 +23,13 @@ class TimedServer(ServerProcess):
     line does not offer: 1 s without a byte, or an average under 16 KB/s after 1 s."""
 
     def __init__(self, tmpdir: Path, idle_seconds: float = 1.0, max_upload_mb: float = 1.0):
-        self.tmpdir = tmpdir
-        tmpdir.mkdir(parents=True, exist_ok=True)
         launcher = (
             "from animatecli.serve.server import run;"
             "from animatecli.serve.settings import ServeSettings;"
             f"run(ServeSettings(port=0, upload_idle_seconds={idle_seconds}, "
             f"max_upload_mb={max_upload_mb}))"
         )
-        env = {**os.environ, "TMPDIR": str(tmpdir), "OMP_NUM_THREADS": "1"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", launcher],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._url = threading.Event()
-        self.url = ""
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self._url.wait(60):
-            self.process.kill()
-            raise RuntimeError(f"the server did not start: {self.lines}")
+        super().__init__(tmpdir, python_args=("-c", launcher))
 
 
 @pytest.fixture(scope="module")
