@@ -4,7 +4,6 @@ fetched stops ``serve`` at start, and the bundled model's real-face notice reach
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -21,7 +20,7 @@ from testutil import Samples, tiny_model_config
 from typer.testing import CliRunner
 
 from animatecli import catalogue
-from animatecli.catalogue import BUNDLED_ON_REAL_FACE_NOTICE, CatalogueEntry
+from animatecli.catalogue import BUNDLED_ON_REAL_FACE_NOTICE
 from animatecli.cli import app
 from animatecli.engine import official_container
 from animatecli.engine.fomm import FommModel
@@ -31,6 +30,7 @@ from animatecli.serve.jobs import JobProgress
 from animatecli.serve.service import WebService
 from animatecli.serve.settings import ServeSettings
 from animatecli.serve.uploads import ReceivedForm, UploadedFile
+from tests.modelstore.modelstore_testutil import entry_for
 
 from .serve_testutil import EXAMPLES, Client, ServerProcess
 
@@ -54,21 +54,11 @@ def two_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     official = tmp_path / "download.pth.tar"
     torch.save(official_container(FommModel(tiny_model_config()).eval()), official)
 
-    def entry(name: str, data: bytes) -> CatalogueEntry:
-        return CatalogueEntry(
-            name=name,
-            family="fomm",
-            config="vox-256",
-            domain="face",
-            file_name=f"{name}.pth.tar",
-            size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-            licence="MIT",
-            training_data="tests",
-            mirrors=("http://127.0.0.1:9/never",),
-        )
-
-    entries = (entry("test-fomm", official.read_bytes()), entry("test-other", b"z" * 10))
+    never = ("http://127.0.0.1:9/never",)
+    entries = (
+        entry_for("test-fomm", official.read_bytes(), never),
+        entry_for("test-other", b"z" * 10, never),
+    )
     monkeypatch.setattr(catalogue, "CATALOGUE", entries)
     yield official
 
