@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import ctypes
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,6 @@ from testutil import Samples
 
 from animatecli import faces, memory
 from animatecli.options import AnimateOptions, ModelOptions
-from animatecli.runtime import runtime as runtime_module
 from animatecli.runtime.job import AnimationJob
 from animatecli.runtime.runtime import Runtime
 
@@ -79,67 +76,3 @@ def test_a_job_frees_its_face_models_before_animating(
         built.clear()
     # Each job loads the face detectors it needs again: the last job freed its own.
     assert per_job[0] and per_job[1] == per_job[0]
-
-
-# Allocates 4 MiB blocks after freeing one of 16 MiB (which, left to glibc, raises its
-# mmap threshold above 4 MiB), frees all but the last, and prints how much RSS the freed
-# blocks still hold.
-HELD_AFTER_FREE = """
-import ctypes, re, sys
-from animatecli import memory
-if sys.argv[1] == "fixed":
-    assert memory.keep_large_blocks_mapped()
-libc = ctypes.CDLL(None)
-libc.malloc.restype = ctypes.c_void_p
-libc.malloc.argtypes = [ctypes.c_size_t]
-libc.free.argtypes = [ctypes.c_void_p]
-def rss():
-    text = open("/proc/self/status").read()
-    return int(re.search(r"VmRSS:\\s+(\\d+)", text)[1]) * 1024
-big = libc.malloc(16 << 20)
-ctypes.memset(big, 1, 16 << 20)
-libc.free(big)
-blocks = [libc.malloc(4 << 20) for _ in range(16)]
-for block in blocks:
-    ctypes.memset(block, 1, 4 << 20)
-before = rss()
-for block in blocks[:-1]:
-    libc.free(block)
-print(before - rss())
-"""
-
-
-@pytest.mark.skipif(
-    not has_malloc_trim() or not Path("/proc/self/status").exists(),
-    reason="glibc's mallopt and Linux's /proc",
-)
-def test_large_blocks_go_back_to_the_system_when_freed_with_the_threshold_fixed() -> None:
-    def released(mode: str) -> int:
-        result = subprocess.run(
-            [sys.executable, "-c", HELD_AFTER_FREE, mode],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return int(result.stdout)
-
-    # glibc's own behaviour (the cause): the 60 MiB freed stay in the heap.
-    assert released("glibc") < 8 << 20
-    # Fixed threshold: each freed 4 MiB block is unmapped at once.
-    assert released("fixed") > 56 << 20
-
-
-def test_the_runtime_fixes_the_threshold_before_loading_the_model(
-    tiny_checkpoint: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    calls: list[str] = []
-    monkeypatch.setattr(runtime_module, "keep_large_blocks_mapped", lambda: calls.append("fix"))
-    real_load = runtime_module.load_model
-
-    def load(options: ModelOptions) -> Any:
-        calls.append("load")
-        return real_load(options)
-
-    monkeypatch.setattr(runtime_module, "load_model", load)
-    Runtime(ModelOptions(checkpoint=tiny_checkpoint, device="cpu"))
-    assert calls == ["fix", "load"]

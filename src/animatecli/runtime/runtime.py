@@ -8,7 +8,6 @@ import torch
 
 from .. import media
 from ..engine import Animator, FrameTransfer, MotionMode, family_named
-from ..memory import keep_large_blocks_mapped
 from ..models import catalogue_entry_of, is_bundled, load_model
 from ..options import AnimateOptions, ModelOptions
 from ..threads import ThreadShare, thread_budget
@@ -25,8 +24,6 @@ class Runtime:
 
     def __init__(self, model_options: ModelOptions):
         self.model_options = model_options
-        # Before the model's tensors exist: freed frames' buffers go back to the system.
-        keep_large_blocks_mapped()
         # Threads first: this process's share of the CPUs, re-balanced per batch as other
         # animate processes start and end; ffmpeg's decoder and encoder counted in.
         budget = thread_budget(model_options.threads)
