@@ -13,6 +13,8 @@ from testutil import Samples
 
 from animatecli import faces, memory
 from animatecli.options import AnimateOptions, ModelOptions
+from animatecli.runtime import job as job_module
+from animatecli.runtime import marks as marks_module
 from animatecli.runtime.job import AnimationJob
 from animatecli.runtime.runtime import Runtime
 
@@ -76,3 +78,34 @@ def test_a_job_frees_its_face_models_before_animating(
         built.clear()
     # Each job loads the face detectors it needs again: the last job freed its own.
     assert per_job[0] and per_job[1] == per_job[0]
+
+
+def test_a_job_hands_the_frames_memory_back_before_sealing(
+    tiny_checkpoint: Path, samples: Samples, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seal (C2PA signing) loads its library and hashes the file after the frames:
+    their freed buffers must be gone by then, or the job's peak comes at its end."""
+    events: list[str] = []
+    monkeypatch.setattr(job_module, "release_freed_memory", lambda: events.append("release"))
+    sign = marks_module.sign_mp4
+
+    def signing(*args: Any, **kwargs: Any) -> Any:
+        events.append("seal")
+        return sign(*args, **kwargs)
+
+    monkeypatch.setattr(marks_module, "sign_mp4", signing)
+    animate = job_module.animate_frames
+
+    def animating(*args: Any, **kwargs: Any) -> Any:
+        frames = animate(*args, **kwargs)
+        events.append("frames")
+        return frames
+
+    monkeypatch.setattr(job_module, "animate_frames", animating)
+    runtime = Runtime(ModelOptions(checkpoint=tiny_checkpoint, device="cpu"))
+    out = tmp_path / "out.mp4"
+    AnimationJob(runtime, AnimateOptions(crop_source="off")).run(
+        ROOT / "examples" / "source.png", samples.v25, out
+    )
+    assert out.stat().st_size > 0
+    assert events[-3:] == ["frames", "release", "seal"]

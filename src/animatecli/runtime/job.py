@@ -217,6 +217,9 @@ class AnimationJob:
                     "some frames may show artefacts"
                 )
             lap("animate")
+            # The frames' freed buffers go back before the seal loads the C2PA library
+            # (12 MiB) and hashes the file: else the job's peak came at its very end.
+            release_freed_memory()
             sink.close()
             lap("finalize")
         self.reporter.finish()
