@@ -39,14 +39,19 @@ def ffmpeg(*args: str) -> None:
     subprocess.run(cmd, check=True, capture_output=True)
 
 
-def damaged_clip(folder: Path) -> Path:
-    """``folder/damaged.mp4``: a 4 s 160×120 clip with 3000 random bytes in its middle
-    (ffmpeg conceals the damage and reports decode errors)."""
-    clean = folder / "clean.mp4"
+def pattern_clip(path: Path) -> Path:
+    """A 4 s 160×120 25 fps H.264 clip of ffmpeg's testsrc2 at ``path``, one keyframe."""
     ffmpeg(
         "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=4",
-        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "250", str(clean),
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "250", str(path),
     )  # fmt: skip
+    return path
+
+
+def damaged_clip(folder: Path) -> Path:
+    """``folder/damaged.mp4``: `pattern_clip` with 3000 random bytes in its middle
+    (ffmpeg conceals the damage and reports decode errors)."""
+    clean = pattern_clip(folder / "clean.mp4")
     data = bytearray(clean.read_bytes())
     middle = len(data) // 2
     data[middle : middle + 3000] = np.random.default_rng(1).bytes(3000)

@@ -6,17 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from testutil import ffmpeg
+from testutil import pattern_clip
 
 from animatecli.media import VideoReader
 
 
 def test_damaged_middle_bytes_are_counted_not_hidden(tmp_path: Path) -> None:
-    clean = tmp_path / "clean.mp4"
-    ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=4",
-        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "250", str(clean),
-    )  # fmt: skip
+    clean = pattern_clip(tmp_path / "clean.mp4")
     data = bytearray(clean.read_bytes())
     middle = len(data) // 2
     data[middle : middle + 3000] = (
