@@ -1,4 +1,6 @@
-"""The compose stage: output frames made from the driving frame and the prediction."""
+"""The compose stage: output frames made from the driving frame and the prediction; with
+``--upscale`` the predictions arrive ``scale`` times the model's size and the output sizes
+and panels follow."""
 
 from __future__ import annotations
 
@@ -42,3 +44,43 @@ def test_paste_back_returns_the_full_photo_with_the_region_replaced() -> None:
     assert size == (60, 40) and out.shape == (40, 60, 3)
     assert out[18, 28].min() > 150  # the middle of the box took the prediction
     assert out[0, 0].max() == 0 and out[39, 59].max() == 0  # far outside: the photo
+
+
+def test_the_plain_output_is_the_upscaled_prediction() -> None:
+    photo = np.full((8, 8, 3), 9, np.uint8)
+    compose, size = composer(prepared(photo, (0, 0, 8, 8)), AnimateOptions(), HW, scale=2)
+    prediction = np.zeros((16, 16, 3), np.uint8)
+    assert size == (16, 16)
+    assert compose(photo, prediction) is prediction
+
+
+def test_compare_panels_share_the_upscaled_height() -> None:
+    photo = np.full((8, 8, 3), 1, np.uint8)
+    driving = np.full((8, 8, 3), 2, np.uint8)
+    prediction = np.full((16, 16, 3), 3, np.uint8)
+    options = AnimateOptions(compare=True)
+    compose, size = composer(prepared(photo, (0, 0, 8, 8)), options, HW, scale=2)
+    out = compose(driving, prediction)
+    assert size == (48, 16) and out.shape == (16, 48, 3)
+    assert [int(out[8, x, 0]) for x in (4, 20, 36)] == [1, 2, 3]
+
+
+def test_paste_back_of_an_upscaled_face_keeps_the_photo_size() -> None:
+    photo = np.zeros((40, 60, 3), np.uint8)
+    source = prepared(photo, (20, 10, 36, 26))
+    compose, size = composer(source, AnimateOptions(paste_back=True), HW, scale=4)
+    out = compose(source.model_input, np.full((32, 32, 3), 200, np.uint8))
+    assert size == (60, 40) and out.shape == (40, 60, 3)
+    assert out[18, 28].min() > 150 and out[0, 0].max() == 0
+
+
+def test_pad_paste_back_drops_the_bars_of_the_upscaled_prediction() -> None:
+    photo = np.zeros((4, 8, 3), np.uint8)  # letterboxed into 8×8: bars above and below
+    source = prepared(photo, (0, 0, 8, 4))
+    options = AnimateOptions(paste_back=True, fit="pad")
+    compose, size = composer(source, options, HW, scale=2)
+    prediction = np.zeros((16, 16, 3), np.uint8)
+    prediction[4:12] = 200  # the photo's part at ×2; the bars stay black
+    out = compose(source.model_input, prediction)
+    assert size == (8, 4)
+    assert out.min() > 150  # no bar reached the output
