@@ -227,9 +227,15 @@ class ResBlock(nn.Module):
         self.norm2 = norm(features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.conv1(F.relu(self.norm1(x)))
-        out = self.conv2(F.relu(self.norm2(out), inplace=True))
-        return out + x
+        # In place where the norm made a fresh tensor (it is never folded, but an
+        # identity would hand back ``x``, which the residual still needs); the sum too:
+        # the convolution's output is fresh. Each map is dropped as soon as it is used:
+        # two or three maps fewer at a time, the same numbers.
+        out = self.norm1(x)
+        out = self.conv1(F.relu(out, inplace=out is not x))
+        out = F.relu(self.norm2(out), inplace=True)
+        out = self.conv2(out)
+        return out.add_(x)
 
 
 def _channels(block_expansion: int, max_features: int, level: int) -> int:

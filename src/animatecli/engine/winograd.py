@@ -119,11 +119,17 @@ def _scratch_buffers(sizes: tuple[int, ...], like: torch.Tensor) -> list[torch.T
     key = torch.is_inference_mode_enabled()
     sets: dict[bool, list[torch.Tensor]] = _scratch.__dict__.setdefault("sets", {})
     buffers = sets.get(key, [])
-    if len(buffers) != len(sizes) or any(
-        b.numel() < n or b.dtype != like.dtype for b, n in zip(buffers, sizes, strict=True)
-    ):
+    if len(buffers) != len(sizes) or any(b.dtype != like.dtype for b in buffers):
         buffers = [like.new_empty(n) for n in sizes]
-        sets[key] = buffers
+    else:
+        # Each buffer grows to the largest size any layer asked of it: remade to the
+        # current call's sizes, layers that need more of one and less of another would
+        # reallocate them on every frame (tens of MB each time, a TPSMM frame's heap
+        # grew by that churn).
+        buffers = [
+            b if b.numel() >= n else like.new_empty(n) for b, n in zip(buffers, sizes, strict=True)
+        ]
+    sets[key] = buffers
     return buffers
 
 

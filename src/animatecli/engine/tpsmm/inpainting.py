@@ -15,6 +15,14 @@ from .config import InpaintingConfig
 from .dense_motion import TpsDenseMotion
 
 
+def _masked(fresh: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``fresh * mask``, in place when no gradient needs ``fresh``'s values (a warp's
+    output, used once: one map fewer at a time, the same products)."""
+    if torch.is_grad_enabled() and (fresh.requires_grad or mask.requires_grad):
+        return fresh * mask
+    return fresh.mul_(mask)
+
+
 @dataclass
 class TpsSourceEncoding:
     """What depends on the source alone: ``image`` ``B×C×S×S``, the encoder maps
@@ -100,18 +108,21 @@ class InpaintingNetwork(nn.Module):
         deformation = motion.deformation
         features = encoding.features[::-1]  # deepest first
         out = self._warp(rows(features[0]), deformation)
-        out = out * self._occlusion(motion, 0, out)
+        out = _masked(out, self._occlusion(motion, 0, out))
         levels = len(self.up_blocks)
         for level in range(levels):
-            out = self.resblock[2 * level + 1](self.resblock[2 * level](out))
+            # One block at a time, so that no name holds the first block's input.
+            out = self.resblock[2 * level](out)
+            out = self.resblock[2 * level + 1](out)
             out = self.up_blocks[level](out)
             skip = self._warp(rows(features[level + 1]), deformation)
             occlusion = self._occlusion(motion, level + 1, skip)
-            skip = skip * occlusion
+            skip = _masked(skip, occlusion)
             if level < levels - 1:
                 out = torch.cat([out, skip], dim=1)
+                del skip  # not held through the next level's blocks
         # At full resolution the skip replaces the occluded part instead of being stacked.
-        out = out * (1 - occlusion) + skip
+        out = _masked(out, 1 - occlusion).add_(skip)
         image = self._warp(rows(encoding.image), deformation)
         prediction = torch.sigmoid(self.final(out))
         prediction = prediction * (1 - occlusion) + image * occlusion
