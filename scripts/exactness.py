@@ -56,7 +56,9 @@ def predict(
 ) -> torch.Tensor:
     """``B×3×H×W`` predictions of ``driving`` (frame 0 the initial one), one frame at a
     time, in the model's dtype."""
-    dtype = next(model.parameters()).dtype
+    # The truth is float64 throughout; a candidate is float32 but may keep float64 parts.
+    every_float64 = all(p.dtype == torch.float64 for p in model.parameters())
+    dtype = torch.float64 if every_float64 else torch.float32
     with torch.inference_mode():
         image = source.to(dtype).contiguous(memory_format=torch.channels_last)
         kp_source = model.detect(image)

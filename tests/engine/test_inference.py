@@ -19,7 +19,7 @@ from animatecli.engine.inference import (
     fold_batch_norms,
     prepare_for_inference,
 )
-from animatecli.engine.tpsmm.keypoints import ResNet18
+from animatecli.engine.tpsmm.keypoints import KeypointDetector, ResNet18
 from animatecli.engine.winograd import WinogradConv3x3
 
 
@@ -168,3 +168,24 @@ def test_winograd_only_for_wide_convolutions_outside_sharp_networks() -> None:
         "generator.down_blocks.1.conv"
     }
     assert not any(k.endswith("transformed") for k in model.state_dict())
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_tpsmm_keypoint_detector_computes_in_float64_on_the_cpu(fast: bool) -> None:
+    torch.manual_seed(0)
+    detector = KeypointDetector(num_tps=2).eval()
+    image = torch.rand(1, 3, 64, 64)
+    with torch.inference_mode():
+        truth = copy.deepcopy(detector).double()(image.double()).value
+        plain = detector(image).value
+        prepare_for_inference(detector, fast=fast)
+        prepared = detector(image).value
+    assert prepared.dtype == torch.float32  # what the rest of the model takes
+    weights = {p.dtype for p in detector.parameters()}
+    if fast:  # the opt-in fast path trades exactness for speed: no float64
+        assert weights == {torch.float32}
+    else:
+        assert weights == {torch.float64}
+        # Only the final rounding to float32 is left of the float32 run's error.
+        assert (prepared.double() - truth).abs().max() <= 2**-24
+        assert (prepared.double() - truth).abs().max() < (plain.double() - truth).abs().max()

@@ -276,12 +276,13 @@ def prepare_for_inference(
     On the CPU also: every 3×3 convolution at least ``winograd_min_channels`` wide on
     both sides runs by Winograd (``winograd_scheme``, :mod:`.winograd`), except in the networks
     that end in a sharp softmax (keypoints, dense motion: `blocks.keeps_float32`), where
-    its slightly larger rounding moves keypoints measurably; and instance norms keep the
-    channels-last layout (``cpu_rewrites=False`` leaves both out).
+    its slightly larger rounding moves keypoints measurably; instance norms keep the
+    channels-last layout; and the networks that declare ``FLOAT64_ON_CPU`` compute in
+    float64 (`computes_in_float64`) (``cpu_rewrites=False`` leaves all three out).
 
     ``fast`` (opt-in, less exact than the original's float32 run): batch norms folded
-    inside the precision-sensitive networks too. See docs/engine-exactness.md for each
-    rewrite's error and speed.
+    inside the precision-sensitive networks too, and no float64. See
+    docs/engine-exactness.md for each rewrite's error and speed.
 
     The model stays an inference model afterwards: its batch norms are gone from the
     state dict, and so are the up blocks' ``conv`` and the convolutions computed by
@@ -313,4 +314,18 @@ def prepare_for_inference(
 
         _replace_children(model, winograd, skip=keeps_float32)
         _replace_children(model, instance_norm)
+        if not fast:
+            computes_in_float64(model)
     return model
+
+
+def computes_in_float64(model: nn.Module) -> int:
+    """Make every module that declares ``FLOAT64_ON_CPU`` (and computes in its weights'
+    dtype) float64, in place; returns how many. For small networks whose float32
+    rounding dominates the model's error (TPSMM's keypoint detector)."""
+    converted = 0
+    for module in model.modules():
+        if getattr(module, "FLOAT64_ON_CPU", False):
+            module.double()
+            converted += 1
+    return converted
