@@ -30,6 +30,7 @@ from animatecli.engine.inference import (
     InstanceNormForInference,
     NearestUpsampleConv,
     _replace_children,
+    computes_in_float64,
     fold_batch_norms,
     prepare_for_inference,
 )
@@ -129,6 +130,7 @@ def variants(min_channels: int = 128) -> dict[str, Variant]:
         "Winograd F(2x2,3x3) 0,±1": _winograd(winograd.F2, min_channels),
         "Winograd F(4x4,3x3) 0,±1,±2 (before)": _winograd(winograd.LAVIN, min_channels),
         "instance norm channels-last": _instance_norm,
+        "keypoint detector in float64 (TPSMM's; FOMM has none marked)": computes_in_float64,
         "default CPU path (all, F(4x4) 0,±1,½,−2)": default,
         "opt-in fast path (also folded in keypoints/motion)": lambda model: default(
             model, fast=True
