@@ -5,6 +5,7 @@ and panels follow."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from animatecli.options import AnimateOptions
 from animatecli.runtime.compose import composer
@@ -18,22 +19,34 @@ def prepared(full: np.ndarray, box: tuple[int, int, int, int]) -> PreparedImage:
     return PreparedImage(full, box, full[y0:y1, x0:x1][:8, :8].copy(), None)
 
 
-def test_the_default_output_is_the_prediction() -> None:
+@pytest.mark.parametrize("scale", [1, 2])  # 2: the prediction arrives upscaled
+def test_the_default_output_is_the_prediction(scale: int) -> None:
     photo = np.full((8, 8, 3), 9, np.uint8)
-    compose, size = composer(prepared(photo, (0, 0, 8, 8)), AnimateOptions(), HW)
-    prediction = np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)
-    assert size == (8, 8)
+    compose, size = composer(prepared(photo, (0, 0, 8, 8)), AnimateOptions(), HW, scale=scale)
+    side = 8 * scale
+    prediction = np.random.default_rng(0).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    assert size == (side, side)
     assert compose(photo, prediction) is prediction
 
 
-def test_compare_puts_source_driving_and_result_side_by_side() -> None:
+@pytest.mark.parametrize(
+    ("scale", "size", "row", "columns"),
+    [
+        (1, (24, 8), 0, (0, 8, 16)),
+        (2, (48, 16), 8, (4, 20, 36)),  # the panels share the upscaled height
+    ],
+)
+def test_compare_puts_source_driving_and_result_side_by_side(
+    scale: int, size: tuple[int, int], row: int, columns: tuple[int, int, int]
+) -> None:
     photo = np.full((8, 8, 3), 1, np.uint8)
     driving = np.full((8, 8, 3), 2, np.uint8)
-    prediction = np.full((8, 8, 3), 3, np.uint8)
-    compose, size = composer(prepared(photo, (0, 0, 8, 8)), AnimateOptions(compare=True), HW)
+    prediction = np.full((8 * scale, 8 * scale, 3), 3, np.uint8)
+    options = AnimateOptions(compare=True)
+    compose, got = composer(prepared(photo, (0, 0, 8, 8)), options, HW, scale=scale)
     out = compose(driving, prediction)
-    assert size == (24, 8) and out.shape == (8, 24, 3)
-    assert [int(out[0, x, 0]) for x in (0, 8, 16)] == [1, 2, 3]
+    assert got == size and out.shape == (size[1], size[0], 3)
+    assert [int(out[row, x, 0]) for x in columns] == [1, 2, 3]
 
 
 def test_paste_back_returns_the_full_photo_with_the_region_replaced() -> None:
@@ -44,25 +57,6 @@ def test_paste_back_returns_the_full_photo_with_the_region_replaced() -> None:
     assert size == (60, 40) and out.shape == (40, 60, 3)
     assert out[18, 28].min() > 150  # the middle of the box took the prediction
     assert out[0, 0].max() == 0 and out[39, 59].max() == 0  # far outside: the photo
-
-
-def test_the_plain_output_is_the_upscaled_prediction() -> None:
-    photo = np.full((8, 8, 3), 9, np.uint8)
-    compose, size = composer(prepared(photo, (0, 0, 8, 8)), AnimateOptions(), HW, scale=2)
-    prediction = np.zeros((16, 16, 3), np.uint8)
-    assert size == (16, 16)
-    assert compose(photo, prediction) is prediction
-
-
-def test_compare_panels_share_the_upscaled_height() -> None:
-    photo = np.full((8, 8, 3), 1, np.uint8)
-    driving = np.full((8, 8, 3), 2, np.uint8)
-    prediction = np.full((16, 16, 3), 3, np.uint8)
-    options = AnimateOptions(compare=True)
-    compose, size = composer(prepared(photo, (0, 0, 8, 8)), options, HW, scale=2)
-    out = compose(driving, prediction)
-    assert size == (48, 16) and out.shape == (16, 48, 3)
-    assert [int(out[8, x, 0]) for x in (4, 20, 36)] == [1, 2, 3]
 
 
 def test_paste_back_of_an_upscaled_face_keeps_the_photo_size() -> None:
