@@ -73,7 +73,7 @@ class KeypointDetector(nn.Module):
     It computes in its weights' dtype and returns keypoints in the image's: on the CPU,
     `inference.prepare_for_inference` makes it float64 (``FLOAT64_ON_CPU``). Its float32
     rounding, from the first convolution on, was most of TPSMM's distance from a float64
-    run (4-8× the rest), for about 7% of a frame's time.
+    run (4-8× the rest), for about 5% of a frame's time.
     """
 
     FLOAT64_ON_CPU = True
