@@ -70,13 +70,15 @@ class KeypointDetector(nn.Module):
     """``B×3×S×S`` in ``[0, 1]`` (no mean/std normalisation, full resolution) →
     ``B×5T×2`` keypoints ``2·sigmoid(fc) − 1``, read as consecutive (x, y) pairs.
 
-    It computes in its weights' dtype and returns keypoints in the image's: on the CPU,
-    `inference.prepare_for_inference` makes it float64 (``FLOAT64_ON_CPU``). Its float32
-    rounding, from the first convolution on, was most of TPSMM's distance from a float64
-    run (4-8× the rest), for about 5% of a frame's time.
+    It computes in ``compute_dtype`` (None: its weights' dtype) and returns keypoints in
+    the image's: on the CPU, `inference.prepare_for_inference` makes it compute in
+    float64 (``FLOAT64_ON_CPU``). Its float32 rounding, from the first convolution on,
+    was most of TPSMM's distance from a float64 run (4-8× the rest), for about 5% of a
+    frame's time.
     """
 
     FLOAT64_ON_CPU = True
+    compute_dtype: torch.dtype | None = None
 
     def __init__(self, num_tps: int):
         super().__init__()
@@ -84,6 +86,7 @@ class KeypointDetector(nn.Module):
 
     @float32_forward
     def forward(self, image: torch.Tensor) -> Keypoints:
-        logits = self.fg_encoder(image.to(self.fg_encoder.fc.weight.dtype))
+        dtype = self.compute_dtype or self.fg_encoder.fc.weight.dtype
+        logits = self.fg_encoder(image.to(dtype))
         value = 2 * torch.sigmoid(logits) - 1
         return Keypoints(value.to(image.dtype).view(value.shape[0], -1, 2))
