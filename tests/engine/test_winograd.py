@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from animatecli.engine import winograd
 from animatecli.engine.winograd import (
     F2,
     F4,
@@ -129,3 +130,18 @@ def test_chunks_cover_every_tile(
         actual = WinogradConv3x3(conv, scheme)(x)
     expected = _reference(conv, x)
     assert (actual - expected).abs().max().item() <= 1e-5 * expected.abs().max().item()
+
+
+def test_the_padded_copy_is_one_band_of_rows_not_the_whole_map(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(winograd._scratch, "sets", {}, raising=False)
+    conv = _conv(16, 16)
+    x = torch.randn(1, 16, 128, 128)
+    with torch.inference_mode():
+        actual = WinogradConv3x3(conv, F4)(x)
+    expected = _reference(conv, x)
+    assert (actual - expected).abs().max().item() <= 1e-5 * expected.abs().max().item()
+    # F(4×4) at 2,048 outputs a chunk: 4 rows of 32 tiles, so 4·4 + 2 padded rows.
+    padded = winograd._scratch.sets[True][1]
+    assert padded.numel() == 18 * 130 * 16 < 130 * 130 * 16

@@ -133,6 +133,26 @@ def _scratch_buffers(sizes: tuple[int, ...], like: torch.Tensor) -> list[torch.T
     return buffers
 
 
+def _padded_band(
+    image: torch.Tensor, first: int, count: int, scratch: torch.Tensor, most: int
+) -> torch.Tensor:
+    """Rows ``first … first+count−1`` of the channels-last ``image`` (B×H×W×C) zero-padded
+    by one pixel on every side, as a B×count×(W+2)×C view of ``scratch`` (laid out for
+    ``most`` rows, so every band of a call uses the same strides): row −1 and row H
+    are the padding. Only the frame is zeroed."""
+    batch, height, width, channels = image.shape
+    band = scratch[: batch * most * (width + 2) * channels]
+    band = band.view(batch, most, width + 2, channels)[:, :count]
+    band[:, :, 0].zero_()
+    band[:, :, -1].zero_()
+    inside = slice(max(first, 0), min(first + count, height))
+    offset = inside.start - first
+    band[:, offset : offset + inside.stop - inside.start, 1:-1].copy_(image[:, inside])
+    band[:, :offset].zero_()
+    band[:, offset + inside.stop - inside.start :].zero_()
+    return band
+
+
 class WinogradConv3x3(nn.Module):
     """A 3×3, padding-1, stride-1 dense convolution computed by Winograd's F(m×m, 3×3)
     (``scheme``: :data:`F4` F(4×4), the default, or :data:`F2` F(2×2)) on the CPU.
@@ -147,9 +167,9 @@ class WinogradConv3x3(nn.Module):
     tap-major, into a small scratch that is still in cache when the six matching
     matrix products read it. Storing them would cost 85 MB for FOMM and 140 MB for
     TPSMM; making all 36 at once (9–38 MB written per call) cost 8% of a FOMM frame.
-    The tiles go through in chunks of about ``CHUNK_PIXELS`` outputs, which bounds the scratch
-    memory. The output is channels-last, the layout every following layer of these
-    networks runs fastest in.
+    The tiles go through in chunks of about ``CHUNK_PIXELS`` outputs, each padded as a band
+    of rows, which bounds the scratch memory. The output is channels-last, the layout
+    every following layer of these networks runs fastest in.
     """
 
     # 64²: FOMM's generator bottleneck (256 channels), TPSMM's inpainting blocks at 64²
@@ -225,10 +245,11 @@ class WinogradConv3x3(nn.Module):
         chunk_rows = max(1, min(rows, chunk_tiles // (batch * columns)))
         most_tiles = batch * chunk_rows * columns
         widest = max(channels, out_channels)
+        band_rows = step * chunk_rows + tile - step
         kernels, framed, first, second = _scratch_buffers(
             (
                 group * channels * out_channels,
-                batch * (height + 2) * (width + 2) * channels,
+                batch * band_rows * (width + 2) * channels,
                 points * most_tiles * widest,
                 points * most_tiles * widest,
             ),
@@ -237,21 +258,19 @@ class WinogradConv3x3(nn.Module):
         group_kernels = kernels[: group * channels * out_channels].view(
             group, channels, out_channels
         )
-
-        # The map zero-padded by one pixel, B×(H+2)×(W+2)×C: only the frame is zeroed.
-        padded = framed[: batch * (height + 2) * (width + 2) * channels]
-        padded = padded.view(batch, height + 2, width + 2, channels)
-        for edge in (padded[:, 0], padded[:, -1], padded[:, :, 0], padded[:, :, -1]):
-            edge.zero_()
-        padded[:, 1:-1, 1:-1].copy_(x.permute(0, 2, 3, 1))
+        image = x.permute(0, 2, 3, 1)  # B×H×W×C, a view
         result = x.new_empty((batch, height, width, out_channels))
         placed = result.view(batch, rows, step, columns, step, out_channels)
         for top in range(0, rows, chunk_rows):
             count = min(chunk_rows, rows - top)
             tiles = batch * count * columns
-            # This chunk's overlapping 6×6 tiles, gathered tile-position-major
-            # (6×6×tiles×C), so that each step below is one contiguous matrix product.
-            band = padded[:, step * top : step * (top + count) + tile - step]
+            # This chunk's rows of the map zero-padded by one pixel, B×rows×(W+2)×C
+            # (a band, not the whole padded map: 17 MB less scratch on TPSMM's widest).
+            band = _padded_band(
+                image, step * top - 1, step * count + tile - step, framed, band_rows
+            )
+            # Its overlapping 6×6 tiles, gathered tile-position-major (6×6×tiles×C), so
+            # that each step below is one contiguous matrix product.
             windows = band.unfold(1, tile, step).unfold(2, tile, step)  # B×n×c×C×t×t
             gathered = first[: points * tiles * channels]
             gathered.view(tile, tile, batch, count, columns, channels).copy_(
