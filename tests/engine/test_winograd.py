@@ -123,7 +123,8 @@ def test_a_layer_that_never_takes_the_transform_keeps_its_weights() -> None:
 def test_chunks_cover_every_tile(
     batch: int, scheme: TileScheme, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(WinogradConv3x3, "CHUNK_PIXELS", 640)  # F(4×4): 3 rows of 17 tiles
+    # F(4×4): 3 rows of 17 tiles (36 points × 8 channels × 51 tiles); F(2×2): 3 of 34.
+    monkeypatch.setattr(WinogradConv3x3, "CHUNK_FLOATS", 36 * 8 * 51)
     conv = _conv(8, 8)
     x = torch.randn(batch, 8, 64, 68)
     with torch.inference_mode():
@@ -136,12 +137,13 @@ def test_the_padded_copy_is_one_band_of_rows_not_the_whole_map(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(winograd._scratch, "sets", {}, raising=False)
+    monkeypatch.setattr(WinogradConv3x3, "CHUNK_FLOATS", 36 * 16 * 128)  # 128 tiles
     conv = _conv(16, 16)
     x = torch.randn(1, 16, 128, 128)
     with torch.inference_mode():
         actual = WinogradConv3x3(conv, F4)(x)
     expected = _reference(conv, x)
     assert (actual - expected).abs().max().item() <= 1e-5 * expected.abs().max().item()
-    # F(4×4) at 2,048 outputs a chunk: 4 rows of 32 tiles, so 4·4 + 2 padded rows.
+    # 128 tiles a chunk: 4 rows of 32, so 4·4 + 2 padded rows.
     padded = winograd._scratch.sets[True][1]
     assert padded.numel() == 18 * 130 * 16 < 130 * 130 * 16

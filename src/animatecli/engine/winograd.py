@@ -167,16 +167,21 @@ class WinogradConv3x3(nn.Module):
     tap-major, into a small scratch that is still in cache when the six matching
     matrix products read it. Storing them would cost 85 MB for FOMM and 140 MB for
     TPSMM; making all 36 at once (9–38 MB written per call) cost 8% of a FOMM frame.
-    The tiles go through in chunks of about ``CHUNK_PIXELS`` outputs, each padded as a band
-    of rows, which bounds the scratch memory. The output is channels-last, the layout
-    every following layer of these networks runs fastest in.
+    The tiles go through in chunks of as many as fit ``CHUNK_FLOATS`` per scratch buffer
+    (tile points × tiles × the wider side's channels), each padded as a band of rows:
+    the scratch memory is bounded, and narrower layers get longer matrix products. The
+    output is channels-last, the layout every following layer of these networks runs
+    fastest in.
     """
 
     # 64²: FOMM's generator bottleneck (256 channels), TPSMM's inpainting blocks at 64²
     # and 128². On smaller maps the kernels' per-call transform eats most of the gain
     # (TPSMM's 512-channel blocks at 32² and 16²: no measurable difference).
     MIN_PIXELS = 64 * 64
-    CHUNK_PIXELS = 2048  # output pixels per chunk of tiles
+    # 9 MiB of float32 per tile buffer: 128 tiles of F(4×4) (2,048 outputs) at 512
+    # channels, TPSMM's widest; FOMM's 256-channel layers get 256 tiles, which ran its
+    # frames 10% faster than 128 (longer products; the same memory as TPSMM's).
+    CHUNK_FLOATS = 36 * 128 * 512
 
     weight: torch.Tensor | None
     taps: torch.Tensor | None
@@ -241,10 +246,10 @@ class WinogradConv3x3(nn.Module):
         step, tile, group = self.step, self.tile, self.group
         out_channels, points = self.out_channels, tile * tile
         rows, columns = height // step, width // step
-        chunk_tiles = self.CHUNK_PIXELS // (step * step)
+        widest = max(channels, out_channels)
+        chunk_tiles = self.CHUNK_FLOATS // (points * widest)
         chunk_rows = max(1, min(rows, chunk_tiles // (batch * columns)))
         most_tiles = batch * chunk_rows * columns
-        widest = max(channels, out_channels)
         band_rows = step * chunk_rows + tile - step
         kernels, framed, first, second = _scratch_buffers(
             (
