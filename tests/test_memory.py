@@ -109,3 +109,38 @@ def test_a_job_hands_the_frames_memory_back_before_sealing(
     )
     assert out.stat().st_size > 0
     assert events[-3:] == ["frames", "release", "seal"]
+
+
+def test_periodic_release_waits_its_interval_between_releases() -> None:
+    now = [100.0]
+    released: list[float] = []
+    release = memory.PeriodicRelease(
+        2.0, release=lambda: released.append(now[0]), clock=lambda: now[0]
+    )
+    for t in (100.5, 101.9, 102.1, 103.0, 104.0, 104.2, 110.0):
+        now[0] = t
+        release()
+    assert released == [102.1, 104.2, 110.0]
+
+
+def test_a_job_hands_freed_memory_back_while_animating(
+    tiny_checkpoint: Path, samples: Samples, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long video's frames leave holes in the heap; the animate loop trims them every
+    few seconds (here every step) instead of only between stages."""
+    from animatecli.runtime import animate as animate_module
+
+    released: list[int] = []
+
+    def every_step(interval: float = 2.0, **kwargs: Any) -> memory.PeriodicRelease:
+        return memory.PeriodicRelease(0.0, release=lambda: released.append(1))
+
+    monkeypatch.setattr(animate_module, "PeriodicRelease", every_step)
+    runtime = Runtime(ModelOptions(checkpoint=tiny_checkpoint, device="cpu"))
+    options = AnimateOptions(crop_source="off", batch_size=4)
+    result = AnimationJob(runtime, options).run(
+        ROOT / "examples" / "source.png", samples.v25, tmp_path / "out.mp4"
+    )
+    assert result.frames == 25
+    # One release after each batch but the first (which has its own): ⌈25/4⌉ − 1.
+    assert len(released) == 6

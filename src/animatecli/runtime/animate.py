@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..engine import AnimationSession, GraphedSession, GroupSession, PendingFrames
-from ..memory import release_freed_memory
+from ..memory import PeriodicRelease, release_freed_memory
 from ..progress import Reporter
 from ..streaming import BackgroundWriter, Prefetcher
 from .compose import Composer
@@ -50,6 +50,9 @@ def animate_frames(
     depth = 1 if runtime.transfer.overlaps else 0
     in_flight: deque[_InFlight] = deque()
     frames = 0
+    # The holes the batches' maps leave in the heap, handed back as they accumulate
+    # (`memory`): without it a long job's peak grew with its length.
+    release_now_and_then = PeriodicRelease()
     with Prefetcher(driving) as stream:
         for number, batch in enumerate(in_batches(stream, batch_size)):
             in_flight.append(_submit(runtime, session, batch))
@@ -57,6 +60,8 @@ def animate_frames(
                 # The first batch made the layers' one-off kernels; what it freed on the
                 # way is not needed again.
                 release_freed_memory()
+            else:
+                release_now_and_then()
             while len(in_flight) > depth:
                 frames += _emit(in_flight.popleft(), compose, writer, reporter, upscale)
         while in_flight:
