@@ -132,7 +132,7 @@ def test_a_job_hands_freed_memory_back_while_animating(
 
     released: list[int] = []
 
-    def every_step(interval: float = 2.0, **kwargs: Any) -> memory.PeriodicRelease:
+    def every_step(interval: float = 10.0, **kwargs: Any) -> memory.PeriodicRelease:
         return memory.PeriodicRelease(0.0, release=lambda: released.append(1))
 
     monkeypatch.setattr(animate_module, "PeriodicRelease", every_step)

@@ -50,8 +50,8 @@ def animate_frames(
     depth = 1 if runtime.transfer.overlaps else 0
     in_flight: deque[_InFlight] = deque()
     frames = 0
-    # The holes the batches' maps leave in the heap, handed back as they accumulate
-    # (`memory`): without it a long job's peak grew with its length.
+    # The holes the batches' maps leave in the heap, handed back every 10 s (`memory`):
+    # without it a long job's peak grew with its length.
     release_now_and_then = PeriodicRelease()
     with Prefetcher(driving) as stream:
         for number, batch in enumerate(in_batches(stream, batch_size)):
