@@ -181,6 +181,9 @@ def test_tpsmm_keypoint_detector_computes_in_float64_on_the_cpu(fast: bool) -> N
         plain = detector(image).value
         prepare_for_inference(detector, fast=fast)
         prepared = detector(image).value
+        # Preparing twice (as `eval` does a runtime's model) changes nothing.
+        prepare_for_inference(detector, fast=fast)
+        assert torch.equal(detector(image).value, prepared)
     assert prepared.dtype == torch.float32  # what the rest of the model takes
     # The weights stay float32 either way (each layer casts its own per call).
     assert {p.dtype for p in detector.parameters()} == {torch.float32}

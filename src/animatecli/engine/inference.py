@@ -358,7 +358,9 @@ _INPUT_DTYPE_FORMS: dict[type[nn.Module], type[nn.Module]] = {
 def _computing_in_input_dtype(layer: nn.Module) -> nn.Module | None:
     form = _INPUT_DTYPE_FORMS.get(type(layer))
     if form is None:
-        if any(True for _ in layer.parameters(recurse=False)):
+        # Already in its float64 form (a model prepared twice), or without weights.
+        done = type(layer) in _INPUT_DTYPE_FORMS.values()
+        if not done and any(True for _ in layer.parameters(recurse=False)):
             raise TypeError(f"no float64 form for {type(layer).__name__}")
         return None
     if isinstance(layer, nn.BatchNorm2d) and layer.training:
