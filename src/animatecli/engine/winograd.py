@@ -145,11 +145,11 @@ def _padded_band(
     band = band.view(batch, most, width + 2, channels)[:, :count]
     band[:, :, 0].zero_()
     band[:, :, -1].zero_()
-    inside = slice(max(first, 0), min(first + count, height))
-    offset = inside.start - first
-    band[:, offset : offset + inside.stop - inside.start, 1:-1].copy_(image[:, inside])
-    band[:, :offset].zero_()
-    band[:, offset + inside.stop - inside.start :].zero_()
+    start, stop = max(first, 0), min(first + count, height)  # the rows the image has
+    above, below = start - first, stop - first  # where they land in the band
+    band[:, above:below, 1:-1].copy_(image[:, start:stop])
+    band[:, :above].zero_()
+    band[:, below:].zero_()
     return band
 
 
