@@ -66,7 +66,7 @@ def _watermark_line(mark: dict[str, Any] | None) -> str:
     if mark is None:
         return "not checked"
     seen = f"{mark['windows_detected']}/{mark['windows']} one-second windows"
-    strength = f"max z {mark['max_z']} (threshold {mark['z_threshold']})"
+    strength = f"max z {mark['max_z']} {mark['hypothesis']} (threshold {mark['z_threshold']})"
     if not mark["detected"]:
         return f"not detected ({seen}, {strength})"
     output_id = mark["output_id"] or "unreadable"

@@ -113,7 +113,7 @@ function verificationView(found) {
   const mark = found.watermark;
   let watermark = "not checked";
   if (mark) {
-    const windows = `${mark.windows_detected} of ${mark.windows} one-second windows, strongest z ${mark.max_z} (threshold ${mark.z_threshold})`;
+    const windows = `${mark.windows_detected} of ${mark.windows} one-second windows, strongest z ${mark.max_z} ${mark.hypothesis} (threshold ${mark.z_threshold})`;
     watermark = mark.detected ? `detected in ${windows}; output id ${mark.output_id || "unreadable"}` : `not detected (${windows})`;
   }
   const lines = [["Content Credentials", credentials], ["Label", label], ["Invisible watermark", watermark]];
