@@ -288,7 +288,7 @@ def main() -> None:
         if not on_gpu:
             load_table(args.families, console)
             if not args.skip_exactness:
-                exactness_table(args.families, 2, console)
+                exactness_table(args.families, 6, console)
             data_table(console)
         for family in args.families:
             count = args.frames or (64 if on_gpu else 8)

@@ -52,27 +52,41 @@ def float64_allowed() -> Iterator[None]:
         blocks._as_float32 = saved
 
 
+def animating(
+    model: MotionModel, source: torch.Tensor, initial: torch.Tensor, mode: MotionMode
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """What depends on the source and the initial driving frame, done once; returns the
+    per-frame step: a ``1×3×H×W`` driving frame → its prediction, in the model's dtype."""
+    # The truth is float64 throughout; a candidate is float32 but may keep float64 parts.
+    every_float64 = all(p.dtype == torch.float64 for p in model.parameters())
+    dtype = torch.float64 if every_float64 else torch.float32
+
+    def as_input(image: torch.Tensor) -> torch.Tensor:
+        return image.to(dtype).contiguous(memory_format=torch.channels_last)
+
+    with torch.inference_mode():
+        image = as_input(source)
+        kp_source = model.detect(image)
+        encoding = model.encode_source(image)
+        kp_initial = model.detect(as_input(initial))
+        scale = movement_scale(kp_source, kp_initial)
+
+    def step(frame: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            kp_driving = model.detect(as_input(frame))
+            moved = model.transfer(kp_source, kp_driving, kp_initial, mode, scale)
+            return model.generate(encoding, moved, kp_source).prediction
+
+    return step
+
+
 def predict(
     model: MotionModel, source: torch.Tensor, driving: torch.Tensor, mode: MotionMode
 ) -> torch.Tensor:
     """``B×3×H×W`` predictions of ``driving`` (frame 0 the initial one), one frame at a
-    time, in the model's dtype."""
-    # The truth is float64 throughout; a candidate is float32 but may keep float64 parts.
-    every_float64 = all(p.dtype == torch.float64 for p in model.parameters())
-    dtype = torch.float64 if every_float64 else torch.float32
-    with torch.inference_mode():
-        image = source.to(dtype).contiguous(memory_format=torch.channels_last)
-        kp_source = model.detect(image)
-        encoding = model.encode_source(image)
-        frames = driving.to(dtype).contiguous(memory_format=torch.channels_last)
-        initial = model.detect(frames[:1])
-        scale = movement_scale(kp_source, initial)
-        out = []
-        for index in range(frames.shape[0]):
-            kp_driving = model.detect(frames[index : index + 1])
-            moved = model.transfer(kp_source, kp_driving, initial, mode, scale)
-            out.append(model.generate(encoding, moved, kp_source).prediction)
-    return torch.cat(out).double()
+    time, in float64."""
+    step = animating(model, source, driving[:1], mode)
+    return torch.cat([step(driving[i : i + 1]) for i in range(driving.shape[0])]).double()
 
 
 def _upsampling(model: nn.Module) -> None:
@@ -144,7 +158,7 @@ class Row:
     variant: str
     max_levels: float
     mean_levels: float
-    seconds_per_frame: float
+    seconds_per_frame: float  # NaN in the error rows (`measure`)
 
 
 def measure(
@@ -153,32 +167,19 @@ def measure(
     driving: torch.Tensor,
     mode: MotionMode,
     chosen: dict[str, Variant],
-    time_it: bool = True,
-    against_float64: bool = True,
 ) -> list[Row]:
-    """One row per variant: its error against the float64 run (NaN without
-    ``against_float64``: the float64 run of a vox-256 network is the slowest part) and its
-    time per frame."""
-    truth: torch.Tensor | None = None
-    if against_float64:
-        truth_model = copy.deepcopy(model).double()
-        with float64_allowed():
-            truth = predict(truth_model, source, driving, mode)
-        del truth_model
+    """One row per variant: its error against the float64 run of the same weights (speed:
+    `speed_rows`)."""
+    truth_model = copy.deepcopy(model).double()
+    with float64_allowed():
+        truth = predict(truth_model, source, driving, mode)
+    del truth_model
     rows = []
     for name, variant in chosen.items():
         candidate = copy.deepcopy(model).float()
         variant(candidate)
-        if time_it:
-            predict(candidate, source, driving[:1], mode)  # warm-up (lazy kernels are made)
-        start = time.perf_counter()
-        result = predict(candidate, source, driving, mode)
-        seconds = (time.perf_counter() - start) / driving.shape[0]
-        if truth is None:
-            rows.append(Row(name, math.nan, math.nan, seconds))
-            continue
-        error = (result - truth).abs() * 255
-        rows.append(Row(name, error.max().item(), error.mean().item(), seconds))
+        error = (predict(candidate, source, driving, mode) - truth).abs() * 255
+        rows.append(Row(name, error.max().item(), error.mean().item(), math.nan))
     return rows
 
 
@@ -223,14 +224,15 @@ def exactness_rows(family: str) -> dict[str, list[Row]]:
     model, source, driving = golden_case(family)
     with winograd_everywhere():
         return {
-            mode.value: measure(model, source, driving, mode, variants(1), time_it=False)
-            for mode in model.modes
+            mode.value: measure(model, source, driving, mode, variants(1)) for mode in model.modes
         }
 
 
 def speed_rows(family: str, frames: int) -> list[Row]:
     """Each variant's time per frame on the family's vox-256 network (random weights),
-    relative mode, ``frames`` frames of 256×256."""
+    relative mode, ``frames`` frames of 256×256 (the per-frame work: detection, transfer,
+    generation). The variants are timed in turns frame by frame, the order reversed every
+    other frame, so that a machine whose speed drifts slows every variant alike."""
     torch.manual_seed(0)
     record = family_named(family)
     config = record.official_configs["vox-256"].config
@@ -240,12 +242,27 @@ def speed_rows(family: str, frames: int) -> list[Row]:
     chosen = {
         k: v for k, v in variants().items() if "Winograd" in k or "path" in k or "original" in k
     }
-    return measure(model, source, driving, MotionMode.RELATIVE, chosen, against_float64=False)
+    mode = MotionMode.RELATIVE
+    steps = {}
+    for name, variant in chosen.items():
+        candidate = copy.deepcopy(model).float()
+        variant(candidate)
+        steps[name] = animating(candidate, source, driving[:1], mode)
+        steps[name](driving[:1])  # warm-up (lazy kernels are made)
+    # The per-frame work only (the source's encoding and keypoints are made once per video).
+    seconds = dict.fromkeys(steps, 0.0)
+    for index in range(frames):
+        names = list(steps) if index % 2 == 0 else list(reversed(steps))
+        for name in names:
+            start = time.perf_counter()
+            steps[name](driving[index : index + 1])
+            seconds[name] += time.perf_counter() - start
+    return [Row(name, math.nan, math.nan, total / frames) for name, total in seconds.items()]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=2)
+    parser.add_argument("--frames", type=int, default=6)
     parser.add_argument("--families", nargs="+", default=["fomm", "tpsmm"])
     parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args()

@@ -70,8 +70,6 @@ def test_default_path_is_as_exact_as_the_original_float32_run(family: str) -> No
     }
     for mode in model.modes:
         with exactness.winograd_everywhere():
-            original, default = exactness.measure(
-                model, source, driving, mode, chosen, time_it=False
-            )
+            original, default = exactness.measure(model, source, driving, mode, chosen)
         assert default.max_levels <= original.max_levels, (mode, default, original)
         assert default.mean_levels <= original.mean_levels, (mode, default, original)
