@@ -122,31 +122,55 @@ def check_output_path(
     that case.)
     """
     kind = output_kind(path)
+    if kind is not OutputKind.PNG_DIR:
+        check_file_output(path, overwrite, inputs)
+        return kind
     p = Path(path)
     check_name_length(p)
-    for given in inputs:
-        if Path(given).exists() and p.exists() and os.path.samefile(given, p):
-            raise OutputError(f"output {p} is an input file; choose another output name")
-    if kind is OutputKind.PNG_DIR:
-        if p.exists() and not p.is_dir():
-            raise OutputError(f"output {p} exists and is not a folder")
-        if p.is_dir() and any(p.iterdir()):
-            if not overwrite:
-                raise OutputExistsError(
-                    f"output folder {p} is not empty; pass --overwrite to replace it"
-                )
-            if not _is_frame_dir(p):
-                # --overwrite replaces the whole folder: never wipe unrelated files.
-                raise OutputError(
-                    f"output folder {p} contains files other than frame_*.png; "
-                    "refusing to replace it"
-                )
-    elif p.is_dir():
+    _check_not_an_input(p, inputs)
+    if p.exists() and not p.is_dir():
+        raise OutputError(f"output {p} exists and is not a folder")
+    if p.is_dir() and any(p.iterdir()):
+        if not overwrite:
+            raise OutputExistsError(
+                f"output folder {p} is not empty; pass --overwrite to replace it"
+            )
+        if not _is_frame_dir(p):
+            # --overwrite replaces the whole folder: never wipe unrelated files.
+            raise OutputError(
+                f"output folder {p} contains files other than frame_*.png; refusing to replace it"
+            )
+    _check_parent_writable(p)
+    return kind
+
+
+def check_file_output(
+    path: str | os.PathLike[str],
+    overwrite: bool = False,
+    inputs: tuple[str | os.PathLike[str], ...] = (),
+) -> None:
+    """`check_output_path`'s checks for a single-file target of any format (the caller
+    checks the format): the name's length, not one of ``inputs``, not a folder, not
+    existing without ``overwrite``, a writable parent folder."""
+    p = Path(path)
+    check_name_length(p)
+    _check_not_an_input(p, inputs)
+    if p.is_dir():
         raise OutputError(f"output {p} is a folder")
-    elif p.exists() and not overwrite:
+    if p.exists() and not overwrite:
         # Its own class: a batch sharing its folder with another run skips such a pair
         # (the other run may have finished it since the batch looked).
         raise OutputExistsError(f"output {p} exists; pass --overwrite to replace it")
+    _check_parent_writable(p)
+
+
+def _check_not_an_input(p: Path, inputs: tuple[str | os.PathLike[str], ...]) -> None:
+    for given in inputs:
+        if Path(given).exists() and p.exists() and os.path.samefile(given, p):
+            raise OutputError(f"output {p} is an input file; choose another output name")
+
+
+def _check_parent_writable(p: Path) -> None:
     parent = Path(os.path.abspath(p)).parent
     if not parent.exists():
         raise OutputError(f"cannot write {p}: folder {parent} does not exist")
@@ -154,4 +178,3 @@ def check_output_path(
         raise OutputError(f"cannot write {p}: {parent} is not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write {p}: folder {parent} is not writable")
-    return kind

@@ -24,10 +24,10 @@ from PIL import Image
 from animatecli.atomic import commit, remove_stale_temporaries, temp_sibling
 from animatecli.engine.upscale import UpscaleNet, Upscaler, load_ncnn, load_pth
 from animatecli.engine.upscale.nets import UpscalerConfig
-from animatecli.errors import InputError, OutputError, OutputExistsError
+from animatecli.errors import InputError, OutputError
 from animatecli.media import VideoReader, load_image, open_sink, probe_video
 from animatecli.options import ProvenanceOptions
-from animatecli.paths import check_name_length, check_output_path
+from animatecli.paths import check_file_output, check_output_path
 from animatecli.progress import Reporter, SilentReporter
 from animatecli.runtime.marks import OutputMarks
 from animatecli.upscale_options import (
@@ -103,21 +103,11 @@ def _is_image(path: Path) -> bool:
 
 
 def _check_image_output(output: Path, source: Path, overwrite: bool) -> None:
-    suffix = output.suffix.lower()
-    if suffix not in _IMAGE_SAVE:
+    if output.suffix.lower() not in _IMAGE_SAVE:
         raise InputError(
             f"output {output}: an image upscales to an image ({', '.join(_IMAGE_SAVE)})"
         )
-    check_name_length(output)
-    if output.exists() and source.exists() and os.path.samefile(output, source):
-        raise OutputError(f"output {output} is the input file; choose another output name")
-    if output.is_dir():
-        raise OutputError(f"output {output} is a folder")
-    if output.exists() and not overwrite:
-        raise OutputExistsError(f"output {output} exists; pass --overwrite to replace it")
-    parent = Path(os.path.abspath(output)).parent
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {output}: folder {parent} does not exist")
+    check_file_output(output, overwrite, inputs=(source,))
 
 
 def save_image(

@@ -59,7 +59,7 @@ def test_image_output_errors(picture: Path, tmp_path: Path) -> None:
     with pytest.raises(OutputExistsError, match="--overwrite"):
         upscale_file(picture, existing, ANIME_X2)
     assert existing.read_bytes() == b"keep"
-    with pytest.raises(OutputError, match="is the input file"):
+    with pytest.raises(OutputError, match="is an input file"):
         upscale_file(picture, picture, ANIME_X2, overwrite=True)
 
 
