@@ -16,7 +16,6 @@ import argparse
 import contextlib
 import copy
 import math
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,8 +230,8 @@ def exactness_rows(family: str) -> dict[str, list[Row]]:
 def speed_rows(family: str, frames: int) -> list[Row]:
     """Each variant's time per frame on the family's vox-256 network (random weights),
     relative mode, ``frames`` frames of 256×256 (the per-frame work: detection, transfer,
-    generation). The variants are timed in turns frame by frame, the order reversed every
-    other frame, so that a machine whose speed drifts slows every variant alike."""
+    generation). The variants are timed in turns frame by frame, so that a machine whose
+    speed drifts slows every variant alike."""
     torch.manual_seed(0)
     record = family_named(family)
     config = record.official_configs["vox-256"].config
@@ -242,6 +241,8 @@ def speed_rows(family: str, frames: int) -> list[Row]:
     chosen = {
         k: v for k, v in variants().items() if "Winograd" in k or "path" in k or "original" in k
     }
+    from bench import interleaved_fps  # the bench's own turn-taking timer
+
     mode = MotionMode.RELATIVE
     steps = {}
     for name, variant in chosen.items():
@@ -250,14 +251,8 @@ def speed_rows(family: str, frames: int) -> list[Row]:
         steps[name] = animating(candidate, source, driving[:1], mode)
         steps[name](driving[:1])  # warm-up (lazy kernels are made)
     # The per-frame work only (the source's encoding and keypoints are made once per video).
-    seconds = dict.fromkeys(steps, 0.0)
-    for index in range(frames):
-        names = list(steps) if index % 2 == 0 else list(reversed(steps))
-        for name in names:
-            start = time.perf_counter()
-            steps[name](driving[index : index + 1])
-            seconds[name] += time.perf_counter() - start
-    return [Row(name, math.nan, math.nan, total / frames) for name, total in seconds.items()]
+    fps = interleaved_fps(steps, driving, unit=1)
+    return [Row(name, math.nan, math.nan, 1 / rate) for name, rate in fps.items()]
 
 
 def main() -> None:
