@@ -246,9 +246,9 @@ def note_maxima(maxima: dict[str, float], report: wm.WatermarkReport) -> str:
     """Raise ``maxima`` to ``report``'s highest z-score of each family of hypotheses;
     returns them as text."""
     for result in report.window_results:
-        maxima["any shift"] = max(maxima.get("any shift", 0.0), result.best_any_shift)
-        maxima["in place"] = max(maxima.get("in place", 0.0), result.best_in_place)
-    any_shift, in_place = maxima.get("any shift", 0.0), maxima.get("in place", 0.0)
+        maxima[wm.ANY_SHIFT] = max(maxima.get(wm.ANY_SHIFT, 0.0), result.best_any_shift)
+        maxima[wm.IN_PLACE] = max(maxima.get(wm.IN_PLACE, 0.0), result.best_in_place)
+    any_shift, in_place = maxima.get(wm.ANY_SHIFT, 0.0), maxima.get(wm.IN_PLACE, 0.0)
     return f"{any_shift:.1f} any shift / {in_place:.1f} in place"
 
 
@@ -278,7 +278,7 @@ def main() -> None:
     rows = []
     unmarked_hits = unmarked_windows = 0
     unmarked_videos_flagged = unmarked_videos = 0
-    max_unmarked = {"any shift": 0.0, "in place": 0.0}
+    max_unmarked = {wm.ANY_SHIFT: 0.0, wm.IN_PLACE: 0.0}
     psnrs = []
     # Unmarked clips after the edits, 30 frames each, for the calibration windows.
     pool: list[list[np.ndarray]] = []
@@ -364,8 +364,8 @@ def main() -> None:
     print(
         f"unmarked videos (the clips unmarked after each edit, noise, lavfi sources): "
         f"{unmarked_videos_flagged}/{unmarked_videos} flagged, windows "
-        f"{unmarked_hits}/{unmarked_windows}, max z {max_unmarked['any shift']:.2f} at any "
-        f"shift (threshold {wm.Z_THRESHOLD}), {max_unmarked['in place']:.2f} in place "
+        f"{unmarked_hits}/{unmarked_windows}, max z {max_unmarked[wm.ANY_SHIFT]:.2f} at any "
+        f"shift (threshold {wm.Z_THRESHOLD}), {max_unmarked[wm.IN_PLACE]:.2f} in place "
         f"(threshold {wm.Z_THRESHOLD_IN_PLACE})"
     )
     stats = np.concatenate([np.asarray(v, dtype=float) for v in calib.values()])

@@ -254,6 +254,10 @@ class WindowResult:
     best_in_place: float = 0.0
 
     @property
+    def hypothesis(self) -> str:
+        return IN_PLACE if self.in_place else ANY_SHIFT
+
+    @property
     def threshold(self) -> float:
         return Z_THRESHOLD_IN_PLACE if self.in_place else Z_THRESHOLD
 
@@ -423,7 +427,7 @@ class Detector:
             windows_detected=len(hits),
             max_z=0.0 if strongest is None else strongest.z,
             z_threshold=Z_THRESHOLD if strongest is None else strongest.threshold,
-            hypothesis=IN_PLACE if strongest is not None and strongest.in_place else ANY_SHIFT,
+            hypothesis=ANY_SHIFT if strongest is None else strongest.hypothesis,
             output_id=output_id,
             payload_ok=payload_ok,
             scale=scale,
