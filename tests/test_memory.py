@@ -4,10 +4,7 @@ and the C heap's free pages."""
 from __future__ import annotations
 
 import ctypes
-import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -147,75 +144,3 @@ def test_a_job_hands_freed_memory_back_while_animating(
     assert result.frames == 25
     # One release after each batch but the first (which has its own): ⌈25/4⌉ − 1.
     assert len(released) == 6
-
-
-# Run in a fresh process: glibc consults its mmap threshold only when the heap has no free
-# room for a block, and this test process's heap has holes of every size by now.
-_MAPPED_BY_A_BLOCK = """
-import ctypes, json
-from animatecli import memory
-
-class Mallinfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in (
-        "arena", "ordblks", "smblks", "hblks", "hblkhd",
-        "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
-
-libc = ctypes.CDLL(None)
-libc.mallinfo2.restype = Mallinfo2
-libc.malloc.restype = ctypes.c_void_p
-libc.free.argtypes = [ctypes.c_void_p]
-
-def mapped_by_a_block(size):
-    before = libc.mallinfo2().hblkhd  # bytes in blocks with their own mappings
-    block = libc.malloc(size)
-    mapped = libc.mallinfo2().hblkhd - before
-    libc.free(block)
-    return mapped
-
-large, small = 12 << 20, 1 << 20  # over and under the generator's 8 MiB
-with memory.large_blocks_mapped():
-    inside = [mapped_by_a_block(large), mapped_by_a_block(small)]
-print(json.dumps({"inside": inside, "outside": mapped_by_a_block(large)}))
-"""
-
-
-def has_mallinfo2() -> bool:
-    try:
-        return hasattr(ctypes.CDLL(None), "mallinfo2")  # glibc 2.33 and later
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not has_mallinfo2(), reason="glibc's mallinfo2")
-def test_inside_the_scope_large_blocks_get_their_own_mappings() -> None:
-    run = subprocess.run(
-        [sys.executable, "-c", _MAPPED_BY_A_BLOCK], capture_output=True, text=True, check=True
-    )
-    measured = json.loads(run.stdout)
-    large_inside, small_inside = measured["inside"]
-    assert large_inside >= 12 << 20
-    assert small_inside == 0
-    # Back in the heap (under glibc's 32 MiB ceiling), where its own rule puts it too.
-    assert measured["outside"] == 0
-
-
-def test_the_scope_is_lowered_once_for_overlapping_users_and_raised_by_the_last() -> None:
-    """Jobs of one server animate side by side: the threshold stays low until the last
-    generator call leaves, and is raised even when that call fails."""
-    calls: list[tuple[int, int]] = []
-
-    def record(option: int, value: int) -> int:
-        calls.append((option, value))
-        return 1
-
-    low = (memory.M_MMAP_THRESHOLD, memory.GENERATOR_MMAP_THRESHOLD)
-    high = (memory.M_MMAP_THRESHOLD, memory.HEAP_MMAP_THRESHOLD)
-    with memory.large_blocks_mapped(set_option=record):
-        with memory.large_blocks_mapped(set_option=record):
-            assert calls == [low]
-        assert calls == [low]
-    assert calls == [low, high]
-    calls.clear()
-    with pytest.raises(RuntimeError), memory.large_blocks_mapped(set_option=record):
-        raise RuntimeError("a failed frame")
-    assert calls == [low, high]

@@ -1,6 +1,5 @@
-"""How the process's C heap holds memory: what it has freed handed back to the system
-between a job's stages and every few seconds while frames are animated, and a frame's
-large maps kept out of it.
+"""Handing memory the process has freed back to the system, between a job's stages and
+every few seconds while frames are animated.
 
 glibc keeps freed blocks in its heaps for reuse, and a heap shrinks only from its top:
 a model freed in the middle (dlib's 66 MiB landmark predictor, allocated in thousands of
@@ -9,36 +8,20 @@ frames' feature maps leave: a map of one size rarely fits exactly where another 
 a TPSMM job's free-but-resident heap grew from 100 to 290 MiB over 600 frames (its live
 memory stayed at 300). ``malloc_trim`` returns every free page. Other C libraries have no
 such call and need none here.
-
-Within a frame the heap fragments too: a TPSMM frame allocates about 880 MiB in blocks of
-1 MiB or more, only 50 MiB of them live at once, and whether each finds a hole or
-extends the heap decided a job's peak (820–909 MiB over twelve runs of one job). Inside
-the generator (`large_blocks_mapped`) a block of 8 MiB or more that the heap has no free
-room for gets its own mapping, returned whole when freed, instead of growing the heap.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
     try:
         return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
-    except (AttributeError, OSError):  # not glibc
-        return None
-
-
-@functools.cache
-def _mallopt() -> Callable[[int, int], int] | None:
-    try:
-        return ctypes.CDLL(None).mallopt  # type: ignore[no-any-return]
     except (AttributeError, OSError):  # not glibc
         return None
 
@@ -72,62 +55,3 @@ class PeriodicRelease:
         if now - self._last >= self.interval:
             self._release()
             self._last = self._clock()
-
-
-# glibc's mallopt parameter: blocks of at least this many bytes get their own mapping.
-M_MMAP_THRESHOLD = -3
-# Inside the generator: its feature maps of 8 MiB and more (a 128-channel 128×128 map, a
-# 64-channel 256×256 one), the blocks whose holes decided TPSMM's peak. 16 MiB caught
-# too few of them to change it; lower thresholds page-fault more of each frame afresh.
-GENERATOR_MMAP_THRESHOLD = 8 << 20
-# Outside: the highest threshold glibc's own dynamic rule reaches on 64-bit systems,
-# where it settles once a process has freed a few large blocks. (Setting a threshold
-# ends that rule: glibc then keeps the value it is given.)
-HEAP_MMAP_THRESHOLD = 32 << 20
-
-
-class _MappedScope:
-    """The threshold lowered while any thread is inside the scope (a server's jobs run
-    side by side), raised again when the last one leaves."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._inside = 0
-
-    def enter(self, set_option: Callable[[int, int], int], threshold: int) -> None:
-        with self._lock:
-            self._inside += 1
-            if self._inside == 1:
-                set_option(M_MMAP_THRESHOLD, threshold)
-
-    def leave(self, set_option: Callable[[int, int], int]) -> None:
-        with self._lock:
-            self._inside -= 1
-            if self._inside == 0:
-                set_option(M_MMAP_THRESHOLD, HEAP_MMAP_THRESHOLD)
-
-
-_SCOPE = _MappedScope()
-
-
-@contextmanager
-def large_blocks_mapped(
-    threshold: int = GENERATOR_MMAP_THRESHOLD,
-    set_option: Callable[[int, int], int] | None = None,
-) -> Iterator[None]:
-    """Inside: a block of at least ``threshold`` bytes that glibc cannot place in the
-    heap's free room gets its own mapping, returned to the system whole when freed,
-    instead of growing the heap (glibc consults the threshold only when the heap has no
-    room): a frame's large maps reuse the heap's holes but make no new ones. The cost is
-    faulting the mapped pages in afresh each time (4–9% of a TPSMM frame in turns,
-    nothing measurable on FOMM's; docs/performance.md). A no-op without glibc.
-    ``set_option``: glibc's ``mallopt`` (tests pass a recorder)."""
-    set_option = set_option or _mallopt()
-    if set_option is None:
-        yield
-        return
-    _SCOPE.enter(set_option, threshold)
-    try:
-        yield
-    finally:
-        _SCOPE.leave(set_option)
