@@ -181,8 +181,10 @@ def driving_video(workdir: Path, frames: int, width: int = 256, height: int = 25
 # Runs the CLI in this interpreter and prints its wall seconds and peak RSS. VmHWM is the
 # high-water mark of this process's own memory: ru_maxrss would report the parent's size
 # at fork time when that was larger (it was, here).
+# The CLI as the `animate` entry point runs it (huge pages asked for before torch loads).
 PROBE = (
-    "import json,re,sys,time;from animatecli.cli import app;"
+    "import json,re,sys,time;from animatecli.memory import request_huge_pages;"
+    "request_huge_pages();from animatecli.cli import app;"
     "t=time.perf_counter();"
     "args=sys.argv[1:];"
     "code=0\n"

@@ -4,7 +4,11 @@ and the C heap's free pages."""
 from __future__ import annotations
 
 import ctypes
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +148,122 @@ def test_a_job_hands_freed_memory_back_while_animating(
     assert result.frames == 25
     # One release after each batch but the first (which has its own): ⌈25/4⌉ − 1.
     assert len(released) == 6
+
+
+# Run in a fresh process: glibc consults its mmap threshold only when the heap has no free
+# room for a block, and this test process's heap has holes of every size by now.
+_MAPPED_BY_A_BLOCK = """
+import ctypes, json
+from animatecli import memory
+
+class Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd",
+        "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = Mallinfo2
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+
+def mapped_by_a_block(size):
+    before = libc.mallinfo2().hblkhd  # bytes in blocks with their own mappings
+    block = libc.malloc(size)
+    mapped = libc.mallinfo2().hblkhd - before
+    libc.free(block)
+    return mapped
+
+large, small = 12 << 20, 1 << 20  # over and under the generator's 8 MiB
+with memory.large_blocks_mapped():
+    inside = [mapped_by_a_block(large), mapped_by_a_block(small)]
+print(json.dumps({"inside": inside, "outside": mapped_by_a_block(large)}))
+"""
+
+
+def has_mallinfo2() -> bool:
+    try:
+        return hasattr(ctypes.CDLL(None), "mallinfo2")  # glibc 2.33 and later
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not has_mallinfo2(), reason="glibc's mallinfo2")
+def test_inside_the_scope_large_blocks_get_their_own_mappings() -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", _MAPPED_BY_A_BLOCK], capture_output=True, text=True, check=True
+    )
+    measured = json.loads(run.stdout)
+    large_inside, small_inside = measured["inside"]
+    assert large_inside >= 12 << 20
+    assert small_inside == 0
+    # Back in the heap (under glibc's 32 MiB ceiling), where its own rule puts it too.
+    assert measured["outside"] == 0
+
+
+def test_the_scope_is_lowered_once_for_overlapping_users_and_raised_by_the_last() -> None:
+    """Jobs of one server animate side by side: the threshold stays low until the last
+    generator call leaves, and is raised even when that call fails."""
+    calls: list[tuple[int, int]] = []
+
+    def record(option: int, value: int) -> int:
+        calls.append((option, value))
+        return 1
+
+    low = (memory.M_MMAP_THRESHOLD, memory.GENERATOR_MMAP_THRESHOLD)
+    high = (memory.M_MMAP_THRESHOLD, memory.HEAP_MMAP_THRESHOLD)
+    with memory.large_blocks_mapped(set_option=record):
+        with memory.large_blocks_mapped(set_option=record):
+            assert calls == [low]
+        assert calls == [low]
+    assert calls == [low, high]
+    calls.clear()
+    with pytest.raises(RuntimeError), memory.large_blocks_mapped(set_option=record):
+        raise RuntimeError("a failed frame")
+    assert calls == [low, high]
+
+
+def test_huge_pages_are_requested_unless_the_user_chose() -> None:
+    environ: dict[str, str] = {}
+    memory.request_huge_pages(environ)
+    assert environ == {memory.TORCH_HUGE_PAGES: "1"}
+    chosen = {memory.TORCH_HUGE_PAGES: "0"}
+    memory.request_huge_pages(chosen)
+    assert chosen == {memory.TORCH_HUGE_PAGES: "0"}
+
+
+# The entry point with an import hook that notes the setting when torch starts loading.
+_ENTRY_POINT = """
+import os, sys
+seen = []
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" and not seen:
+            seen.append(os.environ.get("THP_MEM_ALLOC_ENABLE"))
+        return None
+sys.meta_path.insert(0, Watch())
+sys.argv = ["animate", "doctor", "--json"]  # loads torch to report on it
+from animatecli.__main__ import main
+try:
+    main()
+except SystemExit:
+    pass
+print(seen)
+"""
+
+
+@pytest.mark.parametrize(("chosen", "expected"), [(None, "1"), ("0", "0")])
+def test_the_entry_point_asks_for_huge_pages_before_torch_loads(
+    tmp_path: Path, chosen: str | None, expected: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != memory.TORCH_HUGE_PAGES}
+    if chosen is not None:
+        env[memory.TORCH_HUGE_PAGES] = chosen
+    run = subprocess.run(
+        [sys.executable, "-c", _ENTRY_POINT],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert run.stdout.split("\n")[-2] == repr([expected])

@@ -9,6 +9,8 @@ from __future__ import annotations
 import signal
 import sys
 
+from animatecli.memory import request_huge_pages
+
 
 def main() -> None:
     """Console-script entry point."""
@@ -19,6 +21,8 @@ def main() -> None:
     # Until the CLI installs its own handlers (which clean up outputs), a signal only has
     # to end the process with its one line.
     signal.signal(signal.SIGTERM, terminated)
+    # Before torch loads: PyTorch reads the setting once (`memory.request_huge_pages`).
+    request_huge_pages()
     try:
         from animatecli.cli import main as cli_main
     except KeyboardInterrupt:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 import torch
@@ -33,3 +36,40 @@ def test_initials_must_match_the_sources() -> None:
     animator = Animator(load_checkpoint(resolve_checkpoint(None)[0]).model)
     with pytest.raises(ValueError):
         animator.group_session(torch.rand(2, 3, 128, 128), initials=[None])
+
+
+def test_the_owners_scope_surrounds_every_generator_call_and_nothing_else() -> None:
+    """The runtime's memory policy (`memory.large_blocks_mapped`) reaches the engine only
+    as the scope it hands the Animator: entered around each generator call of a session
+    and of a group session, not around keypoint detection or source preparation."""
+    events: list[str] = []
+
+    @contextmanager
+    def scope() -> Iterator[None]:
+        events.append("enter")
+        yield
+        events.append("leave")
+
+    animator = Animator(load_checkpoint(resolve_checkpoint(None)[0]).model, generation_scope=scope)
+    model = animator.model
+    generate, detect = model.generate, model.detect
+
+    def generating(*args: object, **kwargs: object) -> object:
+        events.append("generate")
+        return generate(*args, **kwargs)
+
+    def detecting(*args: object, **kwargs: object) -> object:
+        events.append("detect")
+        return detect(*args, **kwargs)
+
+    model.generate, model.detect = generating, detecting  # type: ignore[method-assign]
+    frames = torch.rand(2, 3, 128, 128)
+    session = animator.session(torch.rand(3, 128, 128))
+    assert events == ["detect"]  # the source's keypoints: outside the scope
+    events.clear()
+    session.animate_batch(frames)
+    assert events == ["detect", "enter", "generate", "leave"]
+    events.clear()
+    animator.group_session(torch.rand(2, 3, 128, 128)).animate_batch(frames)
+    assert events[:2] == ["detect", "detect"]  # the sources, then the driving frames
+    assert events[2:] == ["enter", "generate", "leave"] * 2  # one call per driving frame

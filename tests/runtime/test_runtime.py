@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from animatecli import media
+from animatecli import media, memory
 from animatecli.errors import InputError
 from animatecli.options import AnimateOptions, ModelOptions
 from animatecli.runtime.job import AnimationJob
@@ -29,6 +29,8 @@ def test_the_runtime_describes_what_it_loaded(runtime: Runtime, tiny_checkpoint:
     described = runtime.describe_checkpoint()
     assert Path(described["path"]) == tiny_checkpoint and described["origin"] == "--checkpoint"
     assert runtime.batch_size() == 1 and runtime.batch_size(AnimateOptions(batch_size=4)) == 4
+    # On the CPU the generator's large maps stay out of the heap (`memory`).
+    assert runtime.animator.generation_scope is memory.large_blocks_mapped
 
 
 def test_a_mode_the_model_cannot_run_is_refused(runtime: Runtime) -> None:

@@ -8,8 +8,8 @@ source; driving frames go through in batches and nothing accumulates across fram
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,6 +144,11 @@ class Animator:
     so every convolution runs the channels-last kernels (faster on CPU; sums move by
     float32 rounding only). ``fast_rewrites`` (opt-in): the rewrites that trade exactness
     for speed too (`inference.prepare_for_inference`'s ``fast``).
+
+    ``generation_scope``: entered around every generator call, for a policy of the
+    process that owns the animator (the runtime keeps the generator's large maps out of
+    the C heap on CPU, `memory.large_blocks_mapped`); the engine itself does no such
+    thing.
     """
 
     def __init__(
@@ -155,8 +160,10 @@ class Animator:
         channels_last: bool = False,
         optimize: bool = True,
         fast_rewrites: bool = False,
+        generation_scope: Callable[[], AbstractContextManager[object]] = nullcontext,
     ):
         self.device = torch.device(device)
+        self.generation_scope = generation_scope
         if precision not in ("fp32", *AUTOCAST_DTYPES):
             raise ValueError(f"unknown precision {precision!r}")
         if precision != "fp32" and self.device.type != "cuda":
@@ -193,6 +200,12 @@ class Animator:
                     yield
         finally:
             cudnn.allow_tf32, matmul.allow_tf32 = saved
+
+    @contextmanager
+    def _generating(self) -> Iterator[None]:
+        """Around a generator call: the precision and the owner's `generation_scope`."""
+        with self.generation_scope(), self._precision():
+            yield
 
     def _input(self, images: torch.Tensor) -> torch.Tensor:
         if images.ndim == 3:
@@ -325,7 +338,7 @@ class AnimationSession:
         """Animate ``B×3×H×W`` driving frames; the family's full output for diagnostics."""
         animator = self.animator
         kp_driving = self.normalized(animator.keypoints(frames))
-        with animator._precision():
+        with animator._generating():
             return animator.model.generate(
                 self.source.encoding,
                 kp_driving,
@@ -405,7 +418,7 @@ class GroupSession:
         outputs = []
         for row in range(frames.shape[0]):
             kp = Keypoints.cat([face.normalized(kp_driving[row]) for face in self.faces])
-            with animator._precision():
+            with animator._generating():
                 generated = animator.model.generate(
                     self.prepared.encoding, kp, self.prepared.keypoints
                 )
