@@ -48,24 +48,17 @@ def request_huge_pages(environ: MutableMapping[str, str] = os.environ) -> None:
 
 
 @functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
+def _glibc_function(name: str) -> Callable[..., int] | None:
+    """glibc's ``malloc_trim`` or ``mallopt``; None under another C library."""
     try:
-        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
-    except (AttributeError, OSError):  # not glibc
-        return None
-
-
-@functools.cache
-def _mallopt() -> Callable[[int, int], int] | None:
-    try:
-        return ctypes.CDLL(None).mallopt  # type: ignore[no-any-return]
+        return getattr(ctypes.CDLL(None), name)  # type: ignore[no-any-return]
     except (AttributeError, OSError):  # not glibc
         return None
 
 
 def release_freed_memory() -> None:
     """Return the C heap's free pages to the system (a few ms; a no-op without glibc)."""
-    trim = _malloc_trim()
+    trim = _glibc_function("malloc_trim")
     if trim is not None:
         trim(0)
 
@@ -143,7 +136,7 @@ def large_blocks_mapped(
     frame in some rounds, in huge pages (`request_huge_pages`) fewer faults than the heap
     took without the scope (docs/performance.md). A no-op without glibc.
     ``set_option``: glibc's ``mallopt`` (tests pass a recorder)."""
-    set_option = set_option or _mallopt()
+    set_option = set_option or _glibc_function("mallopt")
     if set_option is None:
         yield
         return
