@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from animatecli.engine import MotionModel, blocks, winograd
+from animatecli.engine import MotionModel, blocks, narrow_conv, winograd
 from animatecli.engine.building import channels_last_in_place
 from animatecli.engine.inference import (
     InstanceNormForInference,
@@ -117,6 +117,16 @@ def _instance_norm(model: nn.Module) -> None:
     _replace_children(model, replace)
 
 
+def _few_outputs(model: nn.Module) -> None:
+    def replace(child: nn.Module) -> nn.Module | None:
+        if narrow_conv.few_output_eligible(child):
+            assert isinstance(child, nn.Conv2d)
+            return narrow_conv.FewOutputConv(child)
+        return None
+
+    _replace_children(model, replace)
+
+
 def variants(min_channels: int = 128) -> dict[str, Variant]:
     """The rewrites one by one, then the default path and its opt-in faster form."""
 
@@ -142,6 +152,7 @@ def variants(min_channels: int = 128) -> dict[str, Variant]:
         "Winograd F(4x4,3x3) 0,±1,½,−2 (default)": _winograd(winograd.F4, min_channels),
         "Winograd F(2x2,3x3) 0,±1": _winograd(winograd.F2, min_channels),
         "Winograd F(4x4,3x3) 0,±1,±2 (before)": _winograd(winograd.LAVIN, min_channels),
+        "7x7 convolutions with 1-3 outputs by shifted sums": _few_outputs,
         "instance norm channels-last": _instance_norm,
         "keypoint detector in float64 (TPSMM's; FOMM has none marked)": computes_in_float64,
         "default CPU path (all, F(4x4) 0,±1,½,−2)": default,
@@ -239,7 +250,9 @@ def speed_rows(family: str, frames: int) -> list[Row]:
     source = torch.rand(1, 3, 256, 256)
     driving = (source + 0.05 * torch.randn(frames, 3, 256, 256)).clamp(0, 1)
     chosen = {
-        k: v for k, v in variants().items() if "Winograd" in k or "path" in k or "original" in k
+        k: v
+        for k, v in variants().items()
+        if any(word in k for word in ("Winograd", "shifted sums", "path", "original"))
     }
     from bench import interleaved_fps  # the bench's own turn-taking timer
 

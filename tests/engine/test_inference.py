@@ -19,6 +19,8 @@ from animatecli.engine.inference import (
     fold_batch_norms,
     prepare_for_inference,
 )
+from animatecli.engine.narrow_conv import FewOutputConv
+from animatecli.engine.tpsmm import OFFICIAL_CONFIGS, TpsmmModel
 from animatecli.engine.tpsmm.keypoints import KeypointDetector, ResNet18
 from animatecli.engine.winograd import WinogradConv3x3
 
@@ -168,6 +170,25 @@ def test_winograd_only_for_wide_convolutions_outside_sharp_networks() -> None:
         "generator.down_blocks.1.conv"
     }
     assert not any(k.endswith("transformed") for k in model.state_dict())
+
+
+@pytest.mark.parametrize("family", ["fomm", "tpsmm"])
+def test_few_output_convolutions_everywhere(family: str) -> None:
+    """The last layer and the occlusion heads, inside the dense motion networks too
+    (nearer float64 than the direct convolution); not the wider mask heads."""
+    if family == "fomm":
+        model: nn.Module = FommModel(official_config("vox-256")).eval()
+        expected = {"generator.final", "generator.dense_motion_network.occlusion"}
+    else:
+        model = TpsmmModel(OFFICIAL_CONFIGS["vox-256"][0], with_avd=False).eval()
+        occlusion = "dense_motion_network.occlusion"
+        expected = {"inpainting_network.final", *(f"{occlusion}.{i}" for i in range(4))}
+    names = set(model.state_dict())
+    prepare_for_inference(model)
+    assert {n for n, m in model.named_modules() if isinstance(m, FewOutputConv)} == expected
+    prepared = set(model.state_dict())
+    assert not any(name.startswith(tuple(expected)) for name in prepared)
+    assert prepared <= names
 
 
 @pytest.mark.parametrize("fast", [False, True])

@@ -14,8 +14,11 @@ tolerances):
   smallest maps (the hourglasses' bottoms) the upsampled 3×3 convolution runs as one
   matrix product of its patches instead.
 * **On the CPU**, the wide 3×3 convolutions by Winograd's F(4×4, 3×3) with the points
-  of TOMS 2020 (:mod:`.winograd`) outside the precision-sensitive networks, and instance
-  norm in a form that keeps the channels-last layout.
+  of TOMS 2020 (:mod:`.winograd`) outside the precision-sensitive networks; the 7×7
+  convolutions with 1–3 outputs (the generators' last layer, TPSMM's occlusion heads) as
+  one matrix product and shifted sums (:mod:`.narrow_conv`), everywhere, being nearer
+  float64 than the direct convolution; and instance norm in a form that keeps the
+  channels-last layout.
 
 Modules opt in to the folding by naming their (convolution, batch norm) pairs in
 ``CONV_NORM_PAIRS`` (the norm must apply to that convolution's output and to nothing
@@ -32,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .blocks import UpBlock, is_dense_3x3, keeps_float32
+from .narrow_conv import FewOutputConv, few_output_eligible
 from .winograd import F4, TileScheme, WinogradConv3x3, winograd_eligible
 
 
@@ -276,9 +280,10 @@ def prepare_for_inference(
     On the CPU also: every 3×3 convolution at least ``winograd_min_channels`` wide on
     both sides runs by Winograd (``winograd_scheme``, :mod:`.winograd`), except in the networks
     that end in a sharp softmax (keypoints, dense motion: `blocks.keeps_float32`), where
-    its slightly larger rounding moves keypoints measurably; instance norms keep the
+    its slightly larger rounding moves keypoints measurably; the 7×7 convolutions with
+    1–3 outputs by shifted sums (:mod:`.narrow_conv`); instance norms keep the
     channels-last layout; and the networks that declare ``FLOAT64_ON_CPU`` compute in
-    float64 (`computes_in_float64`) (``cpu_rewrites=False`` leaves all three out).
+    float64 (`computes_in_float64`) (``cpu_rewrites=False`` leaves all four out).
 
     ``fast`` (opt-in, less exact than the original's float32 run): batch norms folded
     inside the precision-sensitive networks too, and no float64. See
@@ -286,7 +291,7 @@ def prepare_for_inference(
 
     The model stays an inference model afterwards: its batch norms are gone from the
     state dict, and so are the up blocks' ``conv`` and the convolutions computed by
-    Winograd (one copy of every weight is kept, in the form it runs in).
+    Winograd or by shifted sums (one copy of every weight is kept, in the form it runs in).
     """
     if model.training:
         raise ValueError("prepare_for_inference needs a model in eval mode")
@@ -312,7 +317,16 @@ def prepare_for_inference(
                 return InstanceNormForInference(child)
             return None
 
+        def few_outputs(child: nn.Module) -> nn.Module | None:
+            if not few_output_eligible(child):
+                return None
+            assert isinstance(child, nn.Conv2d)
+            return FewOutputConv(child)
+
         _replace_children(model, winograd, skip=keeps_float32)
+        # Everywhere: nearer float64 than the direct convolution, so also inside the
+        # precision-sensitive networks (TPSMM's occlusion heads).
+        _replace_children(model, few_outputs)
         _replace_children(model, instance_norm)
         if not fast:
             computes_in_float64(model)
