@@ -117,16 +117,6 @@ def _instance_norm(model: nn.Module) -> None:
     _replace_children(model, replace)
 
 
-def _few_outputs(model: nn.Module) -> None:
-    def replace(child: nn.Module) -> nn.Module | None:
-        if narrow_conv.few_output_eligible(child):
-            assert isinstance(child, nn.Conv2d)
-            return narrow_conv.FewOutputConv(child)
-        return None
-
-    _replace_children(model, replace)
-
-
 def variants(min_channels: int = 128) -> dict[str, Variant]:
     """The rewrites one by one, then the default path and its opt-in faster form."""
 
@@ -152,7 +142,9 @@ def variants(min_channels: int = 128) -> dict[str, Variant]:
         "Winograd F(4x4,3x3) 0,±1,½,−2 (default)": _winograd(winograd.F4, min_channels),
         "Winograd F(2x2,3x3) 0,±1": _winograd(winograd.F2, min_channels),
         "Winograd F(4x4,3x3) 0,±1,±2 (before)": _winograd(winograd.LAVIN, min_channels),
-        "7x7 convolutions with 1-3 outputs by shifted sums": _few_outputs,
+        "7x7 convolutions with 1-3 outputs by shifted sums": lambda model: _replace_children(
+            model, narrow_conv.few_output_form
+        ),
         "instance norm channels-last": _instance_norm,
         "keypoint detector in float64 (TPSMM's; FOMM has none marked)": computes_in_float64,
         "default CPU path (all, F(4x4) 0,±1,½,−2)": default,

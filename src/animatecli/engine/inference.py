@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .blocks import UpBlock, is_dense_3x3, keeps_float32
-from .narrow_conv import FewOutputConv, few_output_eligible
+from .narrow_conv import few_output_form
 from .winograd import F4, TileScheme, WinogradConv3x3, winograd_eligible
 
 
@@ -317,16 +317,10 @@ def prepare_for_inference(
                 return InstanceNormForInference(child)
             return None
 
-        def few_outputs(child: nn.Module) -> nn.Module | None:
-            if not few_output_eligible(child):
-                return None
-            assert isinstance(child, nn.Conv2d)
-            return FewOutputConv(child)
-
         _replace_children(model, winograd, skip=keeps_float32)
         # Everywhere: nearer float64 than the direct convolution, so also inside the
         # precision-sensitive networks (TPSMM's occlusion heads).
-        _replace_children(model, few_outputs)
+        _replace_children(model, few_output_form)
         _replace_children(model, instance_norm)
         if not fast:
             computes_in_float64(model)

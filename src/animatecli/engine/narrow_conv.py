@@ -49,6 +49,14 @@ def few_output_eligible(conv: nn.Module) -> bool:
     )
 
 
+def few_output_form(module: nn.Module) -> FewOutputConv | None:
+    """``module`` as a :class:`FewOutputConv` where it is :func:`few_output_eligible`,
+    else None (a replacement for `inference`'s module swaps)."""
+    if isinstance(module, nn.Conv2d) and few_output_eligible(module):
+        return FewOutputConv(module)
+    return None
+
+
 class FewOutputConv(nn.Module):
     """``conv(x)`` for a :func:`few_output_eligible` convolution, computed as each tap's
     products in one matrix product and their shifted sum, on float32 CPU inputs of
