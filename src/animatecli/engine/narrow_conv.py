@@ -70,20 +70,17 @@ class FewOutputConv(nn.Module):
     MIN_PIXELS = 32 * 32
 
     weight: torch.Tensor
-    taps: torch.Tensor
     bias: torch.Tensor | None
 
     def __init__(self, conv: nn.Conv2d):
         super().__init__()
         if not few_output_eligible(conv):
             raise ValueError("only a dense, stride-1, same-padded k×k convolution, k ≥ 5")
-        self.out_channels, self.in_channels = conv.weight.shape[:2]
+        self.out_channels = conv.out_channels
         self.size = conv.kernel_size[0]
-        # The direct path's weights and the products' taps-major matrix (k²·O × I): both
-        # tiny (9 KB for a 64 → 3 layer), non-persistent (the state dict stays the model's).
+        # The convolution's own tensors (shared, not copied), non-persistent: the state
+        # dict stays the model's.
         self.register_buffer("weight", conv.weight.detach(), persistent=False)
-        taps = conv.weight.detach().permute(2, 3, 0, 1).reshape(-1, self.in_channels)
-        self.register_buffer("taps", taps.contiguous(), persistent=False)
         bias = None if conv.bias is None else conv.bias.detach()
         self.register_buffer("bias", bias, persistent=False)
 
@@ -91,7 +88,7 @@ class FewOutputConv(nn.Module):
         """Whether ``x`` goes through the shifted sums (else the direct convolution)."""
         return (
             x.device.type == "cpu"
-            and x.dtype == self.taps.dtype == torch.float32
+            and x.dtype == self.weight.dtype == torch.float32
             and not (torch.is_grad_enabled() and x.requires_grad)
             and x.shape[-2] * x.shape[-1] >= self.MIN_PIXELS
         )
@@ -104,21 +101,26 @@ class FewOutputConv(nn.Module):
         planes = size * size * outputs
         rows = max(1, min(height, self.BAND_FLOATS // (planes * width) - 2 * reach))
         image = x.permute(0, 2, 3, 1).contiguous()  # B×H×W×I (a view when channels-last)
+        # The products' taps-major matrix (k²·O × I), made per call from the weights: a
+        # few KB (9 for a 64 → 3 layer), so the layer keeps one copy of its weights.
+        taps = self.weight.permute(2, 3, 0, 1).reshape(planes, -1)
         result = x.new_empty((batch, outputs, height, width))
         for sample in range(batch):
             for top in range(0, height, rows):
                 count = min(rows, height - top)
-                self._band(image[sample], result[sample], top, count)
+                self._band(taps, image[sample], result[sample], top, count)
         # Channels-last, like every other layer's output on this path (O is 1–3: cheap).
         return result.contiguous(memory_format=torch.channels_last)
 
-    def _band(self, image: torch.Tensor, result: torch.Tensor, top: int, count: int) -> None:
+    def _band(
+        self, taps: torch.Tensor, image: torch.Tensor, result: torch.Tensor, top: int, count: int
+    ) -> None:
         """Output rows ``top … top+count−1`` of one sample (``image``: H×W×I, ``result``:
         O×H×W), from input rows ``top − reach … top + count − 1 + reach`` (those inside)."""
         height, width, channels = image.shape
         size, reach = self.size, self.size // 2
         first, last = max(top - reach, 0), min(top + count + reach, height)
-        products = torch.mm(self.taps, image[first:last].reshape(-1, channels).T)
+        products = torch.mm(taps, image[first:last].reshape(-1, channels).T)
         products = products.view(size, size, self.out_channels, last - first, width)
         band = result[:, top : top + count]
         if self.bias is None:
