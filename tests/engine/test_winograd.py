@@ -145,5 +145,44 @@ def test_the_padded_copy_is_one_band_of_rows_not_the_whole_map(
     expected = _reference(conv, x)
     assert (actual - expected).abs().max().item() <= 1e-5 * expected.abs().max().item()
     # 128 tiles a chunk: 4 rows of 32, so 4·4 + 2 padded rows.
-    padded = winograd._scratch.sets[True][1]
+    padded = winograd._scratch.sets[True, torch.float32][1]
     assert padded.numel() == 18 * 130 * 16 < 130 * 130 * 16
+
+
+def test_float64_inputs_compute_in_float64_from_float32_weights() -> None:
+    """TPSMM's keypoint detector computes in float64: there the transform's rounding is
+    float64's, far below float32's."""
+    conv = _conv(16, 12)
+    winograd = WinogradConv3x3(conv, F4, min_pixels=32 * 32)
+    x = torch.randn(1, 16, 32, 32, dtype=torch.float64)
+    small = torch.randn(1, 16, 16, 16, dtype=torch.float64)
+    with torch.inference_mode():
+        assert winograd.takes(x) and not winograd.takes(small)
+        actual = winograd(x)
+        direct = winograd(small)  # the direct convolution, in float64 too
+    expected = _reference(conv, x)
+    assert actual.dtype == torch.float64
+    assert (actual - expected).abs().max() <= 1e-13 * expected.abs().max()
+    assert torch.equal(direct, _reference(conv, small))
+    assert winograd.taps is not None and winograd.taps.dtype == torch.float32
+
+
+def test_float32_and_float64_calls_keep_their_own_scratch() -> None:
+    """Alternating dtypes (TPSMM's float64 detector between float32 networks, every frame)
+    must not remake the scratch buffers on each switch."""
+    layer = WinogradConv3x3(_conv(8, 8))
+    single = torch.randn(1, 8, 64, 64)
+
+    def scratch() -> dict[object, list[int]]:
+        sets = winograd._scratch.sets
+        return {key: [b.data_ptr() for b in buffers] for key, buffers in sets.items()}
+
+    with torch.inference_mode():
+        layer(single)
+        layer(single.double())
+        before = scratch()
+        first = layer(single)
+        layer(single.double())
+        assert torch.equal(layer(single), first)
+    assert scratch() == before
+    assert {(True, torch.float32), (True, torch.float64)} <= set(before)
