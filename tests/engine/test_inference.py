@@ -195,7 +195,8 @@ def test_few_output_convolutions_everywhere(family: str) -> None:
 def test_tpsmm_keypoint_detector_computes_in_float64_on_the_cpu(fast: bool) -> None:
     torch.manual_seed(0)
     detector = KeypointDetector(num_tps=2).eval()
-    image = torch.rand(1, 3, 64, 64)
+    # 128²: the first block's 64-channel maps are 32², where float64 Winograd starts.
+    image = torch.rand(1, 3, 128, 128)
     names = set(detector.state_dict())
     with torch.inference_mode():
         truth = copy.deepcopy(detector).double()(image.double()).value
@@ -213,7 +214,18 @@ def test_tpsmm_keypoint_detector_computes_in_float64_on_the_cpu(fast: bool) -> N
         assert torch.equal(prepared, plain) or (prepared - plain).abs().max() < 1e-5
     else:
         assert detector.compute_dtype == torch.float64
-        assert set(detector.state_dict()) == names  # the same layers, computing in float64
+        # The same layers computing in float64, the wide 3×3 ones by Winograd (which keep
+        # their weights outside the state dict, like every layer in another form).
+        by_winograd = {
+            f"{name}.weight"
+            for name, module in detector.named_modules()
+            if isinstance(module, WinogradConv3x3)
+        }
+        assert len(by_winograd) == 13  # ResNet-18's stride-1 3×3 convolutions
+        assert by_winograd <= names
+        assert set(detector.state_dict()) == names - by_winograd
+        first_block = detector.fg_encoder.layer1[0].conv1
+        assert isinstance(first_block, WinogradConv3x3) and first_block.taps is not None
         # Only the final rounding to float32 is left of the float32 run's error.
         assert (prepared.double() - truth).abs().max() <= 2**-24
         assert (prepared.double() - truth).abs().max() < (plain.double() - truth).abs().max()
