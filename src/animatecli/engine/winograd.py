@@ -116,25 +116,29 @@ _scratch = threading.local()
 
 
 def _scratch_buffers(sizes: tuple[int, ...], like: torch.Tensor) -> list[torch.Tensor]:
-    # Inference tensors may not be written outside inference mode: one set per mode, and
-    # per dtype (TPSMM's keypoint detector computes in float64 between float32 networks).
-    key = (torch.is_inference_mode_enabled(), like.dtype)
-    sets: dict[tuple[bool, torch.dtype], list[torch.Tensor]] = _scratch.__dict__.setdefault(
-        "sets", {}
-    )
+    """Buffers of at least ``sizes`` elements of ``like``'s dtype, this thread's."""
+    # Inference tensors may not be written outside inference mode: one set per mode. The
+    # set is bytes, viewed in each call's dtype: TPSMM's float64 keypoint detector and
+    # the float32 networks around it take turns on the same memory (12 MiB less than a
+    # float64 set of its own).
+    key = torch.is_inference_mode_enabled()
+    sets: dict[bool, list[torch.Tensor]] = _scratch.__dict__.setdefault("sets", {})
+    itemsize = like.element_size()
+    wanted = [n * itemsize for n in sizes]
     buffers = sets.get(key, [])
-    if len(buffers) != len(sizes):
-        buffers = [like.new_empty(n) for n in sizes]
+    if len(buffers) != len(wanted):
+        buffers = [like.new_empty(n, dtype=torch.uint8) for n in wanted]
     else:
         # Each buffer grows to the largest size any layer asked of it: remade to the
         # current call's sizes, layers that need more of one and less of another would
         # reallocate them on every frame (tens of MB each time, a TPSMM frame's heap
         # grew by that churn).
         buffers = [
-            b if b.numel() >= n else like.new_empty(n) for b, n in zip(buffers, sizes, strict=True)
+            b if b.numel() >= n else like.new_empty(n, dtype=torch.uint8)
+            for b, n in zip(buffers, wanted, strict=True)
         ]
     sets[key] = buffers
-    return buffers
+    return [b[: b.numel() // itemsize * itemsize].view(like.dtype) for b in buffers]
 
 
 def _padded_band(
@@ -223,10 +227,14 @@ class WinogradConv3x3(nn.Module):
     # and 128². On smaller maps the kernels' per-call transform eats most of the gain
     # (TPSMM's 512-channel blocks at 32² and 16²: no measurable difference).
     MIN_PIXELS = 64 * 64
-    # 9 MiB of float32 per tile buffer: 128 tiles of F(4×4) (2,048 outputs) at 512
-    # channels, TPSMM's widest; FOMM's 256-channel layers get 256 tiles, which ran its
-    # frames 10% faster than 128 (longer products; the same memory as TPSMM's).
-    CHUNK_FLOATS = 36 * 128 * 512
+    # 18 MiB of float32 per tile buffer: 256 tiles of F(4×4) at 512 channels, the whole
+    # of TPSMM's 512-channel maps at 64², half of its 256-channel ones at 128² (FOMM's
+    # 256-channel maps at 64², 256 tiles, fit either way). Each chunk makes the kernels
+    # again: at half this size TPSMM's frames took 1.11–1.16× as long (paired medians of
+    # 24 and 16 frames in turns in one process), though as long in the fastest frames:
+    # the kernels' extra passes cost when the machine's memory is slow. 23 MiB more
+    # scratch.
+    CHUNK_FLOATS = 36 * 256 * 512
 
     weight: torch.Tensor | None
     taps: torch.Tensor | None
