@@ -149,6 +149,21 @@ def test_the_padded_copy_is_one_band_of_rows_not_the_whole_map(
     assert padded.numel() == 18 * 130 * 16 * 4 < 130 * 130 * 16 * 4
 
 
+def test_narrow_layers_chunks_hold_at_most_chunk_outputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The floats' cap alone would give an 8-channel layer its whole 128² map in one
+    chunk (and the scratch to match); the outputs' cap keeps it to 64² outputs."""
+    monkeypatch.setattr(winograd._scratch, "sets", {}, raising=False)
+    conv = _conv(8, 8)
+    x = torch.randn(1, 8, 128, 128)
+    with torch.inference_mode():
+        actual = WinogradConv3x3(conv, F4)(x)
+    expected = _reference(conv, x)
+    assert (actual - expected).abs().max().item() <= 1e-5 * expected.abs().max().item()
+    # 256 tiles a chunk: 8 rows of 32, so 8·4 + 2 padded rows.
+    padded = winograd._scratch.sets[True][1]  # bytes
+    assert padded.numel() == 34 * 130 * 8 * 4
+
+
 def test_float64_inputs_compute_in_float64_from_float32_weights() -> None:
     """TPSMM's keypoint detector computes in float64: there the transform's rounding is
     float64's, far below float32's."""

@@ -180,8 +180,9 @@ def _transforms(
     The tiles' transforms go one dimension at a time, Bᵀ (6×6) and Aᵀ (4×6) on rows and
     then on columns (`_transform_2d`): a third of the multiplications of the 2-D matrices
     kron(Bᵀ, Bᵀ) (36×36) and kron(Aᵀ, Aᵀ) (16×36), whose products MKL ran at a third of
-    its peak (2.9 against 1.1 ms on 65,536 columns); the same error against float64 (256
-    channels at 128²: mean 2.15e-7 against 2.24e-7, max 3.19e-6 against 3.15e-6).
+    its peak (36×36 on 65,536 columns: 2.9 ms, one dimension at a time 1.1); the same
+    error against float64 (256 channels at 128²: mean 2.15e-7 against 2.24e-7, max
+    3.19e-6 against 3.15e-6).
     """
     output_t, kernel, input_t = toom_cook(scheme.points, scheme.outputs)
     return torch.kron(kernel, kernel).to(dtype), input_t.to(dtype), output_t.to(dtype)
@@ -190,9 +191,10 @@ def _transforms(
 def _transform_2d(
     matrix: torch.Tensor, tiles: torch.Tensor, between: torch.Tensor, out: torch.Tensor, n: int
 ) -> torch.Tensor:
-    """``matrix · tile · matrixᵀ`` for every tile of ``tiles``, laid out position-major
-    (t×t×n: the n values at each of a t×t tile's positions), as an r×r×n view of
-    ``out``: the tiles' rows, then their columns (``between`` holds the r×t×n middle)."""
+    """``matrix · tile · matrixᵀ`` (``matrix`` r×t) for every tile of ``tiles``, laid
+    out position-major (t×t×n: the n values at each of a t×t tile's positions), as an
+    (r·r)×n view of ``out``: on the tiles' rows, then on their columns (``between``
+    holds the r×t×n middle; ``tiles`` may share memory with ``out``)."""
     size, tile = matrix.shape
     rows = between[: size * tile * n].view(size, tile * n)
     torch.mm(matrix, tiles.reshape(tile, tile * n), out=rows)
@@ -227,14 +229,17 @@ class WinogradConv3x3(nn.Module):
     # and 128². On smaller maps the kernels' per-call transform eats most of the gain
     # (TPSMM's 512-channel blocks at 32² and 16²: no measurable difference).
     MIN_PIXELS = 64 * 64
-    # 18 MiB of float32 per tile buffer: 256 tiles of F(4×4) at 512 channels, the whole
-    # of TPSMM's 512-channel maps at 64², half of its 256-channel ones at 128² (FOMM's
-    # 256-channel maps at 64², 256 tiles, fit either way). Each chunk makes the kernels
-    # again: at half this size TPSMM's frames took 1.11–1.16× as long (paired medians of
-    # 24 and 16 frames in turns in one process), though as long in the fastest frames:
-    # the kernels' extra passes cost when the machine's memory is slow. 23 MiB more
-    # scratch.
+    # A chunk holds at most CHUNK_FLOATS per tile buffer and CHUNK_OUTPUTS output pixels:
+    # 18 MiB of float32, 256 tiles of F(4×4) at 512 channels, so that TPSMM's
+    # 512-channel maps at 64² go through in one chunk. Each chunk makes the kernels
+    # again: in two chunks (half the floats) TPSMM's frames took 1.11–1.16× as long
+    # (paired medians of 24 and 16 frames in turns in one process), though as long in the
+    # fastest frames: the kernels' extra passes cost when the machine's memory is slow.
+    # The outputs' cap (256 tiles of F(4×4), as before) keeps narrower layers' chunks,
+    # and the scratch, where they were: without it FOMM's 256-channel encoder layer at
+    # 128² grew FOMM's scratch by 19 MiB for no measured gain.
     CHUNK_FLOATS = 36 * 256 * 512
+    CHUNK_OUTPUTS = 64 * 64
 
     weight: torch.Tensor | None
     taps: torch.Tensor | None
@@ -296,7 +301,9 @@ class WinogradConv3x3(nn.Module):
         out_channels, points = self.out_channels, tile * tile
         rows, columns = height // step, width // step
         widest = max(channels, out_channels)
-        chunk_tiles = self.CHUNK_FLOATS // (points * widest)
+        chunk_tiles = min(
+            self.CHUNK_FLOATS // (points * widest), self.CHUNK_OUTPUTS // (step * step)
+        )
         chunk_rows = max(1, min(rows, chunk_tiles // (batch * columns)))
         most_tiles = batch * chunk_rows * columns
         band_rows = step * chunk_rows + tile - step
@@ -330,6 +337,9 @@ class WinogradConv3x3(nn.Module):
             gathered.view(tile, tile, batch, count, columns, channels).copy_(
                 windows.permute(4, 5, 0, 1, 2, 3)
             )
+            # The two tile buffers take turns: the tiles' spectra land back in ``first``
+            # (``second`` holding the transform's middle), the products in ``second``, the
+            # outputs in ``second`` again (``first`` holding the middle).
             spectra = _transform_2d(input_t, gathered, second, first, tiles * channels)
             products = second[: points * tiles * out_channels].view(points, tiles, out_channels)
             spectra_by_point = spectra.view(points, tiles, channels)
