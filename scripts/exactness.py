@@ -97,13 +97,8 @@ def _upsampling(model: nn.Module) -> None:
 
 def _winograd(scheme: winograd.TileScheme, min_channels: int) -> Variant:
     def rewrite(model: nn.Module) -> None:
-        def replace(child: nn.Module) -> nn.Module | None:
-            if winograd.winograd_eligible(child, min_channels):
-                assert isinstance(child, nn.Conv2d)
-                return winograd.WinogradConv3x3(child, scheme)
-            return None
-
-        _replace_children(model, replace, skip=blocks.keeps_float32)
+        form = winograd.winograd_form(min_channels, scheme)
+        _replace_children(model, form, skip=blocks.keeps_float32)
 
     return rewrite
 

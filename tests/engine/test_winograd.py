@@ -133,35 +133,31 @@ def test_chunks_cover_every_tile(
     assert (actual - expected).abs().max().item() <= 1e-5 * expected.abs().max().item()
 
 
+@pytest.mark.parametrize(
+    ("channels", "chunk_floats", "band_rows"),
+    [
+        # 128 tiles a chunk: 4 rows of 32, so 4·4 + 2 padded rows.
+        (16, 36 * 16 * 128, 18),
+        # The floats' cap alone would give an 8-channel layer its whole 128² map in one
+        # chunk (and the scratch to match); the outputs' cap keeps it to 64² outputs,
+        # 256 tiles: 8 rows of 32, so 8·4 + 2 padded rows.
+        (8, None, 34),
+    ],
+)
 def test_the_padded_copy_is_one_band_of_rows_not_the_whole_map(
-    monkeypatch: pytest.MonkeyPatch,
+    channels: int, chunk_floats: int | None, band_rows: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(winograd._scratch, "sets", {}, raising=False)
-    monkeypatch.setattr(WinogradConv3x3, "CHUNK_FLOATS", 36 * 16 * 128)  # 128 tiles
-    conv = _conv(16, 16)
-    x = torch.randn(1, 16, 128, 128)
+    if chunk_floats is not None:
+        monkeypatch.setattr(WinogradConv3x3, "CHUNK_FLOATS", chunk_floats)
+    conv = _conv(channels, channels)
+    x = torch.randn(1, channels, 128, 128)
     with torch.inference_mode():
         actual = WinogradConv3x3(conv, F4)(x)
     expected = _reference(conv, x)
     assert (actual - expected).abs().max().item() <= 1e-5 * expected.abs().max().item()
-    # 128 tiles a chunk: 4 rows of 32, so 4·4 + 2 padded rows.
     padded = winograd._scratch.sets[True][1]  # bytes
-    assert padded.numel() == 18 * 130 * 16 * 4 < 130 * 130 * 16 * 4
-
-
-def test_narrow_layers_chunks_hold_at_most_chunk_outputs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The floats' cap alone would give an 8-channel layer its whole 128² map in one
-    chunk (and the scratch to match); the outputs' cap keeps it to 64² outputs."""
-    monkeypatch.setattr(winograd._scratch, "sets", {}, raising=False)
-    conv = _conv(8, 8)
-    x = torch.randn(1, 8, 128, 128)
-    with torch.inference_mode():
-        actual = WinogradConv3x3(conv, F4)(x)
-    expected = _reference(conv, x)
-    assert (actual - expected).abs().max().item() <= 1e-5 * expected.abs().max().item()
-    # 256 tiles a chunk: 8 rows of 32, so 8·4 + 2 padded rows.
-    padded = winograd._scratch.sets[True][1]  # bytes
-    assert padded.numel() == 34 * 130 * 8 * 4
+    assert padded.numel() == band_rows * 130 * channels * 4 < 130 * 130 * channels * 4
 
 
 def test_float64_inputs_compute_in_float64_from_float32_weights() -> None:

@@ -36,7 +36,7 @@ from torch import nn
 
 from .blocks import UpBlock, is_dense_3x3, keeps_float32
 from .narrow_conv import few_output_form
-from .winograd import F4, TileScheme, WinogradConv3x3, winograd_eligible
+from .winograd import F4, TileScheme, winograd_form
 
 
 def fold_batch_norm(conv: nn.Conv2d, norm: nn.BatchNorm2d) -> None:
@@ -306,17 +306,12 @@ def prepare_for_inference(
     on_cpu = all(p.device.type == "cpu" for p in model.parameters())
     if on_cpu and cpu_rewrites:
 
-        def winograd(child: nn.Module) -> nn.Module | None:
-            if not winograd_eligible(child, winograd_min_channels):
-                return None
-            assert isinstance(child, nn.Conv2d)
-            return WinogradConv3x3(child, winograd_scheme)
-
         def instance_norm(child: nn.Module) -> nn.Module | None:
             if type(child) is nn.InstanceNorm2d and child.affine:
                 return InstanceNormForInference(child)
             return None
 
+        winograd = winograd_form(winograd_min_channels, winograd_scheme)
         _replace_children(model, winograd, skip=keeps_float32)
         # Everywhere: nearer float64 than the direct convolution, so also inside the
         # precision-sensitive networks (TPSMM's occlusion heads).
@@ -387,13 +382,6 @@ FLOAT64_WINOGRAD_MIN_CHANNELS = 64
 FLOAT64_WINOGRAD_MIN_PIXELS = 32 * 32
 
 
-def _float64_winograd(layer: nn.Module) -> nn.Module | None:
-    if not winograd_eligible(layer, FLOAT64_WINOGRAD_MIN_CHANNELS):
-        return None
-    assert isinstance(layer, nn.Conv2d)
-    return WinogradConv3x3(layer, F4, min_pixels=FLOAT64_WINOGRAD_MIN_PIXELS)
-
-
 def computes_in_float64(model: nn.Module) -> int:
     """Make every module that declares ``FLOAT64_ON_CPU`` compute in float64, in place;
     returns how many. For small networks whose float32 rounding dominates the model's
@@ -411,7 +399,12 @@ def computes_in_float64(model: nn.Module) -> int:
     converted = 0
     for module in model.modules():
         if getattr(module, "FLOAT64_ON_CPU", False):
-            _replace_children(module, _float64_winograd)
+            _replace_children(
+                module,
+                winograd_form(
+                    FLOAT64_WINOGRAD_MIN_CHANNELS, F4, min_pixels=FLOAT64_WINOGRAD_MIN_PIXELS
+                ),
+            )
             _replace_children(module, _computing_in_input_dtype)
             module.compute_dtype = torch.float64
             converted += 1

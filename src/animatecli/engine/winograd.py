@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -363,3 +364,18 @@ def winograd_eligible(conv: nn.Module, min_channels: int) -> bool:
     """Whether ``conv`` is a dense 3×3, stride-1, padding-1 convolution at least
     ``min_channels`` wide on both sides (narrower ones run faster directly)."""
     return is_dense_3x3(conv) and min(conv.in_channels, conv.out_channels) >= min_channels
+
+
+def winograd_form(
+    min_channels: int, scheme: TileScheme = F4, *, min_pixels: int | None = None
+) -> Callable[[nn.Module], WinogradConv3x3 | None]:
+    """A replacement for `inference`'s module swaps: a module as a
+    :class:`WinogradConv3x3` (``scheme``, ``min_pixels``) where it is
+    :func:`winograd_eligible` at ``min_channels``, else None."""
+
+    def form(module: nn.Module) -> WinogradConv3x3 | None:
+        if isinstance(module, nn.Conv2d) and winograd_eligible(module, min_channels):
+            return WinogradConv3x3(module, scheme, min_pixels=min_pixels)
+        return None
+
+    return form
