@@ -226,10 +226,11 @@ class WinogradConv3x3(nn.Module):
     fastest in.
     """
 
-    # 64²: FOMM's generator bottleneck (256 channels), TPSMM's inpainting blocks at 64²
-    # and 128². On smaller maps the kernels' per-call transform eats most of the gain
-    # (TPSMM's 512-channel blocks at 32² and 16²: no measurable difference).
-    MIN_PIXELS = 64 * 64
+    # 32²: FOMM's generator bottleneck (256 channels at 64²), TPSMM's inpainting blocks at
+    # 32², 64² and 128². Its 512-channel 3×3 layers at 32² take 14 ms against 27 direct
+    # (TPSMM's frames 0.94 of the time, paired in one process); at 16² the kernels'
+    # per-call transform eats the gain (7.2 against 7.7 ms), at 8² it loses (35 against 26).
+    MIN_PIXELS = 32 * 32
     # A chunk holds at most CHUNK_FLOATS per tile buffer and CHUNK_OUTPUTS output pixels:
     # 18 MiB of float32, 256 tiles of F(4×4) at 512 channels, so that TPSMM's
     # 512-channel maps at 64² go through in one chunk. Each chunk makes the kernels
