@@ -132,30 +132,22 @@ def warp(image: torch.Tensor, field: torch.Tensor, align_corners: bool) -> torch
     Bilinear taps, zero padding outside the image.
     """
     groups = _channel_groups(image, field)
+    _, channels, height, width = image.shape
     if groups > 1:
         # PyTorch's CPU sampler shares out its work by batch entry only, so one image
         # ran on one thread. Its channel groups as batch entries (a strided view, no
         # copy) use every thread and give the same numbers, written where one call
         # writes them: TPSMM's 64-channel map at 256² took 8.2 ms against 14.1.
-        _, channels, height, width = image.shape
         stride = image.stride()
-        grouped = image.as_strided(
+        image = image.as_strided(
             (groups, channels // groups, height, width),
             (channels // groups * stride[1], *stride[1:]),
         )
-        warped = F.grid_sample(
-            grouped,
-            field.expand(groups, -1, -1, -1),
-            mode="bilinear",
-            padding_mode="zeros",
-            align_corners=align_corners,
-        )
-        if warped.is_contiguous():
-            return warped.view(1, channels, *warped.shape[2:])
-        return torch.cat(warped.unbind(0)).unsqueeze(0)
-    return F.grid_sample(
+        field = field.expand(groups, -1, -1, -1)
+    warped = F.grid_sample(
         image, field, mode="bilinear", padding_mode="zeros", align_corners=align_corners
     )
+    return warped if groups == 1 else warped.reshape(1, channels, *warped.shape[2:])
 
 
 def warp_by_each(image: torch.Tensor, fields: torch.Tensor, align_corners: bool) -> torch.Tensor:

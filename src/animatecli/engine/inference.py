@@ -397,14 +397,12 @@ def computes_in_float64(model: nn.Module) -> int:
     input.
     """
     converted = 0
+    winograd = winograd_form(
+        FLOAT64_WINOGRAD_MIN_CHANNELS, F4, min_pixels=FLOAT64_WINOGRAD_MIN_PIXELS
+    )
     for module in model.modules():
         if getattr(module, "FLOAT64_ON_CPU", False):
-            _replace_children(
-                module,
-                winograd_form(
-                    FLOAT64_WINOGRAD_MIN_CHANNELS, F4, min_pixels=FLOAT64_WINOGRAD_MIN_PIXELS
-                ),
-            )
+            _replace_children(module, winograd)
             _replace_children(module, _computing_in_input_dtype)
             module.compute_dtype = torch.float64
             converted += 1
